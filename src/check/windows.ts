@@ -1,0 +1,96 @@
+// Race windows: named spans of one role's code. A writer bumps a per-object counter at
+// open and at close (odd = open); a reader samples the paired writer window's counter at
+// its own open and close: the windows overlapped iff the first sample is odd or the two
+// differ. Exact, and two loads per reader window.
+import type { Cpu } from '../machine/cpu.js';
+import { FANOUT_SHIFT, WIN_SLOTS } from '../machine/layout.js';
+
+export type WindowRole = 'reader' | 'writer';
+
+export interface WindowDef {
+  readonly id: number;
+  readonly name: string;
+  readonly role: WindowRole;
+  /** writer windows: the object is vpn >>> shift (0: a pte, FANOUT_SHIFT: a pmd ...) */
+  readonly shift: number;
+  readonly doc: string;
+}
+
+export const W_GUP_WALK = 0;
+export const W_GUP_PIN_RECHECK = 1;
+export const W_KSM_CLEAR_CHECK = 2;
+export const W_MUNMAP_UNLINK_FREE = 3;
+export const W_SYNC_READER = 4;
+export const W_SYNC_UPDATE = 5;
+
+export const WINDOWS: readonly WindowDef[] = [
+  { id: W_GUP_WALK, name: 'gup.walk', role: 'reader', shift: 0, doc: 'gup_fast_fallback: local_irq_save to local_irq_restore, the whole lockless walk' },
+  { id: W_GUP_PIN_RECHECK, name: 'gup.pin-recheck', role: 'reader', shift: 0, doc: 'gup_fast_pte_range: from ptep_get_lockless to the pte re-check after the pin' },
+  { id: W_KSM_CLEAR_CHECK, name: 'ksm.clear-check', role: 'writer', shift: 0, doc: 'write_protect_page: from ptep_clear_flush to the refcount check (the check to the clear, with ksm-check-before-clear)' },
+  { id: W_MUNMAP_UNLINK_FREE, name: 'munmap.unlink-free', role: 'writer', shift: 2 * FANOUT_SHIFT, doc: 'free_pgtables + tlb_finish_mmu: from pmd/pud_clear to the table free (after the flush or grace period)' },
+  { id: W_SYNC_READER, name: 'sync.reader', role: 'reader', shift: 0, doc: 'selftest: a read-side section (irq-off or rcu_read_lock) holding a published object' },
+  { id: W_SYNC_UPDATE, name: 'sync.update', role: 'writer', shift: 0, doc: 'selftest: from unpublishing an object to freeing it' },
+];
+
+export function windowByName(name: string): WindowDef | undefined {
+  return WINDOWS.find((w) => w.name === name);
+}
+
+// ---- the window points, called by the model at the places named above ----
+
+const SAMPLE_MASK = 15; // time one window in 16
+
+function slotOf(c: Cpu, w: number, vpn: number): number {
+  return c.L.winBase + w * WIN_SLOTS + ((vpn >>> c.winShift[w]) & (WIN_SLOTS - 1));
+}
+
+function jitter(c: Cpu): void {
+  const p = c.opts.jitterP;
+  if (p > 0 && c.mem.random() < p * 4294967296) c.mem.delay(c.mem.random() & 2047);
+}
+
+/** A reader window opens: sample the paired writer window's counter for this object. */
+export function winReaderOpen(c: Cpu, w: number, vpn: number): void {
+  const pw = c.opts.winPair[w];
+  const n = c.winEntries[w]++;
+  if ((n & SAMPLE_MASK) === 0) c.winT0[w] = c.mem.now();
+  else c.winT0[w] = 0;
+  if (pw >= 0) {
+    const slot = slotOf(c, pw, vpn);
+    c.winSlot[w] = slot;
+    c.winSeq[w] = c.mem.load(slot);
+  }
+  jitter(c);
+}
+
+/** The reader window closes: it overlapped a writer window iff one was open at our open,
+ *  or one opened or closed since. */
+export function winReaderClose(c: Cpu, w: number): void {
+  if (c.opts.winPair[w] >= 0) {
+    const s = c.winSeq[w];
+    if ((s & 1) !== 0 || c.mem.load(c.winSlot[w]) !== s) c.winOverlaps[w]++;
+  }
+  if (c.winT0[w] !== 0) c.winHists[w].recordValue(Math.round(c.mem.now() - c.winT0[w]));
+}
+
+/** A writer window opens on the object vpn belongs to (the counter goes odd). */
+export function winWriterOpen(c: Cpu, w: number, vpn: number): void {
+  const slot = slotOf(c, w, vpn);
+  c.winSlot[w] = slot;
+  const n = c.winEntries[w]++;
+  c.winT0[w] = (n & SAMPLE_MASK) === 0 ? c.mem.now() : 0;
+  c.mem.add(slot, 1);
+  jitter(c);
+}
+
+/** The writer window closes (the counter goes even). */
+export function winWriterClose(c: Cpu, w: number): void {
+  c.mem.add(c.winSlot[w], 1);
+  if (c.winT0[w] !== 0) c.winHists[w].recordValue(Math.round(c.mem.now() - c.winT0[w]));
+}
+
+/** --widen: spin inside the window (KCSAN-style delay injection). */
+export function winWiden(c: Cpu, w: number): void {
+  const ns = c.opts.widenNs[w];
+  if (ns > 0) c.mem.delay(ns);
+}

@@ -1,0 +1,35 @@
+// Historical bugs are switches, not forks: each flag changes one step of the fixed
+// protocol at the place the kernel changed it. Scenarios declare which names they accept.
+export class Bugs {
+  /** munmap-free: free page tables right after unlinking them, before the flush / grace period */
+  freeBeforeSync = false;
+  /** ksm-merge: write_protect_page checks the refcount before ptep_clear_flush */
+  ksmCheckBeforeClear = false;
+  /** gup_fast_pte_range skips the pte (and pmd) re-check after taking the reference */
+  gupNoRecheck = false;
+  /** selftest: synchronize_rcu / expedited / call_rcu do not wait for readers */
+  rcuNoWait = false;
+  /** selftest: the IPI broadcast does not wait for irq-off CPUs to acknowledge */
+  ipiNoWait = false;
+  /** selftest: the lock selftest skips spin_lock / down_write around its critical sections */
+  lockNone = false;
+}
+
+export const BUG_FIELDS: Record<string, keyof Bugs> = {
+  'free-before-sync': 'freeBeforeSync',
+  'ksm-check-before-clear': 'ksmCheckBeforeClear',
+  'gup-no-recheck': 'gupNoRecheck',
+  'rcu-no-wait': 'rcuNoWait',
+  'ipi-no-wait': 'ipiNoWait',
+  'lock-none': 'lockNone',
+};
+
+export function bugsFrom(names: readonly string[]): Bugs {
+  const b = new Bugs();
+  for (const n of names) {
+    const f = BUG_FIELDS[n];
+    if (f === undefined) throw new Error(`unknown bug switch ${n}`);
+    b[f] = true;
+  }
+  return b;
+}

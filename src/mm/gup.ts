@@ -1,0 +1,339 @@
+// get_user_pages: the lockless fast path and the slow path it falls back to (mm/gup.c).
+//
+// The contract, from the comment above gup_fast_pte_range():
+//   GUP-fast: (1) pin the page, then (2) check that the pte is unchanged.
+//   A writer that must know a page is not pinned: (1) clear the pte and flush, then
+//   (2) check the pin count.
+// Page tables do not vanish under the walk because it runs with irqs off: the table free
+// waits for an IPI acknowledgement, or for an RCU grace period (an irq-off section is one).
+import { LVL_P4D, LVL_PGD, LVL_PMD, LVL_PTE, LVL_PUD } from '../arch/arch.js';
+import { checkGotPage, walkCheckTables, walkEnterTable } from '../check/oracle.js';
+import {
+  EV_GRAB, EV_GUP, EV_GUP_SLOW, EV_IRQ_RESTORE, EV_IRQ_SAVE, EV_PMD, EV_PMD_LEAF, EV_PTE, EV_PUD, EV_RECHECK_FAIL,
+} from '../check/trace.js';
+import { W_GUP_PIN_RECHECK, W_GUP_WALK, winReaderClose, winReaderOpen, winWiden } from '../check/windows.js';
+import type { Cpu } from '../machine/cpu.js';
+import { S_FAST_PAGES, S_PAGES_GOT, S_SLOW } from '../machine/cpu.js';
+import { FANOUT, MD_PINCOUNT, MD_TYPE, MM_MMAP_LOCK, MM_WP_SEQ, PageType, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
+import { localIrqRestore, localIrqSave } from '../sync/irq.js';
+import { downRead, upRead } from '../sync/rwsem.js';
+import { rawReadSeqcount, readSeqcountRetry } from '../sync/seqcount.js';
+import { spinUnlock } from '../sync/spinlock.js';
+import { FOLL_PIN, FOLL_WRITE, folioRefAdd, gupPutFolio, tryGrabFolioFast, GUP_PIN_COUNTING_BIAS } from './folio.js';
+import { VM_FAULT_OK, handleMmFault } from './memory.js';
+import { folioHead } from './page_alloc.js';
+import { entryOffset, mmLevels, pgdOffset, pmdLock, pteOffsetMapLock, pteUnmapUnlock } from './pgtable.js';
+import { pageAnonExclusive } from './rmap.js';
+import { VM_IO, VM_PFNMAP, VM_WRITE, findVma, vmaFlags } from './vma.js';
+
+// why GUP-fast stopped short (the caller turns it into an outcome)
+export const GUP_FAST_OK = 0;
+export const GUP_FAST_NOT_PRESENT = 1; //  none, swap or migration entry
+export const GUP_FAST_PERM = 2; //         protnone, !pte_access_permitted, special
+export const GUP_FAST_REFZERO = 3; //      folio_ref_try_add refused: the page is being freed
+export const GUP_FAST_RECHECK = 4; //      the pte or pmd changed between the read and the pin
+export const GUP_FAST_UNSHARE = 5; //      gup_must_unshare()
+export const GUP_FAST_SEQ = 6; //          write_protect_seq: a fork is (or was) copying the mm
+export const GUP_FAST_TABLE_GONE = 7; //   the oracle stopped a walk into a freed table
+
+/** gup_must_unshare(): FOLL_PIN without FOLL_WRITE of an anon page that is not exclusive. */
+function gupMustUnshare(c: Cpu, flags: number, head: number): boolean {
+  if ((flags & (FOLL_PIN | FOLL_WRITE)) !== FOLL_PIN) return false;
+  const type = c.mem.load(mdAddr(c.L, head, MD_TYPE));
+  if (type !== PageType.Anon && type !== PageType.Ksm) return false;
+  return type === PageType.Ksm || !pageAnonExclusive(c, head);
+}
+
+/** gup_fast_pte_range() */
+function gupFastPteRange(c: Cpu, pmd: number, pmdp: number, addr: number, end: number, flags: number): boolean {
+  const m = c.mem;
+  const a = c.arch;
+  const write = (flags & FOLL_WRITE) !== 0;
+  if (!a.hasPteSpecial) return false; // everything pte-mapped takes the slow path
+  const table = a.tablePfn(LVL_PMD, pmd);
+  // pte_offset_map(&pmd, addr): from the walker's copy of the pmd
+  if (!walkEnterTable(c, table, addr)) return fail(c, GUP_FAST_TABLE_GONE);
+  let ptep = frameAddr(c.L, table, a.index(LVL_PTE, LVL_PGD, addr));
+  do {
+    winReaderOpen(c, W_GUP_PIN_RECHECK, addr);
+    const pte = m.load(ptep); // ptep_get_lockless()
+    c.trace(EV_PTE, addr, pte);
+    if (!a.ptePresent(pte)) return failWin(c, GUP_FAST_NOT_PRESENT);
+    if (a.pteProtnone(pte) || !a.pteAccessPermitted(pte, write) || a.pteSpecial(pte)) return failWin(c, GUP_FAST_PERM);
+    const page = a.ptePfn(pte);
+    if (page <= 0 || page >= c.L.totalFrames) {
+      checkGotPage(c, page, page, addr); // a wild pfn: report it, never dereference it
+      return failWin(c, GUP_FAST_NOT_PRESENT);
+    }
+    winWiden(c, W_GUP_PIN_RECHECK);
+    const head = folioHead(c.L, page);
+    if (!tryGrabFolioFast(c, head, 1, flags)) return failWin(c, GUP_FAST_REFZERO);
+    c.trace(EV_GRAB, page, 0);
+    // the re-check after the pin: a writer that cleared the pte and flushed before checking
+    // the refcount either sees our reference, or we see its change here (the pmd too:
+    // 70cbc3cc78a9, a THP collapse may have replaced the whole table)
+    if (!c.bugs.gupNoRecheck && (m.load(pmdp) !== pmd || m.load(ptep) !== pte)) {
+      c.trace(EV_RECHECK_FAIL, addr, m.load(ptep));
+      gupPutFolio(c, head, 1, flags, addr);
+      return failWin(c, GUP_FAST_RECHECK);
+    }
+    winReaderClose(c, W_GUP_PIN_RECHECK);
+    if (!a.pteWrite(pte) && gupMustUnshare(c, flags, head)) {
+      gupPutFolio(c, head, 1, flags, addr);
+      return fail(c, GUP_FAST_UNSHARE);
+    }
+    checkGotPage(c, page, head, addr);
+    c.pages[c.nrPages++] = page;
+    ptep++;
+    addr++;
+  } while (addr !== end);
+  return true;
+}
+
+function fail(c: Cpu, reason: number): boolean {
+  c.gupFastReason = reason;
+  return false;
+}
+function failWin(c: Cpu, reason: number): boolean {
+  winReaderClose(c, W_GUP_PIN_RECHECK);
+  c.gupFastReason = reason;
+  return false;
+}
+
+/** gup_fast_pmd_leaf(): refs on the folio, then the pmd re-check. */
+function gupFastPmdLeaf(c: Cpu, orig: number, pmdp: number, addr: number, end: number, flags: number): boolean {
+  const a = c.arch;
+  c.trace(EV_PMD_LEAF, addr, orig);
+  if (!a.pmdAccessPermitted(orig, (flags & FOLL_WRITE) !== 0)) return fail(c, GUP_FAST_PERM);
+  const head = a.pmdPfn(orig);
+  if (head < c.L.hugeBase || head >= c.L.totalFrames) {
+    checkGotPage(c, head, head, addr);
+    return fail(c, GUP_FAST_NOT_PRESENT);
+  }
+  const refs = end - addr;
+  if (!tryGrabFolioFast(c, head, refs, flags)) return fail(c, GUP_FAST_REFZERO);
+  // re-check: pmd_val(orig) != pmd_val(*pmdp)
+  if (!c.bugs.gupNoRecheck && c.mem.load(pmdp) !== orig) {
+    gupPutFolio(c, head, refs, flags, addr);
+    return fail(c, GUP_FAST_RECHECK);
+  }
+  if (!a.pmdWrite(orig) && gupMustUnshare(c, flags, head)) {
+    gupPutFolio(c, head, refs, flags, addr);
+    return fail(c, GUP_FAST_UNSHARE);
+  }
+  const first = head + (addr & (FANOUT - 1));
+  for (let i = 0; i < refs; i++) {
+    checkGotPage(c, first + i, head, addr + i);
+    c.pages[c.nrPages++] = first + i;
+  }
+  return true;
+}
+
+/** gup_fast_pmd_range() */
+function gupFastPmdRange(c: Cpu, pudp: number, pud: number, addr: number, end: number, flags: number, levels: number): boolean {
+  const m = c.mem;
+  const a = c.arch;
+  const table = a.tablePfn(LVL_PUD, pud);
+  if (!walkEnterTable(c, table, addr)) return fail(c, GUP_FAST_TABLE_GONE);
+  let pmdp = frameAddr(c.L, table, a.index(LVL_PMD, levels, addr)); // pmd_offset_lockless(pudp, pud, addr)
+  void pudp;
+  do {
+    const pmd = m.load(pmdp); // READ_ONCE
+    c.trace(EV_PMD, addr, pmd);
+    const next = a.addrEnd(LVL_PMD, levels, addr, end);
+    if (a.pmdNone(pmd) || !a.pmdPresent(pmd)) return fail(c, GUP_FAST_NOT_PRESENT);
+    if (a.pmdLeaf(pmd)) {
+      if (!gupFastPmdLeaf(c, pmd, pmdp, addr, next, flags)) return false;
+    } else if (!gupFastPteRange(c, pmd, pmdp, addr, next, flags)) {
+      return false;
+    }
+    pmdp++;
+    addr = next;
+  } while (addr !== end);
+  return true;
+}
+
+/** gup_fast_pud_range() */
+function gupFastPudRange(c: Cpu, p4dp: number, p4d: number, addr: number, end: number, flags: number, levels: number): boolean {
+  const m = c.mem;
+  const a = c.arch;
+  const table = a.tablePfn(LVL_P4D, p4d);
+  if (!walkEnterTable(c, table, addr)) return fail(c, GUP_FAST_TABLE_GONE);
+  let pudp = frameAddr(c.L, table, a.index(LVL_PUD, levels, addr)); // pud_offset_lockless(p4dp, p4d, addr)
+  void p4dp;
+  do {
+    const pud = m.load(pudp);
+    c.trace(EV_PUD, addr, pud);
+    const next = a.addrEnd(LVL_PUD, levels, addr, end);
+    if (a.upperNone(LVL_PUD, pud)) return fail(c, GUP_FAST_NOT_PRESENT);
+    if (a.upperLeaf(LVL_PUD, pud)) return fail(c, GUP_FAST_NOT_PRESENT); // no huge puds in this model
+    if (!gupFastPmdRange(c, pudp, pud, addr, next, flags, levels)) return false;
+    pudp++;
+    addr = next;
+  } while (addr !== end);
+  return true;
+}
+
+/** gup_fast_p4d_range() */
+function gupFastP4dRange(c: Cpu, pgdp: number, pgd: number, addr: number, end: number, flags: number, levels: number): boolean {
+  const m = c.mem;
+  const a = c.arch;
+  let p4dp: number;
+  if (a.folded(LVL_P4D, levels)) {
+    p4dp = pgdp; // p4d_offset_lockless() on a folded p4d: the pgd entry itself
+  } else {
+    const table = a.tablePfn(LVL_PGD, pgd);
+    if (!walkEnterTable(c, table, addr)) return fail(c, GUP_FAST_TABLE_GONE);
+    p4dp = frameAddr(c.L, table, a.index(LVL_P4D, levels, addr));
+  }
+  do {
+    const p4d = m.load(p4dp);
+    const next = a.addrEnd(LVL_P4D, levels, addr, end);
+    if (a.upperNone(LVL_P4D, p4d)) return fail(c, GUP_FAST_NOT_PRESENT);
+    if (!gupFastPudRange(c, p4dp, p4d, addr, next, flags, levels)) return false;
+    p4dp++;
+    addr = next;
+  } while (addr !== end);
+  return true;
+}
+
+/** gup_fast_pgd_range() */
+function gupFastPgdRange(c: Cpu, mm: number, addr: number, end: number, flags: number): boolean {
+  const m = c.mem;
+  const a = c.arch;
+  const levels = mmLevels(c, mm);
+  let pgdp = pgdOffset(c, mm, levels, addr);
+  do {
+    const pgd = m.load(pgdp);
+    const next = a.addrEnd(LVL_PGD, levels, addr, end);
+    if (a.upperNone(LVL_PGD, pgd)) return fail(c, GUP_FAST_NOT_PRESENT);
+    if (!gupFastP4dRange(c, pgdp, pgd, addr, next, flags, levels)) return false;
+    pgdp++;
+    addr = next;
+  } while (addr !== end);
+  return true;
+}
+
+/** gup_fast(): pages got are c.pages[0..return). c.gupFastReason says why it stopped short. */
+export function gupFast(c: Cpu, mm: number, start: number, nr: number, flags: number): number {
+  const m = c.mem;
+  let seq = 0;
+  c.nrPages = 0;
+  c.trace(EV_GUP, start, nr);
+  c.gupFastReason = GUP_FAST_OK;
+  if ((flags & FOLL_PIN) !== 0) {
+    // a fork in progress (odd) may be write-protecting ptes it is about to share
+    seq = rawReadSeqcount(c, mmAddr(c.L, mm, MM_WP_SEQ));
+    if ((seq & 1) !== 0) {
+      c.gupFastReason = GUP_FAST_SEQ;
+      return 0;
+    }
+  }
+  localIrqSave(c); // from here no IPI is acknowledged and no grace period can end
+  c.trace(EV_IRQ_SAVE, 0, 0);
+  c.nrWalk = 0;
+  c.walkStamp = m.load(c.gStamp);
+  winReaderOpen(c, W_GUP_WALK, start);
+  gupFastPgdRange(c, mm, start, start + nr, flags);
+  walkCheckTables(c, start);
+  winReaderClose(c, W_GUP_WALK);
+  c.trace(EV_IRQ_RESTORE, c.nrPages, 0);
+  localIrqRestore(c);
+  if ((flags & FOLL_PIN) !== 0 && readSeqcountRetry(c, mmAddr(c.L, mm, MM_WP_SEQ), seq)) {
+    // a fork started meanwhile: what we pinned may be COW-shared now; give it all back
+    for (let i = 0; i < c.nrPages; i++) gupPutFolio(c, folioHead(c.L, c.pages[i]), 1, flags, start + i);
+    c.nrPages = 0;
+    c.gupFastReason = GUP_FAST_SEQ;
+  }
+  c.stats[S_FAST_PAGES] += c.nrPages;
+  return c.nrPages;
+}
+
+/** follow_page_mask() + faultin_page() for one page, mmap_lock held for read. Appends to
+ *  c.pages; false when the address cannot be got (-EFAULT, -ENOMEM). */
+function followOrFault(c: Cpu, mm: number, vpn: number, flags: number): boolean {
+  const m = c.mem;
+  const a = c.arch;
+  const write = (flags & FOLL_WRITE) !== 0;
+  for (let tries = 0; tries < 8; tries++) {
+    const pmdp = entryOffset(c, mm, vpn, LVL_PMD, false);
+    if (pmdp >= 0) {
+      const pmd = m.load(pmdp);
+      if (a.pmdLeaf(pmd)) {
+        const ptl = pmdLock(c, pmdp);
+        const cur = m.load(pmdp);
+        if (a.pmdLeaf(cur) && a.pmdAccessPermitted(cur, write)) {
+          const head = a.pmdPfn(cur);
+          grabLocked(c, head, flags);
+          spinUnlock(c, ptl);
+          c.walkStamp = m.load(c.gStamp);
+          checkGotPage(c, head + (vpn & (FANOUT - 1)), head, vpn);
+          c.pages[c.nrPages++] = head + (vpn & (FANOUT - 1));
+          return true;
+        }
+        spinUnlock(c, ptl);
+      } else if (!a.pmdNone(pmd)) {
+        const ptep = pteOffsetMapLock(c, pmdp, vpn);
+        if (ptep >= 0) {
+          const pte = m.load(ptep);
+          // vm_normal_page(): a special pte has no struct page to return
+          const ok = a.ptePresent(pte) && a.pteAccessPermitted(pte, write) && !a.pteSpecial(pte);
+          const head = ok ? folioHead(c.L, a.ptePfn(pte)) : 0;
+          if (ok && !(!a.pteWrite(pte) && gupMustUnshare(c, flags, head))) {
+            grabLocked(c, head, flags);
+            pteUnmapUnlock(c, ptep);
+            c.walkStamp = m.load(c.gStamp);
+            checkGotPage(c, a.ptePfn(pte), head, vpn);
+            c.pages[c.nrPages++] = a.ptePfn(pte);
+            return true;
+          }
+          pteUnmapUnlock(c, ptep);
+        }
+      }
+    }
+    // faultin_page(): FOLL_WRITE breaks COW, an unshare fault makes the page exclusive
+    const unshare = (flags & FOLL_PIN) !== 0;
+    if (handleMmFault(c, mm, vpn, write || unshare) !== VM_FAULT_OK) return false;
+  }
+  return false;
+}
+
+/** try_grab_folio() under the ptl: the folio cannot be freed, the ref cannot fail. */
+function grabLocked(c: Cpu, head: number, flags: number): void {
+  if ((flags & FOLL_PIN) === 0 || head >= c.L.hugeBase) folioRefAdd(c, head, 1);
+  else folioRefAdd(c, head, GUP_PIN_COUNTING_BIAS);
+  if ((flags & FOLL_PIN) !== 0 && head >= c.L.hugeBase) c.mem.add(mdAddr(c.L, head, MD_PINCOUNT), 1);
+}
+
+/** __get_user_pages_locked(): the slow path, under mmap_lock. Appends to c.pages. */
+export function gupSlow(c: Cpu, mm: number, start: number, nr: number, flags: number): number {
+  c.stats[S_SLOW]++;
+  c.trace(EV_GUP_SLOW, start, nr);
+  const lock = mmAddr(c.L, mm, MM_MMAP_LOCK);
+  const before = c.nrPages;
+  downRead(c, lock);
+  for (let vpn = start; vpn < start + nr; vpn++) {
+    const vma = findVma(c, mm, vpn);
+    if (vma < 0) break; // -EFAULT
+    const vf = vmaFlags(c, mm, vma);
+    // check_vma_flags(): no GUP on VM_IO | VM_PFNMAP, no write to a read-only mapping
+    if ((vf & (VM_IO | VM_PFNMAP)) !== 0) break;
+    if ((flags & FOLL_WRITE) !== 0 && (vf & VM_WRITE) === 0) break;
+    if (!followOrFault(c, mm, vpn, flags)) break;
+  }
+  upRead(c, lock);
+  return c.nrPages - before;
+}
+
+/** pin_user_pages_fast() / get_user_pages_fast(): GUP-fast, and the slow path for the rest. */
+export function getUserPagesFast(c: Cpu, mm: number, start: number, nr: number, flags: number): number {
+  const n = gupFast(c, mm, start, nr, flags);
+  const total = n < nr ? n + gupSlow(c, mm, start + n, nr - n, flags) : n;
+  c.stats[S_PAGES_GOT] += total;
+  return total;
+}
+
+/** unpin_user_pages() / put_page() for everything in c.pages[0..n). */
+export function putUserPages(c: Cpu, n: number, flags: number, start: number): void {
+  for (let i = 0; i < n; i++) gupPutFolio(c, folioHead(c.L, c.pages[i]), 1, flags, start + i);
+}

@@ -1,0 +1,231 @@
+// Faults, zapping and freeing page tables (mm/memory.c, mm/huge_memory.c, mm/mmap.c).
+import { LVL_PMD, LVL_PUD } from '../arch/arch.js';
+import { EV_POPULATE, EV_UNLINK, EV_FREE_TABLE } from '../check/trace.js';
+import { W_MUNMAP_UNLINK_FREE, winWriterClose, winWriterOpen } from '../check/windows.js';
+import type { Cpu } from '../machine/cpu.js';
+import { S_FAULTS } from '../machine/cpu.js';
+import { FANOUT, FRAME_WORDS, MD_GEN, MD_REFCOUNT, MD_TYPE, MM_MMAP_LOCK, PageType, VMA_PRESENT, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
+import { downRead, downWrite, upRead, upWrite } from '../sync/rwsem.js';
+import { spinUnlock } from '../sync/spinlock.js';
+import { folioPutRefs, folioRefCount } from './folio.js';
+import { type MmuGather, tlbFinishMmu, tlbGatherMmu, tlbRemovePage, tlbRemoveTable } from './mmu_gather.js';
+import { allocAnonPage, allocHugeFolio, folioHead, freeFolio, freeTable } from './page_alloc.js';
+import { entryOffset, pmdLock, pteAlloc, pteOffsetMapLock, pteUnmapUnlock } from './pgtable.js';
+import { folioAddNewAnonRmap, folioRemoveRmap, pageAnonExclusive, setPageAnonExclusive } from './rmap.js';
+import { VM_HUGEPAGE, VM_WRITE, findVma, vmaAddr, vmaEnd, vmaFlags, vmaStart } from './vma.js';
+
+export const VM_FAULT_OK = 0;
+export const VM_FAULT_SIGSEGV = 1;
+export const VM_FAULT_OOM = 2;
+
+/** Copies a data frame's content words (copy_user_highpage). */
+export function copyPage(c: Cpu, dst: number, src: number): void {
+  const m = c.mem;
+  const d = frameAddr(c.L, dst, 0);
+  const s = frameAddr(c.L, src, 0);
+  for (let i = 0; i < FRAME_WORDS; i++) m.store(d + i, m.load(s + i));
+}
+
+/** ptep_clear_flush(): clear the pte and flush the TLB; returns the old pte. */
+export function ptepClearFlush(c: Cpu, ptep: number): number {
+  const old = c.mem.xchg(ptep, c.arch.emptyPte);
+  c.strategy.flushTlb(c);
+  return old;
+}
+
+/** do_anonymous_page(): map a fresh zeroed page at vpn (ptl not held on entry). */
+function doAnonymousPage(c: Cpu, mm: number, pmdp: number, vpn: number): number {
+  const m = c.mem;
+  const page = allocAnonPage(c, mm, PageType.Anon);
+  if (page < 0) return VM_FAULT_OOM;
+  const ptep = pteOffsetMapLock(c, pmdp, vpn);
+  if (ptep < 0) {
+    freeFolio(c, page);
+    return VM_FAULT_OK; // the pmd changed under us: the fault is retried
+  }
+  if (!c.arch.pteNone(m.load(ptep))) {
+    pteUnmapUnlock(c, ptep);
+    m.store(mdAddr(c.L, page, MD_REFCOUNT), 0);
+    freeFolio(c, page);
+    return VM_FAULT_OK;
+  }
+  // rmap before the pte: a walker that sees the pte finds the page mapped here
+  folioAddNewAnonRmap(c, page, vpn);
+  m.store(ptep, c.arch.mkPte(page, true));
+  pteUnmapUnlock(c, ptep);
+  return VM_FAULT_OK;
+}
+
+/** do_wp_page() with the ptl held: reuse an exclusive anon page, else copy it (COW). */
+function doWpPage(c: Cpu, mm: number, ptep: number, vpn: number, pte: number): number {
+  const m = c.mem;
+  const a = c.arch;
+  const old = a.ptePfn(pte);
+  const type = m.load(mdAddr(c.L, old, MD_TYPE));
+  if (type === PageType.Anon && (pageAnonExclusive(c, old) || folioRefCount(c, old) === 1)) {
+    // wp_page_reuse()
+    setPageAnonExclusive(c, old);
+    m.store(ptep, a.mkPte(old, true));
+    return VM_FAULT_OK;
+  }
+  // wp_page_copy(): KSM pages and shared anon pages are copied
+  const page = allocAnonPage(c, mm, PageType.Anon);
+  if (page < 0) return VM_FAULT_OOM;
+  copyPage(c, page, old);
+  folioAddNewAnonRmap(c, page, vpn);
+  ptepClearFlush(c, ptep);
+  m.store(ptep, a.mkPte(page, true));
+  folioRemoveRmap(c, old);
+  folioPutRefs(c, old, 1, vpn);
+  return VM_FAULT_OK;
+}
+
+/** do_huge_pmd_anonymous_page(): map a PMD-sized folio if one is free. false: use ptes. */
+function doHugePmdAnonymousPage(c: Cpu, mm: number, pmdp: number, vpn: number): boolean {
+  const head = allocHugeFolio(c, mm);
+  if (head < 0) return false;
+  const ptl = pmdLock(c, pmdp);
+  if (!c.arch.pmdNone(c.mem.load(pmdp))) {
+    spinUnlock(c, ptl);
+    c.mem.store(mdAddr(c.L, head, MD_REFCOUNT), 0);
+    freeFolio(c, head);
+    return true;
+  }
+  folioAddNewAnonRmap(c, head, vpn & ~(FANOUT - 1));
+  c.mem.store(pmdp, c.arch.mkPmdLeaf(head, true));
+  spinUnlock(c, ptl);
+  return true;
+}
+
+/** handle_mm_fault() for an anonymous VMA; caller holds mmap_lock for read. */
+export function handleMmFault(c: Cpu, mm: number, vpn: number, write: boolean): number {
+  const m = c.mem;
+  const a = c.arch;
+  c.stats[S_FAULTS]++;
+  const vma = findVma(c, mm, vpn);
+  if (vma < 0) return VM_FAULT_SIGSEGV;
+  const flags = vmaFlags(c, mm, vma);
+  if (write && (flags & VM_WRITE) === 0) return VM_FAULT_SIGSEGV;
+  const pmdp = entryOffset(c, mm, vpn, LVL_PMD, true);
+  if (pmdp < 0) return VM_FAULT_OOM;
+  const hugeOk = (flags & VM_HUGEPAGE) !== 0 && (vpn & ~(FANOUT - 1)) >= vmaStart(c, mm, vma) && (vpn | (FANOUT - 1)) < vmaEnd(c, mm, vma);
+  if (a.pmdNone(m.load(pmdp)) && hugeOk && doHugePmdAnonymousPage(c, mm, pmdp, vpn)) return VM_FAULT_OK;
+  if (a.pmdLeaf(m.load(pmdp))) return VM_FAULT_OK; // huge pmds here are always writable
+  if (!pteAlloc(c, mm, pmdp, vpn)) return VM_FAULT_OOM;
+  const ptep = pteOffsetMapLock(c, pmdp, vpn);
+  if (ptep < 0) return VM_FAULT_OK; // retried by the caller
+  const pte = m.load(ptep);
+  if (a.pteNone(pte)) {
+    pteUnmapUnlock(c, ptep);
+    return doAnonymousPage(c, mm, pmdp, vpn);
+  }
+  let r = VM_FAULT_OK;
+  if (write && a.ptePresent(pte) && !a.pteWrite(pte)) r = doWpPage(c, mm, ptep, vpn, pte);
+  pteUnmapUnlock(c, ptep);
+  return r;
+}
+
+/** zap_pte_range() + zap_huge_pmd(): unmap [start, end) of one pmd; pages go to the gather. */
+function zapPmdRange(c: Cpu, tlb: MmuGather, pmdp: number, start: number, end: number): void {
+  const m = c.mem;
+  const a = c.arch;
+  const pmd = m.load(pmdp);
+  if (a.pmdNone(pmd)) return;
+  if (a.pmdLeaf(pmd)) {
+    const ptl = pmdLock(c, pmdp);
+    const old = m.xchg(pmdp, c.arch.emptyUpper); // pmdp_huge_get_and_clear_full()
+    spinUnlock(c, ptl);
+    const head = a.pmdPfn(old);
+    folioRemoveRmap(c, head);
+    tlbRemovePage(tlb, head, start);
+    return;
+  }
+  const ptep0 = pteOffsetMapLock(c, pmdp, start);
+  if (ptep0 < 0) return;
+  for (let vpn = start, ptep = ptep0; vpn < end; vpn++, ptep++) {
+    const pte = m.load(ptep);
+    if (!a.ptePresent(pte)) continue;
+    m.store(ptep, a.emptyPte); // ptep_get_and_clear_full(): the pte goes first, then the rmap
+    const head = folioHead(c.L, a.ptePfn(pte));
+    folioRemoveRmap(c, head);
+    tlbRemovePage(tlb, head, vpn);
+  }
+  pteUnmapUnlock(c, ptep0);
+}
+
+/** unmap_page_range() */
+function unmapPageRange(c: Cpu, mm: number, tlb: MmuGather, start: number, end: number): void {
+  for (let vpn = start; vpn < end; ) {
+    const next = Math.min(end, (vpn + FANOUT) & ~(FANOUT - 1));
+    const pmdp = entryOffset(c, mm, vpn, LVL_PMD, false);
+    if (pmdp >= 0) zapPmdRange(c, tlb, pmdp, vpn, next);
+    vpn = next;
+  }
+}
+
+/** Unlinks a table from its parent entry: freed after the flush (tlb_remove_table), or at
+ *  once with --bug free-before-sync. */
+function unlinkTable(c: Cpu, tlb: MmuGather, parentp: number, tablePfn: number, vpn: number): void {
+  c.mem.store(parentp, c.arch.emptyUpper); // pmd_clear() / pud_clear()
+  c.trace(EV_UNLINK, vpn, tablePfn);
+  if (c.bugs.freeBeforeSync) {
+    // the historical bug: no flush, no grace period between the unlink and the free
+    c.trace(EV_FREE_TABLE, tablePfn, c.mem.load(mdAddr(c.L, tablePfn, MD_GEN)));
+    freeTable(c, tablePfn);
+    return;
+  }
+  tlbRemoveTable(tlb, tablePfn);
+}
+
+/** free_pgtables() -> free_pmd_range(): [start, end) spans whole pmds; floor/ceiling say
+ *  whether the pmd table itself is ours alone (then pud_clear + pmd_free_tlb). */
+function freePgtables(c: Cpu, mm: number, tlb: MmuGather, start: number, end: number, floor: number, ceiling: number): void {
+  const m = c.mem;
+  const a = c.arch;
+  for (let vpn = start; vpn < end; vpn += FANOUT) {
+    const pmdp = entryOffset(c, mm, vpn, LVL_PMD, false);
+    if (pmdp < 0) continue;
+    const pmd = m.load(pmdp);
+    if (a.pmdNone(pmd) || a.pmdLeaf(pmd)) continue;
+    unlinkTable(c, tlb, pmdp, a.tablePfn(LVL_PMD, pmd), vpn); // free_pte_range()
+  }
+  const pudSpan = FANOUT * FANOUT;
+  const pudStart = start & ~(pudSpan - 1);
+  if (pudStart >= floor && pudStart + pudSpan <= ceiling) {
+    const pudp = entryOffset(c, mm, start, LVL_PUD, false);
+    if (pudp >= 0 && !a.upperNone(LVL_PUD, m.load(pudp))) unlinkTable(c, tlb, pudp, a.tablePfn(LVL_PUD, m.load(pudp)), start);
+  }
+}
+
+/** munmap() of VMA slot `vma`: unmap_region() under mmap_write_lock. floor/ceiling are the
+ *  neighbours' bounds (free_pgtables never frees a table another VMA may use). */
+export function munmapVma(c: Cpu, mm: number, vma: number, tlb: MmuGather, floor: number, ceiling: number): void {
+  const lock = mmAddr(c.L, mm, MM_MMAP_LOCK);
+  downWrite(c, lock);
+  const start = vmaStart(c, mm, vma);
+  const end = vmaEnd(c, mm, vma);
+  c.mem.store(vmaAddr(c.L, mm, vma, VMA_PRESENT), 0); // vma_start_write + detach
+  tlbGatherMmu(tlb);
+  unmapPageRange(c, mm, tlb, start, end);
+  winWriterOpen(c, W_MUNMAP_UNLINK_FREE, start);
+  freePgtables(c, mm, tlb, start, end, floor, ceiling);
+  tlbFinishMmu(c, tlb);
+  winWriterClose(c, W_MUNMAP_UNLINK_FREE);
+  upWrite(c, lock);
+}
+
+/** mmap(MAP_POPULATE) of VMA slot `vma`: make it present, then fault every page in. */
+export function mmapPopulate(c: Cpu, mm: number, vma: number): number {
+  const lock = mmAddr(c.L, mm, MM_MMAP_LOCK);
+  downWrite(c, lock);
+  c.mem.store(vmaAddr(c.L, mm, vma, VMA_PRESENT), 1);
+  upWrite(c, lock);
+  downRead(c, lock);
+  const start = vmaStart(c, mm, vma);
+  const end = vmaEnd(c, mm, vma);
+  c.trace(EV_POPULATE, start, end - start);
+  let r = VM_FAULT_OK;
+  for (let vpn = start; vpn < end && r === VM_FAULT_OK; vpn++) r = handleMmFault(c, mm, vpn, true);
+  upRead(c, lock);
+  return r;
+}

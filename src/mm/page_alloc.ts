@@ -1,0 +1,152 @@
+// The page allocator: two free lists (small frames, PMD-sized folios) under zone->lock.
+// Every alloc and free bumps the frame's generation, which is how a walker that read a
+// table frame can later tell the frame was freed (or freed and reused) meanwhile.
+import type { Cpu } from '../machine/cpu.js';
+import { S_OOM } from '../machine/cpu.js';
+import {
+  FANOUT, FRAME_WORDS, G_FREE_COUNT, G_FREE_HEAD, G_HUGE_COUNT, G_HUGE_HEAD, G_ZONE_LOCK, type Layout, MD_FLAGS, MD_GEN,
+  MD_HEAD, MD_LEVEL, MD_MAPCOUNT, MD_NEXT, MD_ORDER, MD_OWNER_MM, MD_PINCOUNT, MD_PREV_VPN, MD_PTL, MD_REFCOUNT, MD_STAMP,
+  MD_TYPE, MD_VPN, PageType, frameAddr, mdAddr, FANOUT_SHIFT,
+} from '../machine/layout.js';
+import type { Mem } from '../machine/mem.js';
+import { spinLock, spinUnlock } from '../sync/spinlock.js';
+
+/** Builds both free lists. Runs on the boot CPU before any worker starts. */
+export function initPageAlloc(m: Mem, L: Layout): void {
+  const g = L.gBase;
+  let head = -1;
+  for (let pfn = L.frames - 1; pfn >= 1; pfn--) {
+    // pfn 0 stays reserved: an entry of 0 must never look like a valid frame to a walker
+    m.store(mdAddr(L, pfn, MD_TYPE), PageType.Free);
+    m.store(mdAddr(L, pfn, MD_NEXT), head);
+    head = pfn;
+  }
+  m.store(mdAddr(L, 0, MD_TYPE), PageType.Reserved);
+  m.store(g + G_FREE_HEAD, head);
+  m.store(g + G_FREE_COUNT, L.frames - 1);
+  let hhead = -1;
+  for (let k = L.hugeFolios - 1; k >= 0; k--) {
+    const pfn = L.hugeBase + k * FANOUT;
+    for (let i = 0; i < FANOUT; i++) m.store(mdAddr(L, pfn + i, MD_TYPE), PageType.Free);
+    m.store(mdAddr(L, pfn, MD_NEXT), hhead);
+    hhead = pfn;
+  }
+  m.store(g + G_HUGE_HEAD, hhead);
+  m.store(g + G_HUGE_COUNT, L.hugeFolios);
+}
+
+function pop(c: Cpu, headWord: number, countWord: number): number {
+  const m = c.mem;
+  const L = c.L;
+  spinLock(c, L.gBase + G_ZONE_LOCK);
+  const pfn = m.load(L.gBase + headWord);
+  if (pfn >= 0) {
+    m.store(L.gBase + headWord, m.load(mdAddr(L, pfn, MD_NEXT)));
+    m.add(L.gBase + countWord, -1);
+  }
+  spinUnlock(c, L.gBase + G_ZONE_LOCK);
+  return pfn;
+}
+
+function push(c: Cpu, headWord: number, countWord: number, pfn: number): void {
+  const m = c.mem;
+  const L = c.L;
+  spinLock(c, L.gBase + G_ZONE_LOCK);
+  m.store(mdAddr(L, pfn, MD_NEXT), m.load(L.gBase + headWord));
+  m.store(L.gBase + headWord, pfn);
+  m.add(L.gBase + countWord, 1);
+  spinUnlock(c, L.gBase + G_ZONE_LOCK);
+}
+
+function initMeta(m: Mem, L: Layout, pfn: number, type: number, mm: number, vpn: number, order: number): void {
+  m.add(mdAddr(L, pfn, MD_GEN), 1);
+  m.store(mdAddr(L, pfn, MD_REFCOUNT), 1);
+  m.store(mdAddr(L, pfn, MD_MAPCOUNT), 0);
+  m.store(mdAddr(L, pfn, MD_PINCOUNT), 0);
+  m.store(mdAddr(L, pfn, MD_FLAGS), 0);
+  m.store(mdAddr(L, pfn, MD_OWNER_MM), mm);
+  m.store(mdAddr(L, pfn, MD_VPN), vpn);
+  m.store(mdAddr(L, pfn, MD_PREV_VPN), -1);
+  m.store(mdAddr(L, pfn, MD_STAMP), 0);
+  m.store(mdAddr(L, pfn, MD_PTL), 0);
+  m.store(mdAddr(L, pfn, MD_HEAD), pfn);
+  m.store(mdAddr(L, pfn, MD_ORDER), order);
+  m.store(mdAddr(L, pfn, MD_TYPE), type);
+}
+
+/** pagetable_alloc() + pagetable_pte_ctor(): a table of `level`, every entry empty. */
+export function allocTable(c: Cpu, mm: number, level: number, vpn: number): number {
+  const pfn = pop(c, G_FREE_HEAD, G_FREE_COUNT);
+  if (pfn < 0) {
+    c.stats[S_OOM]++;
+    return -1;
+  }
+  const m = c.mem;
+  const L = c.L;
+  const empty = level === 1 ? c.arch.emptyPte : c.arch.emptyUpper;
+  const base = frameAddr(L, pfn, 0);
+  for (let i = 0; i < FANOUT; i++) m.store(base + i, empty);
+  initMeta(m, L, pfn, PageType.PageTable, mm, vpn, 0);
+  m.store(mdAddr(L, pfn, MD_LEVEL), level);
+  return pfn;
+}
+
+/** folio_alloc(order 0) for anonymous memory: zeroed content, refcount 1, not mapped. */
+export function allocAnonPage(c: Cpu, mm: number, type: number): number {
+  const pfn = pop(c, G_FREE_HEAD, G_FREE_COUNT);
+  if (pfn < 0) {
+    c.stats[S_OOM]++;
+    return -1;
+  }
+  const m = c.mem;
+  const base = frameAddr(c.L, pfn, 0);
+  for (let i = 0; i < FRAME_WORDS; i++) m.store(base + i, 0);
+  initMeta(m, c.L, pfn, type, mm, -1, 0);
+  return pfn;
+}
+
+/** vma_alloc_folio(order HPAGE_PMD_ORDER): a PMD-sized anonymous folio, or -1. */
+export function allocHugeFolio(c: Cpu, mm: number): number {
+  const head = pop(c, G_HUGE_HEAD, G_HUGE_COUNT);
+  if (head < 0) return -1;
+  const m = c.mem;
+  const L = c.L;
+  for (let i = 0; i < FANOUT; i++) {
+    const base = frameAddr(L, head + i, 0);
+    for (let w = 0; w < FRAME_WORDS; w++) m.store(base + w, 0);
+    if (i > 0) {
+      initMeta(m, L, head + i, PageType.Tail, mm, -1, 0);
+      m.store(mdAddr(L, head + i, MD_HEAD), head);
+    }
+  }
+  initMeta(m, L, head, PageType.Anon, mm, -1, FANOUT_SHIFT);
+  return head;
+}
+
+/** The head of the folio a pfn belongs to (compound_head, from the frame layout). */
+export function folioHead(L: Layout, pfn: number): number {
+  return pfn < L.hugeBase ? pfn : L.hugeBase + ((pfn - L.hugeBase) & ~(FANOUT - 1));
+}
+
+/** __free_pages(): the frame (or whole folio) goes back; its generation moves on. */
+export function freeFolio(c: Cpu, head: number): void {
+  const m = c.mem;
+  const L = c.L;
+  if (head >= L.hugeBase) {
+    for (let i = FANOUT - 1; i >= 0; i--) {
+      m.store(mdAddr(L, head + i, MD_TYPE), PageType.Free);
+      m.add(mdAddr(L, head + i, MD_GEN), 1);
+    }
+    push(c, G_HUGE_HEAD, G_HUGE_COUNT, head);
+    return;
+  }
+  m.store(mdAddr(L, head, MD_TYPE), PageType.Free);
+  m.add(mdAddr(L, head, MD_GEN), 1);
+  push(c, G_FREE_HEAD, G_FREE_COUNT, head);
+}
+
+/** pagetable_free(): a table frame goes back (its refcount is the allocation's 1). */
+export function freeTable(c: Cpu, pfn: number): void {
+  c.mem.store(mdAddr(c.L, pfn, MD_REFCOUNT), 0);
+  freeFolio(c, pfn);
+}

@@ -1,0 +1,116 @@
+// Page-table access for the writers and the locked readers (mm/memory.c, mm/pgtable-generic.c):
+// walking down with allocation, the split page-table locks, pte_offset_map_lock().
+import { LVL_PGD, LVL_PMD, LVL_PTE } from '../arch/arch.js';
+import type { Cpu } from '../machine/cpu.js';
+import {
+  FRAME_WORDS, type Layout, MD_PTL, MM_LEVELS, MM_PGD, MM_PTL, frameAddr, mdAddr, mmAddr,
+} from '../machine/layout.js';
+import { rcuReadLock, rcuReadUnlock } from '../sync/rcu.js';
+import { spinLock, spinUnlock } from '../sync/spinlock.js';
+import { allocTable, freeTable } from './page_alloc.js';
+
+/** The frame an entry pointer lives in (virt_to_page of a page-table pointer). */
+export function pfnOfPtr(L: Layout, p: number): number {
+  return ((p - L.framesBase) / FRAME_WORDS) | 0;
+}
+
+/** pte_lockptr() / pmd_lockptr(): the split lock in the struct page of the table holding p. */
+export function tableLockptr(L: Layout, p: number): number {
+  return mdAddr(L, pfnOfPtr(L, p), MD_PTL);
+}
+
+export function mmLevels(c: Cpu, mm: number): number {
+  return c.mem.load(mmAddr(c.L, mm, MM_LEVELS));
+}
+
+/** pgd_offset(mm, addr) */
+export function pgdOffset(c: Cpu, mm: number, levels: number, vpn: number): number {
+  return frameAddr(c.L, c.mem.load(mmAddr(c.L, mm, MM_PGD)), c.arch.index(LVL_PGD, levels, vpn));
+}
+
+/** pXd_alloc(): populate the empty entry at p with a new table of `level`, under the lock
+ *  that serializes populating it (pmd_lock for a pte table, mm->page_table_lock above).
+ *  Returns the entry's value, or -1 when out of memory. */
+function pxdPopulate(c: Cpu, mm: number, p: number, level: number, vpn: number): number {
+  const m = c.mem;
+  const a = c.arch;
+  const table = allocTable(c, mm, level, vpn);
+  if (table < 0) return -1;
+  const lock = level === LVL_PTE ? tableLockptr(c.L, p) : mmAddr(c.L, mm, MM_PTL);
+  spinLock(c, lock);
+  let v = m.load(p);
+  if (a.upperNone(level + 1, v)) {
+    // the table is fully initialized before it becomes reachable (smp_wmb in pmd_install)
+    v = a.mkTableEntry(level + 1, table);
+    m.store(p, v);
+    spinUnlock(c, lock);
+  } else {
+    spinUnlock(c, lock);
+    freeTable(c, table); // somebody else populated it first; ours was never visible
+  }
+  return v;
+}
+
+/** The pointer to the entry of `level` that covers vpn (pmd_alloc & co. when alloc), or -1.
+ *  For writers holding mmap_lock: tables above the pmd are never freed under it. */
+export function entryOffset(c: Cpu, mm: number, vpn: number, level: number, alloc: boolean): number {
+  const m = c.mem;
+  const a = c.arch;
+  const levels = mmLevels(c, mm);
+  let p = pgdOffset(c, mm, levels, vpn);
+  for (let lvl = LVL_PGD - 1; lvl >= level; lvl--) {
+    if (a.folded(lvl, levels)) continue; // p4d_offset() on a folded p4d is the pgd entry
+    let v = m.load(p);
+    if (a.upperNone(lvl + 1, v)) {
+      if (!alloc) return -1;
+      v = pxdPopulate(c, mm, p, lvl, vpn);
+      if (v === -1) return -1;
+    }
+    if (lvl === LVL_PTE && (a.pmdLeaf(v) || !a.pmdPresent(v))) return -1; // no pte table under a huge or non-present pmd
+    p = frameAddr(c.L, a.tablePfn(lvl + 1, v), a.index(lvl, levels, vpn));
+  }
+  return p;
+}
+
+/** __pte_alloc(): make sure the pmd at pmdp points at a pte table. false when out of memory. */
+export function pteAlloc(c: Cpu, mm: number, pmdp: number, vpn: number): boolean {
+  if (!c.arch.pmdNone(c.mem.load(pmdp))) return true;
+  return pxdPopulate(c, mm, pmdp, LVL_PTE, vpn) !== -1;
+}
+
+/** pte_offset_map_lock(): map the pte table the pmd points at (under rcu_read_lock, as
+ *  __pte_offset_map does), take its ptl, then re-check pmd_same(): if the pmd changed
+ *  meanwhile (a table retracted or freed) retry from the pmd. Returns ptep, or -1 when
+ *  the pmd maps no pte table (none, huge, migration). The caller ends with pteUnmapUnlock. */
+export function pteOffsetMapLock(c: Cpu, pmdp: number, vpn: number): number {
+  const m = c.mem;
+  const a = c.arch;
+  for (;;) {
+    rcuReadLock(c);
+    const pmd = m.load(pmdp);
+    if (a.pmdNone(pmd) || !a.pmdPresent(pmd) || a.pmdLeaf(pmd)) {
+      rcuReadUnlock(c);
+      return -1;
+    }
+    const ptep = frameAddr(c.L, a.tablePfn(LVL_PMD, pmd), a.index(LVL_PTE, LVL_PGD, vpn));
+    const ptl = tableLockptr(c.L, ptep);
+    spinLock(c, ptl);
+    // pmd_same() after taking the ptl: the table may have been detached while we waited
+    if (m.load(pmdp) === pmd) return ptep;
+    spinUnlock(c, ptl);
+    rcuReadUnlock(c);
+  }
+}
+
+/** pte_unmap_unlock() */
+export function pteUnmapUnlock(c: Cpu, ptep: number): void {
+  spinUnlock(c, tableLockptr(c.L, ptep));
+  rcuReadUnlock(c);
+}
+
+/** pmd_lock(): the lock of the pmd table holding pmdp. */
+export function pmdLock(c: Cpu, pmdp: number): number {
+  const ptl = tableLockptr(c.L, pmdp);
+  spinLock(c, ptl);
+  return ptl;
+}

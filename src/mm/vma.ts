@@ -1,0 +1,47 @@
+// VMAs: a small fixed table per mm (start, end, flags, present), enough for find_vma()
+// and check_vma_flags(). munmap clears "present"; the range stays reserved for re-mmap.
+import type { Cpu } from '../machine/cpu.js';
+import { MM_VMA_BASE, MM_VMA_COUNT, VMA_END, VMA_FLAGS, VMA_PRESENT, VMA_START, VMA_WORDS, mmAddr } from '../machine/layout.js';
+import type { Mem } from '../machine/mem.js';
+import type { Layout } from '../machine/layout.js';
+
+export const VM_READ = 1;
+export const VM_WRITE = 2;
+export const VM_HUGEPAGE = 4; //  THP-eligible (MADV_HUGEPAGE)
+export const VM_PFNMAP = 8;
+export const VM_IO = 16;
+export const VM_MIXEDMAP = 32;
+
+export function vmaAddr(L: Layout, mm: number, vma: number, field: number): number {
+  return mmAddr(L, mm, MM_VMA_BASE + vma * VMA_WORDS + field);
+}
+
+/** Creates VMA slot `vma` (boot time). */
+export function vmaDefine(m: Mem, L: Layout, mm: number, vma: number, start: number, end: number, flags: number, present: boolean): void {
+  m.store(vmaAddr(L, mm, vma, VMA_START), start);
+  m.store(vmaAddr(L, mm, vma, VMA_END), end);
+  m.store(vmaAddr(L, mm, vma, VMA_FLAGS), flags);
+  m.store(vmaAddr(L, mm, vma, VMA_PRESENT), present ? 1 : 0);
+  if (m.load(mmAddr(L, mm, MM_VMA_COUNT)) <= vma) m.store(mmAddr(L, mm, MM_VMA_COUNT), vma + 1);
+}
+
+/** find_vma(): the present VMA containing vpn, or -1 (caller holds mmap_lock). */
+export function findVma(c: Cpu, mm: number, vpn: number): number {
+  const m = c.mem;
+  const n = m.load(mmAddr(c.L, mm, MM_VMA_COUNT));
+  for (let i = 0; i < n; i++) {
+    if (m.load(vmaAddr(c.L, mm, i, VMA_PRESENT)) === 0) continue;
+    if (vpn >= m.load(vmaAddr(c.L, mm, i, VMA_START)) && vpn < m.load(vmaAddr(c.L, mm, i, VMA_END))) return i;
+  }
+  return -1;
+}
+
+export function vmaStart(c: Cpu, mm: number, vma: number): number {
+  return c.mem.load(vmaAddr(c.L, mm, vma, VMA_START));
+}
+export function vmaEnd(c: Cpu, mm: number, vma: number): number {
+  return c.mem.load(vmaAddr(c.L, mm, vma, VMA_END));
+}
+export function vmaFlags(c: Cpu, mm: number, vma: number): number {
+  return c.mem.load(vmaAddr(c.L, mm, vma, VMA_FLAGS));
+}

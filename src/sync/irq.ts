@@ -1,0 +1,115 @@
+// irq-off sections and the TLB-flush IPI (arch/x86/mm/tlb.c, kernel/smp.c).
+// A CPU with irqs off acknowledges an IPI only at local_irq_restore, so an IPI broadcast
+// (and the table free after it) waits for every lockless walker in flight. Under
+// consolidated RCU an irq-off section is also an RCU read-side critical section: the
+// per-CPU word holds the grace-period counter sampled at local_irq_save.
+import { type Cpu, H_IPI_WAIT, S_IPI_HANDLED, S_IPI_SENT, S_IPI_TARGETS } from '../machine/cpu.js';
+import { C_IPI_ACK, C_IPI_REQ, C_IRQ_OFF, C_QS_SEQ, C_RCU_CTR, C_STATE, C_WAKE, C_WANT, cpuAddr, CpuState } from '../machine/layout.js';
+
+export const SPIN_LIMIT = 200; // ~0.2 us a spin: bounded spinning, then Atomics.wait
+export const WAIT_SLICE_MS = 5;
+
+/** local_irq_save(): from here the CPU acks no IPI and holds off any grace period. */
+export function localIrqSave(c: Cpu): void {
+  if (c.irqDepth++ === 0) c.mem.store(c.aIrqOff, c.mem.load(c.gGpCtr));
+}
+
+/** local_irq_restore(): irqs back on; take the pending IPI now (flush_tlb_func), and wake a
+ *  sleeping IPI sender or expedited grace period waiting on this CPU. */
+export function localIrqRestore(c: Cpu): void {
+  if (--c.irqDepth !== 0) return;
+  c.mem.store(c.aIrqOff, 0);
+  handleIpi(c);
+  c.wakeWaiters();
+}
+
+/** The IPI handler: acknowledge every request posted so far. */
+export function handleIpi(c: Cpu): void {
+  const m = c.mem;
+  const req = m.load(c.aIpiReq);
+  if (req !== c.ipiSeen) {
+    c.ipiSeen = req;
+    m.store(c.aIpiAck, req);
+    c.stats[S_IPI_HANDLED]++;
+  }
+}
+
+/** An interrupt point of a running CPU with irqs on (between operations, in spin loops):
+ *  take pending IPIs and report a quiescent state for RCU (rcu_qs()). */
+export function irqPoint(c: Cpu): void {
+  if (c.irqDepth !== 0) return;
+  handleIpi(c);
+  if (c.rcuNest !== 0) return;
+  const m = c.mem;
+  const g = m.load(c.gGpCtr);
+  if (g !== c.qsSeen) {
+    c.qsSeen = g;
+    m.store(c.aQs, g);
+  }
+  if (m.load(c.aWant) !== 0) c.wakeWaiters();
+}
+
+/** on_each_cpu_mask(mm_cpumask, flush_tlb_func, wait=1): post a request in every other
+ *  CPU's mailbox, then wait until each has acknowledged it. A CPU asleep with irqs on would
+ *  take the interrupt at once: nothing of it is in flight, so it counts as acknowledged. */
+export function ipiBroadcast(c: Cpu): void {
+  const m = c.mem;
+  const L = c.L;
+  const n = L.cpus;
+  const t0 = m.now();
+  c.stats[S_IPI_SENT]++;
+  for (let t = 0; t < n; t++) {
+    if (t === c.id) continue;
+    c.ipiReqs[t] = m.add(cpuAddr(L, t, C_IPI_REQ), 1) + 1;
+    c.stats[S_IPI_TARGETS]++;
+  }
+  if (c.bugs.ipiNoWait) return;
+  for (let t = 0; t < n; t++) {
+    if (t === c.id) continue;
+    waitIpiAck(c, t, c.ipiReqs[t]);
+  }
+  c.hists[H_IPI_WAIT].recordValue(Math.round(m.now() - t0));
+}
+
+function ipiDone(c: Cpu, t: number, req: number): boolean {
+  const m = c.mem;
+  const L = c.L;
+  if (m.load(cpuAddr(L, t, C_IPI_ACK)) - req >= 0) return true;
+  // an idle (blocked or finished) CPU with irqs on has nothing in flight
+  return m.load(cpuAddr(L, t, C_IRQ_OFF)) === 0 && m.load(cpuAddr(L, t, C_STATE)) !== CpuState.Running;
+}
+
+function waitIpiAck(c: Cpu, t: number, req: number): void {
+  const m = c.mem;
+  const aWake = cpuAddr(c.L, t, C_WAKE);
+  const aWant = cpuAddr(c.L, t, C_WANT);
+  let spins = 0;
+  while (!ipiDone(c, t, req)) {
+    // we wait with irqs on: take IPIs sent to us meanwhile, or two senders deadlock
+    handleIpi(c);
+    if (++spins < SPIN_LIMIT) continue;
+    const w = m.load(aWake);
+    m.store(aWant, 1);
+    // re-check after announcing ourselves: the target checks C_WANT after it acks
+    if (ipiDone(c, t, req)) break;
+    c.block(aWake, w, WAIT_SLICE_MS);
+  }
+}
+
+/** Is CPU t inside a read-side section (irq-off or rcu_read_lock) that began before
+ *  grace period g started? */
+export function inOldReader(c: Cpu, t: number, g: number): boolean {
+  const m = c.mem;
+  const irq = m.load(cpuAddr(c.L, t, C_IRQ_OFF));
+  if (irq !== 0 && irq - g < 0) return true;
+  const rcu = m.load(cpuAddr(c.L, t, C_RCU_CTR));
+  return rcu !== 0 && rcu - g < 0;
+}
+
+/** Has CPU t passed a quiescent state since grace period g began (rcu_qs report, or an
+ *  extended quiescent state: asleep or finished outside any read-side section)? */
+export function passedQs(c: Cpu, t: number, g: number): boolean {
+  const m = c.mem;
+  if (m.load(cpuAddr(c.L, t, C_QS_SEQ)) - g >= 0) return true;
+  return m.load(cpuAddr(c.L, t, C_STATE)) !== CpuState.Running && !inOldReader(c, t, g);
+}

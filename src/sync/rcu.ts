@@ -1,0 +1,202 @@
+// RCU (kernel/rcu/tree.c, simplified to what the table-freeing protocols rely on).
+// Readers: rcu_read_lock() or an irq-off section store the grace-period counter they saw
+// (G_GP_CTR) in a per-CPU word. A grace period g is started by incrementing the counter
+// to g; it ends when no CPU is still inside a section that sampled a counter below g.
+//   - normal (synchronize_rcu, call_rcu): the gp worker drives it, in batches, and waits
+//     for CPUs to pass quiescent points by themselves (rcu_qs at interrupt points), polling
+//     every rcuTickUs like the scheduler tick;
+//   - expedited (synchronize_rcu_expedited): the caller prods every CPU now (reads its
+//     state, as the expedited IPI handler would) and sleeps until each leaves its section.
+import {
+  type Cpu, H_CB_BATCH, H_GP_EXP, H_GP_SYNC, H_GP_WORKER, S_CALL_RCU, S_CB_RUN, S_GP_EXP, S_GP_SYNC, S_GPS,
+} from '../machine/cpu.js';
+import {
+  C_CB_HEAD, C_CB_TAIL, C_STATE, C_WAKE, C_WANT, CB_RING, cpuAddr, CpuState, G_DRAIN, G_GP_DONE, G_GP_DOORBELL,
+  G_GP_REQ, G_RCU_PENDING, G_RCU_PENDING_MAX,
+} from '../machine/layout.js';
+import { WAIT_SLICE_MS, SPIN_LIMIT, handleIpi, inOldReader, irqPoint, passedQs } from './irq.js';
+
+const CB_ENTRIES = CB_RING / 2;
+
+/** rcu_read_lock() */
+export function rcuReadLock(c: Cpu): void {
+  if (c.rcuNest++ === 0) c.mem.store(c.aRcuCtr, c.mem.load(c.gGpCtr));
+}
+
+/** rcu_read_unlock(): the outermost unlock may end a grace period: wake its waiter. */
+export function rcuReadUnlock(c: Cpu): void {
+  if (--c.rcuNest !== 0) return;
+  c.mem.store(c.aRcuCtr, 0);
+  c.wakeWaiters();
+}
+
+function advanceDone(c: Cpu, g: number): void {
+  const m = c.mem;
+  const p = c.L.gBase + G_GP_DONE;
+  for (;;) {
+    const d = m.load(p);
+    if (d - g >= 0) return;
+    if (m.cas(p, d, g) === d) break;
+  }
+  m.notify(p, 1 << 30);
+}
+
+function raiseMax(c: Cpu, p: number, v: number): void {
+  const m = c.mem;
+  for (;;) {
+    const d = m.load(p);
+    if (d - v >= 0 || m.cas(p, d, v) === d) return;
+  }
+}
+
+function ringDoorbell(c: Cpu): void {
+  const m = c.mem;
+  const p = c.L.gBase + G_GP_DOORBELL;
+  m.add(p, 1);
+  if (m.load(cpuAddr(c.L, c.L.cpus, C_STATE)) === CpuState.Blocked) m.notify(p, 1);
+}
+
+/** synchronize_rcu(): ask the gp worker for a grace period that starts after now, sleep
+ *  until it has ended. */
+export function synchronizeRcu(c: Cpu): void {
+  const m = c.mem;
+  const t0 = m.now();
+  c.stats[S_GP_SYNC]++;
+  if (c.bugs.rcuNoWait) return;
+  const need = m.load(c.gGpCtr) + 1;
+  raiseMax(c, c.L.gBase + G_GP_REQ, need);
+  ringDoorbell(c);
+  const pDone = c.L.gBase + G_GP_DONE;
+  let spins = 0;
+  for (;;) {
+    const d = m.load(pDone);
+    if (d - need >= 0) break;
+    if (++spins < SPIN_LIMIT) {
+      irqPoint(c);
+      continue;
+    }
+    c.block(pDone, d, WAIT_SLICE_MS);
+    irqPoint(c);
+  }
+  c.hists[H_GP_SYNC].recordValue(Math.round(m.now() - t0));
+}
+
+/** synchronize_rcu_expedited(): start a grace period now and wait for each CPU in turn. */
+export function synchronizeRcuExpedited(c: Cpu): void {
+  const m = c.mem;
+  const t0 = m.now();
+  c.stats[S_GP_EXP]++;
+  if (c.bugs.rcuNoWait) return;
+  const g = m.add(c.gGpCtr, 1) + 1;
+  for (let t = 0; t < c.L.cpus; t++) {
+    if (t === c.id) continue;
+    waitReaderExit(c, t, g);
+  }
+  advanceDone(c, g);
+  c.hists[H_GP_EXP].recordValue(Math.round(m.now() - t0));
+}
+
+function waitReaderExit(c: Cpu, t: number, g: number): void {
+  const m = c.mem;
+  const aWake = cpuAddr(c.L, t, C_WAKE);
+  const aWant = cpuAddr(c.L, t, C_WANT);
+  let spins = 0;
+  while (inOldReader(c, t, g)) {
+    handleIpi(c);
+    if (++spins < SPIN_LIMIT) continue;
+    const w = m.load(aWake);
+    m.store(aWant, 1);
+    // re-check after announcing: the reader checks C_WANT after leaving its section
+    if (!inOldReader(c, t, g)) break;
+    c.block(aWake, w, WAIT_SLICE_MS);
+  }
+}
+
+/** call_rcu(): queue `arg` (a frame to free) for the gp worker, behind a grace period. */
+export function callRcu(c: Cpu, arg: number): void {
+  const m = c.mem;
+  const aHead = cpuAddr(c.L, c.id, C_CB_HEAD);
+  const aTail = cpuAddr(c.L, c.id, C_CB_TAIL);
+  const tail = m.load(aTail);
+  // a full ring: wait for the gp worker to run a batch (memory pressure on deferred frees)
+  while (tail - m.load(aHead) >= CB_ENTRIES) {
+    ringDoorbell(c);
+    const h = m.load(aHead);
+    if (tail - h < CB_ENTRIES) break;
+    c.block(aHead, h, WAIT_SLICE_MS);
+  }
+  m.store(c.cbAddr(c.id, tail), arg);
+  m.store(c.cbAddr(c.id, tail) + 1, m.load(c.gGpCtr) + 1);
+  m.store(aTail, tail + 1);
+  c.stats[S_CALL_RCU]++;
+  const pending = m.add(c.L.gBase + G_RCU_PENDING, 1) + 1;
+  raiseMax(c, c.L.gBase + G_RCU_PENDING_MAX, pending);
+  ringDoorbell(c);
+}
+
+/** rcu_barrier(): wait until every callback queued before now has been invoked. */
+export function rcuBarrier(c: Cpu): void {
+  const m = c.mem;
+  for (let t = 0; t < c.L.cpus; t++) {
+    const aHead = cpuAddr(c.L, t, C_CB_HEAD);
+    const tail = m.load(cpuAddr(c.L, t, C_CB_TAIL));
+    for (;;) {
+      const h = m.load(aHead);
+      if (h - tail >= 0) break;
+      ringDoorbell(c);
+      c.block(aHead, h, WAIT_SLICE_MS);
+    }
+  }
+}
+
+/** The gp worker (rcu_gp_kthread + rcu_do_batch): one grace period per batch of
+ *  callbacks and synchronize_rcu requests. `invoke` runs one callback (frees a frame).
+ *  Returns when G_DRAIN is set and nothing is left. */
+export function rcuGpKthread(c: Cpu, invoke: (c: Cpu, arg: number) => void): void {
+  const m = c.mem;
+  const L = c.L;
+  const tails = new Int32Array(L.cpus);
+  const pDoorbell = L.gBase + G_GP_DOORBELL;
+  const tickMs = c.opts.rcuTickUs / 1000;
+  for (;;) {
+    const bell = m.load(pDoorbell);
+    let work = m.load(L.gBase + G_GP_REQ) - m.load(L.gBase + G_GP_DONE) > 0;
+    for (let t = 0; t < L.cpus; t++) {
+      tails[t] = m.load(cpuAddr(L, t, C_CB_TAIL));
+      if (tails[t] !== m.load(cpuAddr(L, t, C_CB_HEAD))) work = true;
+    }
+    if (!work) {
+      if (m.load(L.gBase + G_DRAIN) !== 0) return;
+      c.block(pDoorbell, bell, 20);
+      continue;
+    }
+    // rcu_gp_init: the callbacks batched above were queued before this increment
+    const t0 = m.now();
+    const g = m.add(c.gGpCtr, 1) + 1;
+    // rcu_gp_fqs_loop: poll every tick until each CPU has passed a quiescent state
+    for (let t = 0; t < L.cpus; t++) {
+      while (!c.bugs.rcuNoWait && !passedQs(c, t, g)) c.block(c.aWake, m.load(c.aWake), tickMs);
+    }
+    c.hists[H_GP_WORKER].recordValue(Math.round(m.now() - t0));
+    c.stats[S_GPS]++;
+    advanceDone(c, g);
+    // rcu_do_batch
+    let n = 0;
+    for (let t = 0; t < L.cpus; t++) {
+      const aHead = cpuAddr(L, t, C_CB_HEAD);
+      let h = m.load(aHead);
+      while (h !== tails[t]) {
+        invoke(c, m.load(c.cbAddr(t, h)));
+        h++;
+        n++;
+      }
+      m.store(aHead, h);
+      m.notify(aHead, 4);
+    }
+    if (n > 0) {
+      m.add(L.gBase + G_RCU_PENDING, -n);
+      c.stats[S_CB_RUN] += n;
+      c.hists[H_CB_BATCH].recordValue(n);
+    }
+  }
+}

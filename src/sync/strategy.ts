@@ -1,0 +1,71 @@
+// Synchronization strategies, one ops record each (like rcutorture's rcu_torture_ops):
+// how a TLB flush treats lockless walkers, and how an unlinked page table is freed.
+// Scenarios are written once against this record and pick it with --strategy.
+import { type Cpu, S_TABLES_FREED, S_TLBI } from '../machine/cpu.js';
+import { ipiBroadcast } from './irq.js';
+import { callRcu, synchronizeRcu, synchronizeRcuExpedited } from './rcu.js';
+
+export type StrategyName = 'ipi' | 'rcu' | 'rcu-sync' | 'rcu-exp';
+export const STRATEGY_NAMES: readonly StrategyName[] = ['ipi', 'rcu', 'rcu-sync', 'rcu-exp'];
+
+export interface Strategy {
+  readonly name: StrategyName;
+  readonly doc: string;
+  /** flush_tlb_mm_range(): an IPI broadcast that waits for irq-off CPUs, or a hardware
+   *  broadcast invalidation (arm64 TLBI, x86 with paravirt flush) that waits for nobody. */
+  flushTlb(c: Cpu): void;
+  /** tlb_remove_table_sync_one(): empty where the flush already IPIs, an IPI otherwise. */
+  tlbRemoveTableSyncOne(c: Cpu): void;
+  /** tlb_finish_mmu()'s table free, after the flush: tables[0..n). `free` returns one frame. */
+  freeTables(c: Cpu, tables: Int32Array, n: number, free: (c: Cpu, pfn: number) => void): void;
+}
+
+function freeAll(c: Cpu, tables: Int32Array, n: number, free: (c: Cpu, pfn: number) => void): void {
+  for (let i = 0; i < n; i++) free(c, tables[i]);
+  c.stats[S_TABLES_FREED] += n;
+}
+
+function tlbiBroadcast(c: Cpu): void {
+  c.stats[S_TLBI]++;
+}
+
+export const STRATEGIES: Record<StrategyName, Strategy> = {
+  ipi: {
+    name: 'ipi',
+    doc: 'x86 without paravirt: the TLB flush IPIs every CPU and waits; tables are freed right after it',
+    flushTlb: ipiBroadcast,
+    tlbRemoveTableSyncOne: () => {},
+    freeTables: freeAll,
+  },
+  rcu: {
+    name: 'rcu',
+    doc: 'MMU_GATHER_RCU_TABLE_FREE: the flush waits for nobody; tlb_remove_table batches tables to call_rcu',
+    flushTlb: tlbiBroadcast,
+    tlbRemoveTableSyncOne: ipiBroadcast,
+    freeTables: (c, tables, n) => {
+      for (let i = 0; i < n; i++) callRcu(c, tables[i]);
+    },
+  },
+  'rcu-sync': {
+    name: 'rcu-sync',
+    doc: 'the flush waits for nobody; synchronize_rcu() (a normal, batched grace period) before the free',
+    flushTlb: tlbiBroadcast,
+    tlbRemoveTableSyncOne: ipiBroadcast,
+    freeTables: (c, tables, n, free) => {
+      if (n === 0) return;
+      synchronizeRcu(c);
+      freeAll(c, tables, n, free);
+    },
+  },
+  'rcu-exp': {
+    name: 'rcu-exp',
+    doc: 'the flush waits for nobody; synchronize_rcu_expedited() before the free',
+    flushTlb: tlbiBroadcast,
+    tlbRemoveTableSyncOne: ipiBroadcast,
+    freeTables: (c, tables, n, free) => {
+      if (n === 0) return;
+      synchronizeRcuExpedited(c);
+      freeAll(c, tables, n, free);
+    },
+  },
+};
