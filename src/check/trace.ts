@@ -8,7 +8,7 @@ export const EV_NAMES = [
   'local_irq_save',
   'READ_ONCE(*pmdp)(vpn, pmd)',
   'ptep_get_lockless(vpn, pte)',
-  'try_grab_folio_fast(pfn, refcount)',
+  'try_grab_folio_fast(pfn)',
   'gup re-check failed(vpn, now)',
   'local_irq_restore(nr)',
   'ptep_clear_flush(vpn, pte)',

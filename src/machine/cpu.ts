@@ -9,7 +9,7 @@ import { WINDOWS } from '../check/windows.js';
 import type { Strategy } from '../sync/strategy.js';
 import type { Bugs } from './bugs.js';
 import {
-  C_IPI_ACK, C_IPI_REQ, C_IRQ_OFF, C_OPS, C_PHASE, C_QS_SEQ, C_RCU_CTR, C_STATE, C_WAITING_ON,
+  C_IPI_ACK, C_IPI_REQ, C_IRQ_OFF, C_OPS, C_QS_SEQ, C_RCU_CTR, C_STATE, C_WAITING_ON,
   C_WAKE, C_WANT, G_GP_CTR, G_STAMP, G_VIOLATIONS, G_STOP, type Layout, cpuAddr, CpuState, CB_RING,
 } from './layout.js';
 import type { Mem } from './mem.js';
@@ -85,7 +85,6 @@ export class Cpu {
   readonly aWake: number;
   readonly aWant: number;
   readonly aOps: number;
-  readonly aPhase: number;
   readonly aWaitingOn: number;
   readonly gGpCtr: number;
   readonly gStamp: number;
@@ -144,7 +143,6 @@ export class Cpu {
     this.aWake = cpuAddr(L, id, C_WAKE);
     this.aWant = cpuAddr(L, id, C_WANT);
     this.aOps = cpuAddr(L, id, C_OPS);
-    this.aPhase = cpuAddr(L, id, C_PHASE);
     this.aWaitingOn = cpuAddr(L, id, C_WAITING_ON);
     this.gGpCtr = L.gBase + G_GP_CTR;
     this.gStamp = L.gBase + G_STAMP;
@@ -221,10 +219,6 @@ export class Cpu {
         trace: this.traceDump(),
       });
     }
-  }
-
-  phase(ev: number): void {
-    this.mem.store(this.aPhase, ev);
   }
 
   /** call_rcu ring address of entry i of CPU cpu (2 words: arg, gp needed). */

@@ -81,7 +81,6 @@ export const C_IPI_ACK = 5; //        IPI mailbox: requests acknowledged
 export const C_WAKE = 6; //           bumped + notified to wake a waiter on this CPU's words
 export const C_OPS = 7; //            heartbeat: operations done (updated every few ops)
 export const C_WAITING_ON = 8; //     word this CPU is blocked on (stall report), -1 none
-export const C_PHASE = 9; //          what it is doing (a trace event id), for stall reports
 export const C_CB_HEAD = 10; //       call_rcu ring: consumer index (gp worker)
 export const C_CB_TAIL = 11; //       call_rcu ring: producer index (this CPU)
 export const C_WANT = 12; //          set by a waiter that sleeps on C_WAKE: wake me when you leave irq-off/RCU or ack

@@ -1,0 +1,3 @@
+export async function runBench(_o: { json: boolean; time?: unknown }, _log: unknown): Promise<number> {
+  throw new Error('bench: not yet');
+}

@@ -1,0 +1,113 @@
+// `gupstress campaign` (npm start): every scenario, its fixed form under each strategy and
+// each bug under each strategy it shows under; then the detection table.
+import { SCENARIOS } from '../src/scenarios/index.js';
+import type { Scenario } from '../src/scenarios/scenario.js';
+import type { StrategyName } from '../src/sync/strategy.js';
+import { BadInput, parseDuration, requireScenario, resolveRunConfig } from './config.js';
+import type { Logger } from './log.js';
+import { buildResults, type RunResults, writeJsonAtomic, writeResults } from './results.js';
+import { runScenario } from './runner.js';
+import { fmtInt, table } from './table.js';
+
+export const CAMPAIGN_SCHEMA = 'gupstress/campaign@1';
+
+export interface CampaignRow {
+  scenario: string;
+  strategy: StrategyName;
+  bug: string | null;
+  /** fixed: clean | DIRTY; bug: caught | MISSED; ERROR when the harness failed */
+  status: 'clean' | 'DIRTY' | 'caught' | 'MISSED' | 'ERROR';
+  expected: boolean;
+  kinds: string[];
+  expectKinds: string[];
+  firstViolationMs: number | null;
+  readerOps: number;
+  durationMs: number;
+  runId: string;
+  results: string | null;
+}
+
+export interface CampaignOptions {
+  duration?: unknown;
+  bugTimeout?: unknown;
+  scenarios?: unknown;
+  selftests?: boolean;
+  out?: unknown;
+  json: boolean;
+}
+
+interface Job {
+  s: Scenario;
+  strategy: StrategyName;
+  bug: string | null;
+}
+
+export function campaignJobs(scenarios: readonly Scenario[]): Job[] {
+  const jobs: Job[] = [];
+  for (const s of scenarios) {
+    for (const strategy of s.strategies) jobs.push({ s, strategy, bug: null });
+    for (const b of s.bugs) for (const strategy of b.strategies ?? s.strategies) jobs.push({ s, strategy, bug: b.name });
+  }
+  return jobs;
+}
+
+export function rowOf(job: Job, r: RunResults, path: string | null): CampaignRow {
+  const kinds = Object.keys(r.violationsByKind);
+  const expectKinds = job.bug ? [...(job.s.bugs.find((b) => b.name === job.bug)?.expectKinds ?? [])] : [];
+  let status: CampaignRow['status'];
+  if (r.verdict === 'ERROR') status = 'ERROR';
+  else if (job.bug === null) status = r.verdict === 'PASS' ? 'clean' : 'DIRTY';
+  else status = kinds.some((k) => (expectKinds as string[]).includes(k)) ? 'caught' : 'MISSED';
+  return {
+    scenario: job.s.id, strategy: job.strategy, bug: job.bug, status, expected: status === 'clean' || status === 'caught', kinds, expectKinds,
+    firstViolationMs: r.firstViolationMs, readerOps: r.reader.ops, durationMs: r.durationMs, runId: r.runId, results: path,
+  };
+}
+
+export function formatCampaign(rows: CampaignRow[]): string {
+  return table(
+    ['scenario', 'strategy', 'bug', 'result', 'violation kinds', 'first violation', 'reader ops', 'time'],
+    rows.map((r) => [
+      r.scenario, r.strategy, r.bug ?? '(fixed)', r.status, r.kinds.join(',') || '-',
+      r.firstViolationMs === null ? '-' : `${r.firstViolationMs.toFixed(1)} ms`, fmtInt(r.readerOps), `${(r.durationMs / 1000).toFixed(1)} s`,
+    ]),
+    [false, false, false, false, false, true, true, true],
+  );
+}
+
+export async function runCampaign(o: CampaignOptions, log: Logger, signal: AbortSignal): Promise<number> {
+  const fixedMs = o.duration === undefined ? 3000 : parseDuration(String(o.duration), '--duration');
+  const bugMs = o.bugTimeout === undefined ? 20000 : parseDuration(String(o.bugTimeout), '--bug-timeout');
+  const out = o.out === undefined ? 'results' : String(o.out);
+  const only = o.scenarios === undefined ? null : ([] as string[]).concat(o.scenarios as string[]).map((x) => requireScenario(x).id);
+  const scenarios = SCENARIOS.filter((s) => (only ? only.includes(s.id) : o.selftests !== false || !s.selftest));
+  if (scenarios.length === 0) throw new BadInput('no scenario to run');
+  const jobs = campaignJobs(scenarios);
+  const startedAt = new Date().toISOString();
+  const rows: CampaignRow[] = [];
+  for (const [i, job] of jobs.entries()) {
+    if (signal.aborted) break;
+    const cfg = resolveRunConfig({
+      scenario: job.s.id, strategy: job.strategy, bug: job.bug ?? undefined, out,
+      duration: `${job.bug ? bugMs : fixedMs}ms`, stopOnViolation: job.bug !== null, seed: 1000 + i,
+    });
+    const raw = await runScenario(cfg, { log, signal });
+    const r = buildResults(raw);
+    const path = writeResults(r, out);
+    const row = rowOf(job, r, path);
+    rows.push(row);
+    log.info({ scenario: row.scenario, strategy: row.strategy, bug: row.bug, status: row.status, kinds: row.kinds, firstViolationMs: row.firstViolationMs }, `campaign ${i + 1}/${jobs.length}`);
+  }
+  const ok = rows.length === jobs.length && rows.every((r) => r.expected);
+  const summary = { schema: CAMPAIGN_SCHEMA, startedAt, host: undefined as unknown, rows, ok, interrupted: signal.aborted };
+  const path = writeJsonAtomic(out, `campaign.${startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}.json`, summary);
+  if (o.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  else {
+    process.stdout.write(formatCampaign(rows) + '\n\n');
+    const fixed = rows.filter((r) => r.bug === null);
+    const bugs = rows.filter((r) => r.bug !== null);
+    process.stdout.write(`fixed forms clean: ${fixed.filter((r) => r.status === 'clean').length}/${fixed.length}   bugs caught: ${bugs.filter((r) => r.status === 'caught').length}/${bugs.length}\n`);
+    process.stdout.write(`campaign: ${path}\n`);
+  }
+  return ok ? 0 : signal.aborted ? 0 : 1;
+}

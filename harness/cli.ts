@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+// gupstress: the command line (architecture.md, "CLI contract").
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { runBench } from './bench.js';
+import { runCampaign } from './campaign.js';
+import { BadInput, type RawRunArgs, resolveRunConfig } from './config.js';
+import { listScenarios } from './list.js';
+import { makeLogger } from './log.js';
+import { makeProgress } from './progress.js';
+import { buildResults, exitCodeOf, writeResults } from './results.js';
+import { runScenario } from './runner.js';
+import { formatSummary } from './summary.js';
+
+const log = makeLogger();
+
+/** Bad input: one line on stderr, exit 2, never a stack trace. */
+function bad(msg: string): never {
+  process.stderr.write(`gupstress: ${msg}\n`);
+  process.exit(2);
+}
+
+/** Runs a command; anything it throws becomes exit 2 (bad input) or 3 (harness failure). */
+async function guarded(fn: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await fn();
+  } catch (e) {
+    if (e instanceof BadInput) bad(e.message);
+    log.debug({ err: e }, 'harness failure');
+    process.stderr.write(`gupstress: harness failure: ${(e as Error).message}\n`);
+    process.exitCode = 3;
+  }
+}
+
+/** Ctrl-C stops the run; the results are still collected and written. A second one exits. */
+function interruptible(): AbortController {
+  const ac = new AbortController();
+  process.once('SIGINT', () => {
+    log.warn('interrupted: stopping the CPUs and writing the results (Ctrl-C again to quit at once)');
+    ac.abort();
+    process.once('SIGINT', () => process.exit(130));
+  });
+  return ac;
+}
+
+function runOptions<T>(y: Argv<T>) {
+  return y
+    .option('bug', { type: 'string', array: true, describe: 'historical bug switch (repeatable)' })
+    .option('strategy', { type: 'string', describe: 'ipi | rcu | rcu-sync | rcu-exp (default: the scenario\'s)' })
+    .option('arch', { type: 'string', describe: 'x86-64' })
+    .option('levels', { type: 'string', describe: 'page-table levels of the mm (x86-64: 4 or 5)' })
+    .option('readers', { type: 'string', describe: 'reader CPUs' })
+    .option('writers', { type: 'string', describe: 'writer CPUs' })
+    .option('duration', { type: 'string', describe: 'run time, e.g. 5s, 500ms (default 5s)' })
+    .option('ops', { type: 'string', describe: 'reader operations in all, instead of --duration' })
+    .option('seed', { type: 'string', describe: 'PRNG seed (default: random; it is in the results)' })
+    .option('widen', { type: 'string', array: true, describe: 'WINDOW=DURATION: spin inside a race window (repeatable)' })
+    .option('jitter', { type: 'string', describe: 'probability of a random delay (< 2 us) at every window point' })
+    .option('stop-on-violation', { type: 'boolean', describe: 'stop at the first violation' })
+    .option('frames', { type: 'string', describe: 'small physical frames' })
+    .option('huge', { type: 'string', describe: 'PMD-sized folios' })
+    .option('param', { type: 'string', array: true, describe: 'NAME=N scenario parameter (see list)' })
+    .option('stall-timeout', { type: 'string', describe: 'a CPU without progress this long is a stall (default 10s)' })
+    .option('rcu-tick', { type: 'string', describe: 'gp worker poll interval for normal grace periods (default 250us)' })
+    .option('out', { type: 'string', describe: 'results folder (default results/)' });
+}
+
+function rawArgs(a: Record<string, unknown>): RawRunArgs {
+  return {
+    scenario: a.scenario, bug: a.bug, strategy: a.strategy, arch: a.arch, levels: a.levels, readers: a.readers, writers: a.writers,
+    duration: a.duration, ops: a.ops, seed: a.seed, widen: a.widen, jitter: a.jitter, stopOnViolation: a.stopOnViolation,
+    out: a.out, frames: a.frames, huge: a.huge, stallTimeout: a.stallTimeout, rcuTick: a.rcuTick, param: a.param,
+  };
+}
+
+await yargs(hideBin(process.argv))
+  .scriptName('gupstress')
+  .usage('$0 <command> [options]\n\nLockless page-table walkers (GUP-fast) racing against page-table writers, on worker_threads.')
+  .command('list', 'scenarios, their bugs, strategies and arches', (y) => y.option('json', { type: 'boolean' }), (a) =>
+    guarded(async () => {
+      process.stdout.write(listScenarios(Boolean(a.json)) + '\n');
+      return 0;
+    }))
+  .command('run', 'one run: summary table (or JSON) on stdout, results JSON in results/', (y) =>
+    runOptions(y).option('scenario', { type: 'string', demandOption: true, describe: 'scenario id (see list)' }).option('json', { type: 'boolean', describe: 'print the results JSON' }),
+    (a) => guarded(async () => {
+      const cfg = resolveRunConfig(rawArgs(a), (m) => log.warn(m));
+      const ac = interruptible();
+      const progress = makeProgress(log, cfg.scenario, Boolean(a.json) && !process.stderr.isTTY);
+      const raw = await runScenario(cfg, { log, signal: ac.signal, onProgress: (p) => progress.update(p) });
+      progress.stop();
+      const r = buildResults(raw);
+      let path: string | null = null;
+      try {
+        path = writeResults(r, cfg.out);
+      } catch (e) {
+        process.stderr.write(`gupstress: could not write the results: ${(e as Error).message}\n`);
+        process.stdout.write(a.json ? JSON.stringify(r, null, 2) + '\n' : formatSummary(r, null) + '\n');
+        return 3;
+      }
+      process.stdout.write(a.json ? JSON.stringify(r, null, 2) + '\n' : formatSummary(r, path) + '\n');
+      return exitCodeOf(r);
+    }))
+  .command('campaign', 'every scenario, fixed and each bug: the detection table (what npm start runs)', (y) =>
+    y.option('duration', { type: 'string', describe: 'each fixed run (default 3s)' })
+      .option('bug-timeout', { type: 'string', describe: 'longest wait for a bug to show (default 20s)' })
+      .option('scenario', { type: 'string', array: true, describe: 'only these scenarios' })
+      .option('selftests', { type: 'boolean', default: true, describe: 'include the sync selftests' })
+      .option('out', { type: 'string', describe: 'results folder (default results/)' })
+      .option('json', { type: 'boolean' }),
+    (a) => guarded(() => runCampaign({ duration: a.duration, bugTimeout: a.bugTimeout, scenarios: a.scenario, selftests: a.selftests, out: a.out, json: Boolean(a.json) }, log, interruptible().signal)))
+  .command('bench', 'micro-benchmarks: Atomics, the walk (raw vs harness), IPI and grace-period latency', (y) =>
+    y.option('json', { type: 'boolean' }).option('time', { type: 'string', describe: 'time per micro-benchmark (default 1s)' }),
+    (a) => guarded(() => runBench({ json: Boolean(a.json), time: a.time }, log)))
+  .demandCommand(1, 'give a command: list, run, campaign, bench')
+  .strict()
+  .fail((msg, err) => {
+    if (err && !(err instanceof BadInput)) {
+      process.stderr.write(`gupstress: harness failure: ${err.message}\n`);
+      process.exit(3);
+    }
+    bad((msg ?? err?.message ?? 'bad usage').split('\n')[0]);
+  })
+  .help()
+  .parseAsync();

@@ -1,0 +1,157 @@
+// Turning command-line words into a RunConfig, with a one-line reason for anything wrong.
+import type { ArchName } from '../src/arch/arch.js';
+import { ARCH_NAMES } from '../src/arch/arch.js';
+import { archByName } from '../src/arch/index.js';
+import { MAX_CPUS } from '../src/machine/layout.js';
+import { scenarioById, SCENARIOS } from '../src/scenarios/index.js';
+import type { Scenario } from '../src/scenarios/scenario.js';
+import { type StrategyName, STRATEGY_NAMES } from '../src/sync/strategy.js';
+
+/** Bad input: the CLI prints the message on one line and exits 2. */
+export class BadInput extends Error {}
+
+export interface RunConfig {
+  scenario: string;
+  bugs: string[];
+  strategy: StrategyName;
+  arch: ArchName;
+  levels: number;
+  readers: number;
+  writers: number;
+  durationMs: number | null;
+  ops: number | null;
+  seed: number;
+  /** widening per window name, in ns (scenario defaults merged with --widen) */
+  widen: Record<string, number>;
+  jitter: number;
+  stopOnViolation: boolean;
+  out: string;
+  frames: number;
+  huge: number;
+  stallTimeoutMs: number;
+  rcuTickUs: number;
+  params: Record<string, number>;
+}
+
+const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60000, min: 60000, h: 3600000 };
+
+/** "5s", "500ms", "2m", "1.5s", "250us"; a bare number is in `bareUnit`. Returns ms. */
+export function parseDuration(text: string, what: string, bareUnit: 'ms' | 's' | 'ns' = 's'): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zµ]*)\s*$/i.exec(String(text));
+  if (!m) throw new BadInput(`${what}: '${text}' is not a duration (try 5s, 500ms, 2us)`);
+  const unit = m[2] === '' ? bareUnit : m[2].toLowerCase();
+  const f = UNITS[unit];
+  if (f === undefined) throw new BadInput(`${what}: unknown unit '${m[2]}' in '${text}' (ns, us, ms, s, m, h)`);
+  return Number(m[1]) * f;
+}
+
+function intOpt(v: unknown, what: string, min: number, max: number): number {
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new BadInput(`${what} must be an integer from ${min} to ${max} (got ${String(v)})`);
+  return n;
+}
+
+function listOpt(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  const arr = Array.isArray(v) ? v : [v];
+  return arr.flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter((x) => x !== '');
+}
+
+export function requireScenario(id: unknown): Scenario {
+  const s = scenarioById(String(id));
+  if (!s) throw new BadInput(`unknown scenario '${String(id)}' (known: ${SCENARIOS.map((x) => x.id).join(', ')})`);
+  return s;
+}
+
+/** Parses NAME=VALUE pairs. */
+function pairs(v: unknown, what: string): [string, string][] {
+  return listOpt(v).map((p) => {
+    const i = p.indexOf('=');
+    if (i <= 0) throw new BadInput(`${what} takes NAME=VALUE (got '${p}')`);
+    return [p.slice(0, i), p.slice(i + 1)];
+  });
+}
+
+export interface RawRunArgs {
+  scenario?: unknown;
+  bug?: unknown;
+  strategy?: unknown;
+  arch?: unknown;
+  levels?: unknown;
+  readers?: unknown;
+  writers?: unknown;
+  duration?: unknown;
+  ops?: unknown;
+  seed?: unknown;
+  widen?: unknown;
+  jitter?: unknown;
+  stopOnViolation?: unknown;
+  out?: unknown;
+  frames?: unknown;
+  huge?: unknown;
+  stallTimeout?: unknown;
+  rcuTick?: unknown;
+  param?: unknown;
+}
+
+export function resolveRunConfig(a: RawRunArgs, warn: (msg: string) => void = () => {}): RunConfig {
+  const s = requireScenario(a.scenario);
+  const bugs = listOpt(a.bug);
+  const strategy = (a.strategy === undefined ? s.defaultStrategy : String(a.strategy)) as StrategyName;
+  if (!STRATEGY_NAMES.includes(strategy)) throw new BadInput(`unknown strategy '${strategy}' (known: ${STRATEGY_NAMES.join(', ')})`);
+  if (!s.strategies.includes(strategy)) throw new BadInput(`scenario ${s.id} does not run under strategy ${strategy} (it has: ${s.strategies.join(', ')})`);
+  for (const b of bugs) {
+    const def = s.bugs.find((x) => x.name === b);
+    if (!def) throw new BadInput(`scenario ${s.id} has no bug '${b}' (it has: ${s.bugs.map((x) => x.name).join(', ') || 'none'})`);
+    if (def.strategies && !def.strategies.includes(strategy)) warn(`bug ${b} is not expected to show under strategy ${strategy} (it shows under ${def.strategies.join(', ')})`);
+  }
+  const arch = (a.arch === undefined ? s.arches[0] : String(a.arch)) as ArchName;
+  if (!ARCH_NAMES.includes(arch)) throw new BadInput(`unknown arch '${arch}' (known: ${ARCH_NAMES.join(', ')})`);
+  if (!s.arches.includes(arch)) throw new BadInput(`scenario ${s.id} does not run on ${arch} (it runs on: ${s.arches.join(', ')})`);
+  const choices = archByName(arch).levelChoices;
+  const levels = a.levels === undefined ? choices[0] : intOpt(a.levels, '--levels', 1, 5);
+  if (!choices.includes(levels)) throw new BadInput(`${arch} mms have ${choices.join(' or ')} levels (got ${levels})`);
+  const readers = a.readers === undefined ? s.defaults.readers : intOpt(a.readers, '--readers', 1, MAX_CPUS);
+  const writers = a.writers === undefined ? s.defaults.writers : intOpt(a.writers, '--writers', 0, MAX_CPUS);
+  if (readers + writers > MAX_CPUS) throw new BadInput(`--readers + --writers must be at most ${MAX_CPUS} (got ${readers + writers})`);
+  if (a.duration !== undefined && a.ops !== undefined) throw new BadInput('give --duration or --ops, not both');
+  const durationMs = a.ops !== undefined ? null : a.duration === undefined ? 5000 : parseDuration(String(a.duration), '--duration');
+  if (durationMs !== null && !(durationMs > 0)) throw new BadInput('--duration must be more than 0');
+  const ops = a.ops === undefined ? null : intOpt(a.ops, '--ops', 1, 1e12);
+  const seed = a.seed === undefined ? (Math.random() * 0x7fffffff) | 0 : intOpt(a.seed, '--seed', 0, 0xffffffff);
+  const widen: Record<string, number> = {};
+  for (const [w, d] of Object.entries(s.defaults.widen)) widen[w] = parseDuration(d, `widen ${w}`, 'ns') * 1e6;
+  for (const [w, d] of pairs(a.widen, '--widen')) {
+    if (!(w in s.windows)) throw new BadInput(`scenario ${s.id} has no window '${w}' (it has: ${Object.keys(s.windows).join(', ')})`);
+    widen[w] = parseDuration(d, `--widen ${w}`, 'ns') * 1e6;
+  }
+  const jitter = a.jitter === undefined ? 0 : Number(a.jitter);
+  if (!(jitter >= 0 && jitter <= 1)) throw new BadInput(`--jitter is a probability from 0 to 1 (got ${String(a.jitter)})`);
+  const params: Record<string, number> = {};
+  for (const [k, v] of Object.entries(s.params)) params[k] = v.value;
+  for (const [k, v] of pairs(a.param, '--param')) {
+    if (!(k in s.params)) throw new BadInput(`scenario ${s.id} has no parameter '${k}' (it has: ${Object.keys(s.params).join(', ') || 'none'})`);
+    params[k] = intOpt(v, `--param ${k}`, 1, 1 << 20);
+  }
+  return {
+    scenario: s.id,
+    bugs,
+    strategy,
+    arch,
+    levels,
+    readers,
+    writers,
+    durationMs,
+    ops,
+    seed,
+    widen,
+    jitter,
+    stopOnViolation: Boolean(a.stopOnViolation),
+    out: a.out === undefined ? 'results' : String(a.out),
+    frames: a.frames === undefined ? s.defaults.frames : intOpt(a.frames, '--frames', 1, 1 << 20),
+    huge: a.huge === undefined ? s.defaults.huge : intOpt(a.huge, '--huge', 0, 8192),
+    stallTimeoutMs: a.stallTimeout === undefined ? 10000 : parseDuration(String(a.stallTimeout), '--stall-timeout'),
+    rcuTickUs: a.rcuTick === undefined ? 250 : parseDuration(String(a.rcuTick), '--rcu-tick', 'ms') * 1000,
+    params,
+  };
+}

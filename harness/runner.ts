@@ -1,0 +1,255 @@
+// One run: build the machine, boot the scenario, start one worker per CPU plus the gp
+// worker, stop them (duration, ops, Ctrl-C, --stop-on-violation), collect their counters,
+// run the end-of-run checks. The main thread never blocks: it coordinates with messages
+// and timers, and reads the shared words only to watch progress and stalls.
+import { Worker } from 'node:worker_threads';
+import { archByName } from '../src/arch/index.js';
+import { endOfRunAccounting, type AccountingSummary } from '../src/check/accounting.js';
+import { WINDOWS } from '../src/check/windows.js';
+import { Cpu } from '../src/machine/cpu.js';
+import { bugsFrom } from '../src/machine/bugs.js';
+import {
+  C_OPS, C_WAITING_ON, G_DRAIN, G_GP_CTR, G_GP_DONE, G_GP_DOORBELL, G_GP_REQ, G_RCU_PENDING_MAX, G_START, G_STOP, G_VIOLATIONS, LayoutError,
+  type Layout, bootCpu, computeLayout, cpuAddr, gpCpu,
+} from '../src/machine/layout.js';
+import { StressMem } from '../src/machine/mem.js';
+import { initPageAlloc } from '../src/mm/page_alloc.js';
+import { scenarioById } from '../src/scenarios/index.js';
+import type { RunParams, Scenario } from '../src/scenarios/scenario.js';
+import { STRATEGIES } from '../src/sync/strategy.js';
+import type { ResultRole, WorkerInit, WorkerMessage, WorkerResult, WorkerRole } from '../workers/protocol.js';
+import { BadInput, type RunConfig } from './config.js';
+import type { Logger } from './log.js';
+import { type CpuSnapshot, snapshotCpus } from './stall.js';
+
+export interface Progress {
+  elapsedMs: number;
+  totalMs: number | null;
+  readerOps: number;
+  opsTarget: number | null;
+  violations: number;
+}
+
+export interface RunHooks {
+  log: Logger;
+  onProgress?(p: Progress): void;
+  /** aborting stops the run early; the results are still collected and written */
+  signal?: AbortSignal;
+}
+
+export interface RawRun {
+  cfg: RunConfig;
+  scenario: Scenario;
+  layout: Layout;
+  startedAt: string;
+  durationMs: number;
+  results: WorkerResult[];
+  boot: WorkerResult;
+  accounting: AccountingSummary | null;
+  rcuPendingMax: number;
+  interrupted: boolean;
+  error: string | null;
+  stall: CpuSnapshot[] | null;
+}
+
+const WORKER_URL = import.meta.url.endsWith('.ts')
+  ? new URL('../workers/shim.mjs', import.meta.url)
+  : new URL('../workers/cpu.js', import.meta.url);
+
+function cpuResult(c: Cpu, role: ResultRole, outcomes: number): WorkerResult {
+  return {
+    type: 'result', cpu: c.id, role, stats: Array.from(c.stats), outcomes: Array.from(c.outcomes.subarray(0, outcomes)),
+    hists: [], winEntries: [], winOverlaps: [], winHists: [], violationCounts: Array.from(c.violationCounts),
+    violations: c.violations, firstViolationMs: c.firstViolationMs,
+  };
+}
+
+function runParams(cfg: RunConfig): RunParams {
+  return { readers: cfg.readers, writers: cfg.writers, mmLevels: cfg.levels, params: cfg.params };
+}
+
+/** Window widening and pairing as per-window arrays (indexed by window id). */
+function windowArrays(s: Scenario, cfg: RunConfig): { widenNs: number[]; winPair: number[] } {
+  const widenNs = WINDOWS.map((w) => cfg.widen[w.name] ?? 0);
+  const winPair = WINDOWS.map((w) => {
+    const pair = s.windows[w.name];
+    return pair ? WINDOWS.findIndex((x) => x.name === pair) : -1;
+  });
+  return { widenNs, winPair };
+}
+
+export async function runScenario(cfg: RunConfig, hooks: RunHooks): Promise<RawRun> {
+  const s = scenarioById(cfg.scenario);
+  if (!s) throw new BadInput(`unknown scenario ${cfg.scenario}`);
+  const log = hooks.log;
+  const cpus = cfg.readers + cfg.writers;
+  let L: Layout;
+  try {
+    L = computeLayout({ frames: cfg.frames, hugeFolios: cfg.huge, cpus, mms: 1, windows: WINDOWS.length, scratchWords: s.scratchWords });
+  } catch (e) {
+    if (e instanceof LayoutError) throw new BadInput(e.message);
+    throw e;
+  }
+  const sab = new SharedArrayBuffer(L.words * 4);
+  const i32 = new Int32Array(sab);
+  const mem = new StressMem(sab, cfg.seed);
+  const arch = archByName(cfg.arch);
+  const { widenNs, winPair } = windowArrays(s, cfg);
+  const boot = new Cpu(mem, L, bootCpu(L), arch, STRATEGIES[cfg.strategy], bugsFrom([]), {
+    widenNs: new Float64Array(WINDOWS.length), winPair: new Int32Array(WINDOWS.length).fill(-1), jitterP: 0,
+    seedStartNs: mem.now(), stopOnViolation: false, rcuTickUs: cfg.rcuTickUs,
+  });
+  // boot: the allocator, RCU's counters, the scenario's mm and mappings
+  for (let cpu = 0; cpu < L.cpuSlots; cpu++) mem.store(cpuAddr(L, cpu, C_WAITING_ON), -1);
+  mem.store(L.gBase + G_GP_CTR, 1);
+  mem.store(L.gBase + G_GP_DONE, 1);
+  mem.store(L.gBase + G_GP_REQ, 1);
+  initPageAlloc(mem, L);
+  try {
+    s.boot(boot, runParams(cfg));
+  } catch (e) {
+    throw new BadInput(`${s.id} cannot boot with --frames ${cfg.frames} --huge ${cfg.huge}: ${(e as Error).message}`);
+  }
+
+  const roles: WorkerRole[] = [];
+  for (let i = 0; i < cfg.readers; i++) roles.push('reader');
+  for (let i = 0; i < cfg.writers; i++) roles.push('writer');
+  roles.push('gp');
+  const quota = cfg.ops === null ? 0 : Math.ceil(cfg.ops / cfg.readers);
+  const workers: Worker[] = [];
+  const results = new Map<number, WorkerResult>();
+  let readersDone = 0;
+  let ready = 0;
+  let error: string | null = null;
+  let stall: CpuSnapshot[] | null = null;
+  let interrupted = false;
+
+  let wake: () => void = () => {};
+  const changed = (): void => wake();
+  const until = (pred: () => boolean, timeoutMs: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      if (pred()) return resolve(true);
+      const t = setTimeout(() => {
+        wake = () => {};
+        resolve(false);
+      }, timeoutMs);
+      wake = () => {
+        if (pred() || error !== null) {
+          clearTimeout(t);
+          wake = () => {};
+          resolve(pred());
+        }
+      };
+    });
+
+  roles.forEach((role, idx) => {
+    const cpu = role === 'gp' ? gpCpu(L) : idx;
+    const init: WorkerInit = {
+      sab, layout: L, cpu, role, roleIndex: role === 'writer' ? idx - cfg.readers : idx, scenario: s.id, arch: cfg.arch,
+      strategy: cfg.strategy, bugs: cfg.bugs, widenNs, winPair, jitter: cfg.jitter, seed: cfg.seed, opsQuota: quota,
+      stopOnViolation: cfg.stopOnViolation, rcuTickUs: cfg.rcuTickUs, readers: cfg.readers, writers: cfg.writers,
+      mmLevels: cfg.levels, params: cfg.params,
+    };
+    const w = new Worker(WORKER_URL, { workerData: init, stdout: false, stderr: false });
+    w.on('message', (msg: WorkerMessage) => {
+      if (msg.type === 'ready') ready++;
+      else if (msg.type === 'quota-done') readersDone++;
+      else results.set(msg.cpu, msg);
+      changed();
+    });
+    w.on('error', (e) => {
+      error ??= `cpu ${cpu} (${role}) crashed: ${e.message}`;
+      log.error({ cpu, role, err: e }, 'worker crashed');
+      changed();
+    });
+    w.on('exit', (code) => {
+      if (code !== 0 && !results.has(cpu)) error ??= `cpu ${cpu} (${role}) exited with code ${code} before reporting`;
+      changed();
+    });
+    workers.push(w);
+  });
+
+  const terminateAll = async (): Promise<void> => {
+    await Promise.all(workers.map((w) => w.terminate()));
+  };
+
+  if (!(await until(() => ready === roles.length, 60000)) || error !== null) {
+    await terminateAll();
+    throw new Error(error ?? 'workers did not start within 60 s');
+  }
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  mem.store(L.gBase + G_START, 1);
+  mem.notify(L.gBase + G_START, 1 << 30);
+  log.debug({ scenario: s.id, strategy: cfg.strategy, bugs: cfg.bugs, cpus }, 'started');
+
+  // run: until the duration passes, the readers' quotas are done, a violation stops it
+  // (--stop-on-violation), the user interrupts, or a CPU stops making progress
+  const lastOps = new Array<number>(cpus).fill(-1);
+  const lastChange = new Array<number>(cpus).fill(t0);
+  const onAbort = (): void => {
+    interrupted = true;
+    changed();
+  };
+  hooks.signal?.addEventListener('abort', onAbort);
+  const tick = setInterval(() => {
+    const now = performance.now();
+    let readerOps = 0;
+    for (let cpu = 0; cpu < cpus; cpu++) {
+      const ops = Atomics.load(i32, cpuAddr(L, cpu, C_OPS));
+      if (roles[cpu] === 'reader') readerOps += ops;
+      if (ops !== lastOps[cpu] || results.has(cpu)) {
+        lastOps[cpu] = ops;
+        lastChange[cpu] = now;
+      } else if (now - lastChange[cpu] > cfg.stallTimeoutMs && stall === null && !(roles[cpu] === 'reader' && quota > 0 && ops >= quota - 16)) {
+        stall = snapshotCpus(i32, L, roles.map((r, i) => (i === cpus ? 'gp' : r)));
+        error ??= `stall: cpu ${cpu} (${roles[cpu]}) made no progress for ${(cfg.stallTimeoutMs / 1000).toFixed(1)} s`;
+      }
+    }
+    hooks.onProgress?.({ elapsedMs: now - t0, totalMs: cfg.durationMs, readerOps, opsTarget: cfg.ops, violations: Atomics.load(i32, L.gBase + G_VIOLATIONS) });
+    changed();
+  }, 100);
+  const stopWhen = (): boolean =>
+    error !== null || interrupted ||
+    (cfg.durationMs !== null && performance.now() - t0 >= cfg.durationMs) ||
+    (quota > 0 && readersDone === cfg.readers) ||
+    (cfg.stopOnViolation && Atomics.load(i32, L.gBase + G_STOP) !== 0);
+  await until(stopWhen, cfg.durationMs === null ? 1e9 : cfg.durationMs + 1000);
+  Atomics.store(i32, L.gBase + G_STOP, 1);
+  const durationMs = performance.now() - t0;
+
+  // collect: every CPU reports, then the gp worker drains the call_rcu queues
+  const cpuSlots = roles.map((r, i) => (r === 'gp' ? gpCpu(L) : i));
+  const allCpusIn = (): boolean => cpuSlots.every((c, i) => roles[i] === 'gp' || results.has(c));
+  if (error === null && !(await until(allCpusIn, cfg.stallTimeoutMs))) {
+    stall ??= snapshotCpus(i32, L, [...roles.slice(0, cpus), 'gp']);
+    error = `stall: CPUs did not stop within ${(cfg.stallTimeoutMs / 1000).toFixed(1)} s of the stop flag`;
+  }
+  Atomics.store(i32, L.gBase + G_DRAIN, 1);
+  Atomics.add(i32, L.gBase + G_GP_DOORBELL, 1);
+  Atomics.notify(i32, L.gBase + G_GP_DOORBELL);
+  if (error === null && !(await until(() => results.has(gpCpu(L)), cfg.stallTimeoutMs))) {
+    stall ??= snapshotCpus(i32, L, [...roles.slice(0, cpus), 'gp']);
+    error = 'stall: the gp worker did not drain its callbacks';
+  }
+  clearInterval(tick);
+  hooks.signal?.removeEventListener('abort', onAbort);
+  if (error !== null) await terminateAll();
+
+  // end-of-run checks on the boot CPU (every worker is gone or done)
+  let accounting: AccountingSummary | null = null;
+  const bootOutcomes = { reader: new Float64Array(64), writer: new Float64Array(64) };
+  for (const r of results.values()) {
+    if (r.role === 'gp') continue;
+    r.outcomes.forEach((v, i) => (bootOutcomes[r.role as 'reader' | 'writer'][i] += v));
+  }
+  if (error === null) {
+    // the gp worker ran every callback before it exited (rcu_barrier semantics)
+    accounting = endOfRunAccounting(boot, 1);
+    s.check?.(boot, runParams(cfg), bootOutcomes);
+  }
+  return {
+    cfg, scenario: s, layout: L, startedAt, durationMs, results: [...results.values()].sort((a, b) => a.cpu - b.cpu),
+    boot: cpuResult(boot, 'boot', 0), accounting, rcuPendingMax: Atomics.load(i32, L.gBase + G_RCU_PENDING_MAX), interrupted, error, stall,
+  };
+}

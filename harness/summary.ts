@@ -1,0 +1,50 @@
+// The summary a person reads after `gupstress run`: generated from the results and the
+// scenario's declaration.
+import type { RunResults } from './results.js';
+import { fmtFreq, fmtInt, fmtNs, table } from './table.js';
+
+export function formatSummary(r: RunResults, path: string | null): string {
+  const c = r.config;
+  const out: string[] = [];
+  out.push(`gupstress run ${c.scenario}  strategy=${c.strategy}  bugs=${c.bugs.join(',') || 'none'}  arch=${c.arch}/${c.levels}-level  readers=${c.readers} writers=${c.writers}  seed=${c.seed}`);
+  let verdict = `verdict ${r.verdict}  ${(r.durationMs / 1000).toFixed(1)} s  violations ${fmtInt(r.violationCount)}`;
+  if (r.firstViolationMs !== null) verdict += `  first after ${r.firstViolationMs.toFixed(1)} ms`;
+  if (r.bound !== null && r.boundBasis) verdict += `  (95% bound < ${r.bound.toExponential(1)} per window overlap, ${fmtInt(r.boundBasis.overlaps)} overlaps)`;
+  else if (r.verdict === 'PASS' && r.boundBasis?.perReaderOp) verdict += `  (95% bound < ${r.boundBasis.perReaderOp.toExponential(1)} per reader op; no paired window overlapped)`;
+  if (r.interrupted) verdict += '  [interrupted]';
+  out.push(verdict);
+  if (r.error) out.push(`error: ${r.error}`);
+  out.push('');
+  for (const role of ['reader', 'writer'] as const) {
+    const rr = r[role];
+    out.push(`${role}s: ${fmtInt(rr.ops)} ops (${fmtInt(rr.opsPerSec)}/s), op latency p50 ${fmtNs(rr.latencyNs.p50)} p99 ${fmtNs(rr.latencyNs.p99)}`);
+    const rows = Object.entries(rr.outcomes).map(([n, o]) => [n, o.expect, fmtInt(o.count), fmtFreq(o.frequency)]);
+    out.push(table(['outcome', 'expect', 'count', 'freq'], rows, [false, false, true, true]));
+    out.push('');
+  }
+  const wrows = Object.entries(r.windows).map(([n, w]) => [
+    n, w.role, w.pairedWith ?? '-', fmtInt(w.entries), w.overlaps === null ? '-' : fmtInt(w.overlaps), fmtFreq(w.frequency), fmtNs(w.widenNs), fmtNs(w.durationNs.p50), fmtNs(w.durationNs.p99),
+  ]);
+  out.push(table(['window', 'role', 'paired with', 'entries', 'overlaps', 'freq', 'widen', 'p50', 'p99'], wrows, [false, false, false, true, true, true, true, true, true]));
+  out.push('');
+  const s = r.sync;
+  out.push(`sync: ${fmtInt(s.ipiSent)} IPI broadcasts (wait p50 ${fmtNs(s.ipiWaitNs.p50)} p99 ${fmtNs(s.ipiWaitNs.p99)} max ${fmtNs(s.ipiWaitNs.max)}), ${fmtInt(s.tlbiBroadcasts)} TLBI broadcasts`);
+  out.push(`      ${fmtInt(s.gracePeriods)} grace periods (p50 ${fmtNs(s.gracePeriodNs.p50)} p99 ${fmtNs(s.gracePeriodNs.p99)}), synchronize_rcu ${fmtInt(s.syncRcu)} (p50 ${fmtNs(s.syncRcuNs.p50)}), expedited ${fmtInt(s.syncRcuExpedited)} (p50 ${fmtNs(s.syncRcuExpeditedNs.p50)})`);
+  out.push(`      call_rcu ${fmtInt(s.callRcu)}, batch p50 ${s.callbackBatch.p50 ?? '-'} max ${s.callbackBatch.max ?? '-'}, deferred frees pending at most ${fmtInt(s.deferredFreesPendingMax)}, tables freed ${fmtInt(s.tablesFreed)}`);
+  if (r.violations.length) {
+    out.push('');
+    out.push(`violations (first ${Math.min(5, r.violations.length)} of ${fmtInt(r.violationCount)}):`);
+    for (const v of r.violations.slice(0, 5)) {
+      out.push(`  ${v.kind} cpu${v.cpu} ${v.address} at ${v.timeMs} ms: ${v.detail}`);
+      for (const t of v.trace.slice(-6)) out.push(`      ${t}`);
+    }
+  }
+  if (r.stall) {
+    out.push('');
+    out.push('stall report:');
+    out.push(table(['cpu', 'role', 'state', 'irq_off', 'rcu_ctr', 'qs', 'ipi req/ack', 'ops', 'waiting on'],
+      r.stall.map((s) => [s.cpu, s.role, s.state, s.irqOff, s.rcuCtr, s.qsSeq, `${s.ipiReq}/${s.ipiAck}`, s.ops, s.waitingOn])));
+  }
+  if (path) out.push(`\nresults: ${path}`);
+  return out.join('\n');
+}
