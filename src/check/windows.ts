@@ -22,6 +22,7 @@ export const W_KSM_CLEAR_CHECK = 2;
 export const W_MUNMAP_UNLINK_FREE = 3;
 export const W_SYNC_READER = 4;
 export const W_SYNC_UPDATE = 5;
+export const W_DIO_DMA = 6;
 
 export const WINDOWS: readonly WindowDef[] = [
   { id: W_GUP_WALK, name: 'gup.walk', role: 'reader', shift: 0, doc: 'gup_fast_fallback: local_irq_save to local_irq_restore, the whole lockless walk' },
@@ -30,6 +31,7 @@ export const WINDOWS: readonly WindowDef[] = [
   { id: W_MUNMAP_UNLINK_FREE, name: 'munmap.unlink-free', role: 'writer', shift: 2 * FANOUT_SHIFT, doc: 'free_pgtables + tlb_finish_mmu: from pmd/pud_clear to the table free (after the flush or grace period)' },
   { id: W_SYNC_READER, name: 'sync.reader', role: 'reader', shift: 0, doc: 'selftest: a read-side section (irq-off or rcu_read_lock) holding a published object' },
   { id: W_SYNC_UPDATE, name: 'sync.update', role: 'writer', shift: 0, doc: 'selftest: from unpublishing an object to freeing it' },
+  { id: W_DIO_DMA, name: 'dio.dma', role: 'reader', shift: 0, doc: 'O_DIRECT: from the pin returned to the device write landing in the page (the I/O latency)' },
 ];
 
 export function windowByName(name: string): WindowDef | undefined {

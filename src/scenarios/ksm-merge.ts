@@ -4,6 +4,7 @@
 import { LVL_PMD } from '../arch/arch.js';
 import { EV_DMA, EV_UNPIN, EV_VERIFY } from '../check/trace.js';
 import { V_LOST_DMA_WRITE, V_PIN_NOT_MAPPED } from '../check/violations.js';
+import { W_DIO_DMA, winReaderClose, winReaderOpen, winWiden } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
 import { H_READER_OP, H_WRITER_OP } from '../machine/cpu.js';
 import { MD_VPN, frameAddr, mdAddr } from '../machine/layout.js';
@@ -57,9 +58,9 @@ export const ksmMerge = defineScenario({
   arches: ['x86-64'],
   strategies: ['ipi', 'rcu', 'rcu-sync', 'rcu-exp'],
   defaultStrategy: 'rcu',
-  defaults: { readers: 1, writers: 1, frames: 4096, huge: 0, widen: { 'gup.pin-recheck': '2us', 'ksm.clear-check': '2us' } },
+  defaults: { readers: 1, writers: 1, frames: 4096, huge: 0, widen: { 'gup.pin-recheck': '2us', 'ksm.clear-check': '2us', 'dio.dma': '5us' } },
   params: { pages: { value: 16, doc: 'pages in the VMA that readers pin and KSM merges' } },
-  windows: { 'gup.pin-recheck': 'ksm.clear-check', 'gup.walk': null, 'ksm.clear-check': null },
+  windows: { 'gup.pin-recheck': 'ksm.clear-check', 'gup.walk': null, 'dio.dma': null, 'ksm.clear-check': null },
   bugs: [
     {
       name: 'ksm-check-before-clear',
@@ -101,9 +102,12 @@ export const ksmMerge = defineScenario({
       c.outcomes[r === GUP_FAST_OK ? R_FAST : R_SLOW]++;
       const page = c.pages[0];
       const head = folioHead(c.L, page);
-      // the device writes through the pin (DMA), then the pin is released
+      // the device writes through the pin (DMA) some time later, then the pin is released
+      winReaderOpen(c, W_DIO_DMA, vpn);
+      winWiden(c, W_DIO_DMA);
       const token = (s.token = (s.token + 1) | 0);
       m.store(frameAddr(c.L, page, s.slot), token);
+      winReaderClose(c, W_DIO_DMA);
       c.trace(EV_DMA, page, token);
       if (m.load(mdAddr(c.L, head, MD_VPN)) !== vpn) {
         c.violation(V_PIN_NOT_MAPPED, vpn, `pinned pfn ${page} is no longer mapped at the pinned address while the DMA runs`);

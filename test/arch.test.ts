@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { LVL_P4D, LVL_PGD, LVL_PMD, LVL_PTE, LVL_PUD } from '../src/arch/arch.js';
+import { x86_64 as a } from '../src/arch/x86_64.js';
+
+test('x86-64 pte predicates on hand-made entries', () => {
+  const rw = a.mkPte(123, true);
+  assert.equal(rw & 1, 1, 'present bit');
+  assert.equal(a.ptePfn(rw), 123);
+  assert.ok(a.ptePresent(rw) && a.pteWrite(rw) && !a.pteNone(rw) && !a.pteSpecial(rw) && !a.pteProtnone(rw));
+  assert.ok(a.pteAccessPermitted(rw, true));
+  const ro = a.pteWrprotect(rw);
+  assert.ok(a.pteAccessPermitted(ro, false) && !a.pteAccessPermitted(ro, true), 'read-only: no write access');
+  assert.ok(a.pteSpecial(a.pteMkspecial(rw)));
+  assert.ok(a.pteNone(0) && !a.ptePresent(0));
+  // protnone: PROTNONE (bit 8) without PRESENT: present for the kernel, not accessible
+  const protnone = (rw & ~1) | (1 << 8);
+  assert.ok(a.ptePresent(protnone) && a.pteProtnone(protnone) && !a.pteAccessPermitted(protnone, false));
+  // a pfn with bit 19 set makes the entry negative as an int32; pfn decoding must not care
+  assert.equal(a.ptePfn(a.mkPte(0x80000 | 5, false) | 0), 0x80005);
+});
+
+test('x86-64 pmd: an invalidated THP stays present (PSE), a migration entry is not present', () => {
+  const huge = a.mkPmdLeaf(4096, true);
+  assert.ok(a.pmdPresent(huge) && a.pmdLeaf(huge) && a.pmdWrite(huge));
+  const inval = a.pmdMkinvalid(huge);
+  assert.ok(a.pmdPresent(inval), 'pmdp_invalidate keeps a THP "present" on x86');
+  assert.ok(!a.pmdAccessPermitted(inval, false), 'but no walker may use it');
+  const mig = a.mkMigrationEntry(4096, true);
+  assert.ok(!a.pmdPresent(mig) && !a.pmdNone(mig) && !a.pmdLeaf(mig));
+  assert.ok(a.isMigrationEntry(mig) && !a.isMigrationEntry(huge) && !a.isMigrationEntry(0));
+  assert.equal(a.swpOffset(mig), 4096);
+  const table = a.mkTableEntry(LVL_PMD, 77);
+  assert.ok(a.pmdPresent(table) && !a.pmdLeaf(table));
+  assert.equal(a.tablePfn(LVL_PMD, table), 77);
+});
+
+test('x86-64 levels: indices, pXd_addr_end and the folded p4d of a 4-level mm', () => {
+  const vpn = (3 << 18) | (5 << 12) | (7 << 6) | 9;
+  assert.equal(a.index(LVL_PTE, 4, vpn), 9);
+  assert.equal(a.index(LVL_PMD, 4, vpn), 7);
+  assert.equal(a.index(LVL_PUD, 4, vpn), 5);
+  assert.equal(a.index(LVL_PGD, 4, vpn), 3, '4-level: the pgd indexes bits 18..23');
+  assert.equal(a.index(LVL_PGD, 5, vpn << 6) , 3, '5-level: the pgd indexes bits 24..29');
+  assert.ok(a.folded(LVL_P4D, 4) && !a.folded(LVL_P4D, 5));
+  assert.equal(a.addrEnd(LVL_P4D, 4, 10, 500), 500, 'a folded p4d spans the whole range');
+  assert.equal(a.addrEnd(LVL_PMD, 4, 10, 500), 64, 'a pmd entry ends at the next 64-page boundary');
+  assert.equal(a.addrEnd(LVL_PMD, 4, 10, 20), 20, 'capped at end');
+  assert.equal(a.addrEnd(LVL_PTE, 4, 10, 20), 11);
+  assert.equal(a.span(LVL_PUD, 4), 4096);
+});

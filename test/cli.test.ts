@@ -1,0 +1,115 @@
+// The CLI contract (architecture.md): exit codes, one-line reasons, the results JSON.
+// Runs the compiled CLI (npm test builds it first), as a user's script would.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { tmpOut } from './helpers.js';
+
+const CLI = join(import.meta.dirname, '..', 'dist', 'harness', 'cli.js');
+const gupstress = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, GUPSTRESS_LOG: 'warn' } });
+
+test('list --json describes every scenario, its bugs and strategies', () => {
+  const r = gupstress('list', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const data = JSON.parse(r.stdout);
+  const ids = data.scenarios.map((s: { id: string }) => s.id);
+  assert.ok(ids.includes('munmap-free') && ids.includes('ksm-merge'));
+  const ksm = data.scenarios.find((s: { id: string }) => s.id === 'ksm-merge');
+  assert.deepEqual(ksm.bugs.map((b: { name: string }) => b.name), ['ksm-check-before-clear', 'gup-no-recheck']);
+  assert.ok(data.strategies.length === 4);
+  const text = gupstress('list');
+  assert.match(text.stdout, /--bug free-before-sync/);
+});
+
+test('bad input: exit 2, one line on stderr, no stack trace', () => {
+  const cases = [
+    ['run', '--scenario', 'nope'],
+    ['run', '--scenario', 'ksm-merge', '--bug', 'nope'],
+    ['run', '--scenario', 'ksm-merge', '--readers', '0'],
+    ['run', '--scenario', 'ksm-merge', '--duration', 'banana'],
+    ['run', '--scenario', 'ksm-merge', '--frames', '10'],
+    ['run', '--scenario', 'munmap-free', '--frames', '100'],
+    ['run', '--scenario', 'ksm-merge', '--frames', '900000'],
+    ['run'],
+    ['frobnicate'],
+    [],
+    ['run', '--scenario', 'ksm-merge', '--no-such-option'],
+  ];
+  for (const args of cases) {
+    const r = gupstress(...args);
+    assert.equal(r.status, 2, `${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(lines[0], /^gupstress: /);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  }
+});
+
+test('run --json: exit 0, the results JSON on stdout and written atomically to --out', () => {
+  const out = tmpOut();
+  const r = gupstress('run', '--scenario', 'munmap-free', '--ops', '20000', '--seed', '5', '--json', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  for (const k of ['schema', 'runId', 'startedAt', 'host', 'config', 'durationMs', 'reader', 'writer', 'windows', 'sync', 'violations', 'violationCount', 'firstViolationMs', 'verdict', 'bound']) assert.ok(k in j, `missing ${k}`);
+  assert.equal(j.schema, 'gupstress/run@1');
+  assert.equal(j.config.seed, 5);
+  assert.equal(j.verdict, 'PASS');
+  assert.ok(j.reader.ops >= 20000 && j.reader.opsPerSec > 0);
+  assert.equal(j.reader.outcomes['fast-ok'].expect, 'ACCEPTABLE');
+  assert.equal(j.windows['gup.walk'].pairedWith, 'munmap.unlink-free');
+  assert.ok(typeof j.sync.ipiWaitNs.p50 === 'number');
+  const files = readdirSync(out);
+  assert.deepEqual(files, [`${j.runId}.json`], 'one results file, no temp file left');
+  assert.deepEqual(JSON.parse(readFileSync(join(out, files[0]), 'utf8')).runId, j.runId);
+});
+
+test('a bug switch: exit 1, verdict FAIL, the violation in the results', () => {
+  const out = tmpOut();
+  const r = gupstress('run', '--scenario', 'munmap-free', '--bug', 'free-before-sync', '--duration', '20s', '--stop-on-violation', '--out', out);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stdout, /verdict FAIL/);
+  assert.match(r.stdout, /pgtable-use-after-free/);
+  const j = JSON.parse(readFileSync(join(out, readdirSync(out)[0]), 'utf8'));
+  assert.equal(j.verdict, 'FAIL');
+  assert.ok(j.violations[0].kind === 'pgtable-use-after-free' && j.firstViolationMs >= 0);
+});
+
+test('results that cannot be written: exit 3', () => {
+  const r = gupstress('run', '--scenario', 'sync-locks', '--ops', '1000', '--out', '/dev/null/nowhere');
+  assert.equal(r.status, 3);
+  assert.match(r.stderr, /could not write the results/);
+});
+
+test('a wait longer than --stall-timeout is a stall: exit 3 with every CPU\'s state', () => {
+  // normal grace periods polled every 2 s: synchronize_rcu outlasts a 400 ms stall timeout
+  const out = tmpOut();
+  const r = gupstress('run', '--scenario', 'munmap-free', '--strategy', 'rcu-sync', '--rcu-tick', '2s', '--stall-timeout', '400ms', '--duration', '5s', '--out', out);
+  assert.equal(r.status, 3, r.stdout + r.stderr);
+  assert.match(r.stdout, /stall report:/);
+  assert.match(r.stdout, /verdict ERROR/);
+  const j = JSON.parse(readFileSync(join(out, readdirSync(out)[0]), 'utf8'));
+  assert.equal(j.verdict, 'ERROR');
+  assert.ok(j.stall.length >= 3 && j.stall.some((s: { role: string }) => s.role === 'gp'));
+});
+
+test('Ctrl-C stops the run and still writes the results', async () => {
+  const out = tmpOut();
+  const child = spawn(process.execPath, [CLI, 'run', '--scenario', 'ksm-merge', '--duration', '60s', '--out', out], { env: { ...process.env, GUPSTRESS_LOG: 'warn' } });
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  await new Promise((r) => setTimeout(r, 2000));
+  const t0 = Date.now();
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((r) => child.on('exit', r));
+  assert.ok(Date.now() - t0 < 10000, 'stopped promptly');
+  assert.equal(code, 0);
+  assert.match(stdout, /\[interrupted\]/);
+  const files = readdirSync(out);
+  assert.equal(files.length, 1);
+  const j = JSON.parse(readFileSync(join(out, files[0]), 'utf8'));
+  assert.equal(j.interrupted, true);
+  assert.ok(j.reader.ops > 0 && j.durationMs < 30000);
+  assert.ok(!existsSync(join(out, files[0] + '.tmp')));
+});

@@ -1,0 +1,130 @@
+// Single-threaded tests of the model on one CPU: the steps do what the kernel's do.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { endOfRunAccounting } from '../src/check/accounting.js';
+import { W_GUP_PIN_RECHECK, W_KSM_CLEAR_CHECK, winReaderClose, winReaderOpen, winWriterClose, winWriterOpen } from '../src/check/windows.js';
+import { MD_MAPCOUNT, MD_REFCOUNT, MD_TYPE, PageType, frameAddr, mdAddr } from '../src/machine/layout.js';
+import { FOLL_GET, FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, folioMaybeDmaPinned } from '../src/mm/folio.js';
+import { GUP_FAST_NOT_PRESENT, GUP_FAST_PERM, gupFast, gupSlow, getUserPagesFast, putUserPages } from '../src/mm/gup.js';
+import { KSM_ABORT_PINNED, KSM_MERGED, ksmMergeOne } from '../src/mm/ksm.js';
+import { mmapPopulate, munmapVma } from '../src/mm/memory.js';
+import { mmAlloc } from '../src/mm/mm.js';
+import { MmuGather } from '../src/mm/mmu_gather.js';
+import { entryOffset } from '../src/mm/pgtable.js';
+import { VM_HUGEPAGE, VM_READ, VM_WRITE, vmaDefine } from '../src/mm/vma.js';
+import { LVL_PTE } from '../src/arch/arch.js';
+import { machine } from './helpers.js';
+
+const BASE = 4096;
+
+function setup(huge: boolean, levels = 4) {
+  const m = machine({ frames: 1024, huge: 4 });
+  mmAlloc(m.c, 0, levels);
+  vmaDefine(m.mem, m.L, 0, 0, BASE, BASE + 128, VM_READ | VM_WRITE | (huge ? VM_HUGEPAGE : 0), false);
+  assert.equal(mmapPopulate(m.c, 0, 0), 0);
+  return m;
+}
+
+const ref = (m: ReturnType<typeof machine>, pfn: number) => m.mem.load(mdAddr(m.L, pfn, MD_REFCOUNT));
+
+for (const levels of [4, 5]) {
+  test(`GUP-fast FOLL_GET and FOLL_PIN on pte-mapped pages (${levels}-level mm)`, () => {
+    const m = setup(false, levels);
+    const n = gupFast(m.c, 0, BASE + 3, 4, FOLL_GET);
+    assert.equal(n, 4);
+    const pages = Array.from(m.c.pages.subarray(0, 4));
+    for (const p of pages) {
+      assert.equal(m.mem.load(mdAddr(m.L, p, MD_TYPE)), PageType.Anon);
+      assert.equal(ref(m, p), 2, 'the mapping + our reference');
+    }
+    putUserPages(m.c, 4, FOLL_GET, BASE + 3);
+    for (const p of pages) assert.equal(ref(m, p), 1);
+    assert.equal(gupFast(m.c, 0, BASE + 60, 8, FOLL_PIN | FOLL_WRITE), 8, 'across a pmd boundary');
+    const pinned = m.c.pages[0];
+    assert.equal(ref(m, pinned), 1 + GUP_PIN_COUNTING_BIAS);
+    assert.ok(folioMaybeDmaPinned(m.c, pinned));
+    putUserPages(m.c, 8, FOLL_PIN, BASE + 60);
+    assert.ok(!folioMaybeDmaPinned(m.c, pinned));
+    assert.equal(m.c.violations.length, 0, JSON.stringify(m.c.violations));
+  });
+}
+
+test('GUP-fast on a huge pmd (gup_fast_pmd_leaf): subpages of one folio, refs on the head', () => {
+  const m = setup(true);
+  const n = gupFast(m.c, 0, BASE + 10, 5, FOLL_GET);
+  assert.equal(n, 5);
+  const head = m.c.pages[0] - 10;
+  assert.ok(head >= m.L.hugeBase);
+  assert.deepEqual(Array.from(m.c.pages.subarray(0, 5)), [10, 11, 12, 13, 14].map((i) => head + i));
+  assert.equal(ref(m, head), 1 + 5);
+  putUserPages(m.c, 5, FOLL_GET, BASE + 10);
+  assert.equal(ref(m, head), 1);
+  assert.equal(m.c.violations.length, 0);
+});
+
+test('munmap frees pages and tables; GUP-fast then stops, the slow path says -EFAULT; accounting balances', () => {
+  const m = setup(false);
+  assert.equal(gupFast(m.c, 0, BASE, 1, FOLL_GET), 1);
+  const held = m.c.pages[0];
+  munmapVma(m.c, 0, 0, new MmuGather(), BASE & ~4095, (BASE & ~4095) + 4096);
+  assert.equal(m.mem.load(mdAddr(m.L, held, MD_MAPCOUNT)), 0);
+  assert.equal(ref(m, held), 1, 'our reference keeps the page alive after the unmap');
+  assert.equal(gupFast(m.c, 0, BASE + 5, 1, FOLL_GET), 0);
+  assert.equal(m.c.gupFastReason, GUP_FAST_NOT_PRESENT);
+  assert.equal(gupSlow(m.c, 0, BASE + 5, 1, FOLL_GET), 0);
+  putUserPages(m.c, 1, FOLL_GET, BASE);
+  assert.equal(m.mem.load(mdAddr(m.L, held, MD_TYPE)), PageType.Free);
+  assert.equal(m.c.stats[10], 3, 'two pte tables and the pmd table were freed');
+  const acc = endOfRunAccounting(m.c, 1);
+  assert.equal(acc.foliosMapped, 0);
+  assert.equal(m.c.violations.length, 0, JSON.stringify(m.c.violations));
+});
+
+test('KSM merges an unpinned page; a FOLL_WRITE pin then breaks COW through the slow path', () => {
+  const m = setup(false);
+  const vpn = BASE + 7;
+  assert.equal(getUserPagesFast(m.c, 0, vpn, 1, FOLL_PIN | FOLL_WRITE), 1);
+  const page = m.c.pages[0];
+  m.mem.store(frameAddr(m.L, page, 5), 1234); // a DMA write through the pin
+  assert.equal(ksmMergeOne(m.c, 0, vpn), KSM_ABORT_PINNED, 'a pinned page is not merged');
+  putUserPages(m.c, 1, FOLL_PIN, vpn);
+  assert.equal(ksmMergeOne(m.c, 0, vpn), KSM_MERGED);
+  const ptep = frameAddr(m.L, m.c.arch.tablePfn(2, m.mem.load(entryOffset(m.c, 0, vpn, 2, false))), m.c.arch.index(LVL_PTE, 5, vpn));
+  const kpage = m.c.arch.ptePfn(m.mem.load(ptep));
+  assert.equal(m.mem.load(mdAddr(m.L, kpage, MD_TYPE)), PageType.Ksm);
+  assert.ok(!m.c.arch.pteWrite(m.mem.load(ptep)), 'the KSM page is mapped read-only');
+  assert.equal(m.mem.load(frameAddr(m.L, kpage, 5)), 1234, 'the merged page carries the content');
+  assert.equal(m.mem.load(mdAddr(m.L, page, MD_TYPE)), PageType.Free, 'the old page was freed');
+  assert.equal(gupFast(m.c, 0, vpn, 1, FOLL_PIN | FOLL_WRITE), 0);
+  assert.equal(m.c.gupFastReason, GUP_FAST_PERM, 'GUP-fast refuses a write pin of a read-only pte');
+  assert.equal(getUserPagesFast(m.c, 0, vpn, 1, FOLL_PIN | FOLL_WRITE), 1, 'the slow path breaks COW');
+  const fresh = m.c.pages[0];
+  assert.notEqual(fresh, kpage);
+  assert.equal(m.mem.load(frameAddr(m.L, fresh, 5)), 1234, 'COW copied the content');
+  putUserPages(m.c, 1, FOLL_PIN, vpn);
+  endOfRunAccounting(m.c, 1);
+  assert.equal(m.c.violations.length, 0, JSON.stringify(m.c.violations));
+});
+
+test('window overlap: odd counter at open, or a change by close, means the windows overlapped', () => {
+  const m = machine();
+  m.c.opts.winPair[W_GUP_PIN_RECHECK] = W_KSM_CLEAR_CHECK;
+  winReaderOpen(m.c, W_GUP_PIN_RECHECK, 100);
+  winReaderClose(m.c, W_GUP_PIN_RECHECK);
+  assert.equal(m.c.winOverlaps[W_GUP_PIN_RECHECK], 0);
+  winReaderOpen(m.c, W_GUP_PIN_RECHECK, 100);
+  winWriterOpen(m.c, W_KSM_CLEAR_CHECK, 100);
+  winReaderClose(m.c, W_GUP_PIN_RECHECK);
+  assert.equal(m.c.winOverlaps[W_GUP_PIN_RECHECK], 1, 'writer opened during the reader window');
+  winReaderOpen(m.c, W_GUP_PIN_RECHECK, 100);
+  winReaderClose(m.c, W_GUP_PIN_RECHECK);
+  assert.equal(m.c.winOverlaps[W_GUP_PIN_RECHECK], 2, 'writer window open at the reader open');
+  winReaderOpen(m.c, W_GUP_PIN_RECHECK, 101);
+  winReaderClose(m.c, W_GUP_PIN_RECHECK);
+  assert.equal(m.c.winOverlaps[W_GUP_PIN_RECHECK], 2, 'another object: no overlap');
+  winWriterClose(m.c, W_KSM_CLEAR_CHECK);
+  winReaderOpen(m.c, W_GUP_PIN_RECHECK, 100);
+  winReaderClose(m.c, W_GUP_PIN_RECHECK);
+  assert.equal(m.c.winOverlaps[W_GUP_PIN_RECHECK], 2);
+  assert.equal(m.c.winEntries[W_GUP_PIN_RECHECK], 5);
+});
