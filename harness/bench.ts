@@ -1,3 +1,182 @@
-export async function runBench(_o: { json: boolean; time?: unknown }, _log: unknown): Promise<number> {
-  throw new Error('bench: not yet');
+// `gupstress bench`: micro-benchmarks of the primitives and the walk, in one process and
+// one run, so every ratio compares numbers taken side by side on the same machine.
+import { Bench } from 'tinybench';
+import { archByName } from '../src/arch/index.js';
+import { WINDOWS } from '../src/check/windows.js';
+import { Cpu } from '../src/machine/cpu.js';
+import { bugsFrom } from '../src/machine/bugs.js';
+import { FRAME_WORDS, G_GP_CTR, G_GP_DONE, MD_REFCOUNT, MD_WORDS, MM_PGD, computeLayout, mmAddr } from '../src/machine/layout.js';
+import { StressMem } from '../src/machine/mem.js';
+import { FOLL_GET } from '../src/mm/folio.js';
+import { gupFast, putUserPages } from '../src/mm/gup.js';
+import { mmapPopulate } from '../src/mm/memory.js';
+import { mmAlloc } from '../src/mm/mm.js';
+import { initPageAlloc } from '../src/mm/page_alloc.js';
+import { VM_READ, VM_WRITE, vmaDefine } from '../src/mm/vma.js';
+import { STRATEGIES, type StrategyName } from '../src/sync/strategy.js';
+import { parseDuration, resolveRunConfig } from './config.js';
+import type { Logger } from './log.js';
+import { buildResults, hostInfo, type HistSummary } from './results.js';
+import { runScenario } from './runner.js';
+import { fmtNs, table } from './table.js';
+
+export const BENCH_SCHEMA = 'gupstress/bench@1';
+const INNER = 1000; // operations per benchmark iteration
+const BASE = 1 << 12; // vpn of the walked VMA
+const PAGES = 128;
+
+interface WalkMachine {
+  i32: Int32Array;
+  c: Cpu;
+  pgd: number;
+  framesBase: number;
+  mdBase: number;
+}
+
+/** One mm, 4-level, 128 pte-mapped pages: the table shape both walks run over. */
+function walkMachine(): WalkMachine {
+  const L = computeLayout({ frames: 1024, hugeFolios: 0, cpus: 1, mms: 1, windows: WINDOWS.length, scratchWords: 0 });
+  const sab = new SharedArrayBuffer(L.words * 4);
+  const mem = new StressMem(sab, 1);
+  mem.store(L.gBase + G_GP_CTR, 1);
+  mem.store(L.gBase + G_GP_DONE, 1);
+  initPageAlloc(mem, L);
+  const c = new Cpu(mem, L, 0, archByName('x86-64'), STRATEGIES.ipi, bugsFrom([]), {
+    widenNs: new Float64Array(WINDOWS.length), winPair: new Int32Array(WINDOWS.length).fill(-1), jitterP: 0, seedStartNs: 0, stopOnViolation: false, rcuTickUs: 250,
+  });
+  mmAlloc(c, 0, 4);
+  vmaDefine(mem, L, 0, 0, BASE, BASE + PAGES, VM_READ | VM_WRITE, false);
+  if (mmapPopulate(c, 0, 0) !== 0) throw new Error('bench: populate failed');
+  return { i32: mem.m, c, pgd: mem.load(mmAddr(L, 0, MM_PGD)), framesBase: L.framesBase, mdBase: L.mdBase };
+}
+
+/** The baseline: the same 4-level walk written by hand on raw Atomics (no interface, no
+ *  irq-off word, no oracle): read each level once, try-get the page, re-check pmd and pte,
+ *  put the page. What the same steps cost with nothing of the harness around them. */
+function rawWalk(w: WalkMachine, vpn: number): number {
+  const m = w.i32;
+  const fb = w.framesBase;
+  const pgd = Atomics.load(m, fb + w.pgd * FRAME_WORDS + ((vpn >>> 18) & 63));
+  if ((pgd & 1) === 0) return 0;
+  const pud = Atomics.load(m, fb + (pgd >>> 12) * FRAME_WORDS + ((vpn >>> 12) & 63));
+  if ((pud & 1) === 0) return 0;
+  const pmdp = fb + (pud >>> 12) * FRAME_WORDS + ((vpn >>> 6) & 63);
+  const pmd = Atomics.load(m, pmdp);
+  if ((pmd & 1) === 0) return 0;
+  const ptep = fb + (pmd >>> 12) * FRAME_WORDS + (vpn & 63);
+  const pte = Atomics.load(m, ptep);
+  if ((pte & 1) === 0) return 0;
+  const page = pte >>> 12;
+  const refp = w.mdBase + page * MD_WORDS + MD_REFCOUNT;
+  for (;;) {
+    const r = Atomics.load(m, refp);
+    if (r <= 0) return 0;
+    if (Atomics.compareExchange(m, refp, r, r + 1) === r) break;
+  }
+  if (Atomics.load(m, pmdp) !== pmd || Atomics.load(m, ptep) !== pte) {
+    Atomics.sub(m, refp, 1);
+    return 0;
+  }
+  Atomics.sub(m, refp, 1);
+  return page;
+}
+
+export interface BenchResults {
+  schema: typeof BENCH_SCHEMA;
+  startedAt: string;
+  host: ReturnType<typeof hostInfo>;
+  atomicsLoadNs: number;
+  plainLoadNs: number;
+  walk: { harnessNs: number; rawNs: number; ratio: number };
+  ipi: { p50Ns: number | null; p99Ns: number | null; broadcasts: number };
+  rcu: { syncP50Ns: number | null; syncP99Ns: number | null; expeditedP50Ns: number | null; expeditedP99Ns: number | null; gracePeriodP50Ns: number | null; callRcuBatchP50: number | null };
+}
+
+async function syncRun(strategy: StrategyName, log: Logger, ms: number): Promise<ReturnType<typeof buildResults>['sync']> {
+  // the target CPU runs short read-side sections back to back (no widening): an IPI or a
+  // grace period waits for at most one of them, and for the CPU to reach its next
+  // interrupt point
+  const cfg = resolveRunConfig({ scenario: 'sync-witness', strategy, duration: `${ms}ms`, widen: ['sync.reader=0'], seed: 1 });
+  const r = buildResults(await runScenario(cfg, { log }));
+  if (r.verdict !== 'PASS') throw new Error(`bench: sync-witness under ${strategy} did not pass: ${r.verdict}`);
+  return r.sync;
+}
+
+export async function runBench(o: { json: boolean; time?: unknown }, log: Logger): Promise<number> {
+  const timeMs = o.time === undefined ? 1000 : parseDuration(String(o.time), '--time');
+  const w = walkMachine();
+  const plain = new Int32Array(w.i32.length);
+  let sink = 0;
+  const bench = new Bench({ time: timeMs, warmup: true });
+  bench
+    .add('Atomics.load', () => {
+      const m = w.i32;
+      for (let i = 0; i < INNER; i++) sink += Atomics.load(m, i & 1023);
+    })
+    .add('plain typed-array load', () => {
+      for (let i = 0; i < INNER; i++) sink += plain[i & 1023];
+    })
+    .add('raw 4-level walk (hand-written Atomics)', () => {
+      for (let i = 0; i < INNER; i++) sink += rawWalk(w, BASE + (i & (PAGES - 1)));
+    })
+    .add('harness gup_fast walk (irq-off, oracle, windows)', () => {
+      const c = w.c;
+      for (let i = 0; i < INNER; i++) {
+        const vpn = BASE + (i & (PAGES - 1));
+        const n = gupFast(c, 0, vpn, 1, FOLL_GET);
+        putUserPages(c, n, FOLL_GET, vpn);
+        sink += n;
+      }
+    });
+  log.info({ timeMs }, 'bench: micro-benchmarks');
+  await bench.run();
+  const perOp = (name: string): number => {
+    const t = bench.tasks.find((x) => x.name === name)!;
+    const res = t.result;
+    if (res.state !== 'completed') throw new Error(`bench task ${name}: ${res.state}`);
+    return (res.latency.p50 * 1e6) / INNER;
+  };
+  if (w.c.violations.length > 0) throw new Error(`bench walk saw violations: ${w.c.violations[0].detail}`);
+  log.info('bench: IPI and grace-period latency (sync-witness, 1 reader + 1 writer)');
+  const ms = Math.max(1000, timeMs * 2);
+  const ipi = await syncRun('ipi', log, ms);
+  const rsync = await syncRun('rcu-sync', log, ms);
+  const rexp = await syncRun('rcu-exp', log, ms);
+  const rcb = await syncRun('rcu', log, ms);
+  const harnessNs = perOp('harness gup_fast walk (irq-off, oracle, windows)');
+  const rawNs = perOp('raw 4-level walk (hand-written Atomics)');
+  const p = (h: HistSummary, k: 'p50' | 'p99'): number | null => h[k];
+  const res: BenchResults = {
+    schema: BENCH_SCHEMA,
+    startedAt: new Date().toISOString(),
+    host: hostInfo(),
+    atomicsLoadNs: perOp('Atomics.load'),
+    plainLoadNs: perOp('plain typed-array load'),
+    walk: { harnessNs, rawNs, ratio: harnessNs / rawNs },
+    ipi: { p50Ns: p(ipi.ipiWaitNs, 'p50'), p99Ns: p(ipi.ipiWaitNs, 'p99'), broadcasts: ipi.ipiSent },
+    rcu: {
+      syncP50Ns: p(rsync.syncRcuNs, 'p50'), syncP99Ns: p(rsync.syncRcuNs, 'p99'),
+      expeditedP50Ns: p(rexp.syncRcuExpeditedNs, 'p50'), expeditedP99Ns: p(rexp.syncRcuExpeditedNs, 'p99'),
+      gracePeriodP50Ns: p(rcb.gracePeriodNs, 'p50'), callRcuBatchP50: rcb.callbackBatch.p50,
+    },
+  };
+  void sink;
+  if (o.json) {
+    process.stdout.write(JSON.stringify(res, null, 2) + '\n');
+    return 0;
+  }
+  const h = res.host;
+  process.stdout.write(`gupstress bench on ${h.cpus} x ${h.cpuModel}, Node ${h.node}\n\n`);
+  process.stdout.write(table(['measure', 'value'], [
+    ['Atomics.load', fmtNs(res.atomicsLoadNs)],
+    ['plain typed-array load', fmtNs(res.plainLoadNs)],
+    ['raw 4-level walk + try-get + re-check + put', fmtNs(rawNs)],
+    ['harness gup_fast (1 page) + put', fmtNs(harnessNs)],
+    ['  ratio harness / raw', res.walk.ratio.toFixed(2)],
+    ['IPI broadcast round trip p50 / p99 (1 running target)', `${fmtNs(res.ipi.p50Ns)} / ${fmtNs(res.ipi.p99Ns)}`],
+    ['synchronize_rcu p50 / p99', `${fmtNs(res.rcu.syncP50Ns)} / ${fmtNs(res.rcu.syncP99Ns)}`],
+    ['synchronize_rcu_expedited p50 / p99', `${fmtNs(res.rcu.expeditedP50Ns)} / ${fmtNs(res.rcu.expeditedP99Ns)}`],
+    ['call_rcu: grace period p50, batch p50', `${fmtNs(res.rcu.gracePeriodP50Ns)}, ${res.rcu.callRcuBatchP50 ?? '-'} callbacks`],
+  ], [false, true]) + '\n');
+  return 0;
 }

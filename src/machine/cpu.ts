@@ -112,7 +112,7 @@ export class Cpu {
   readonly violations: Violation[] = [];
   firstViolationMs = -1;
 
-  // trace ring: event, a, b
+  // trace ring: event, a, b; tracePos is the next slot's word index
   private readonly traceBuf = new Int32Array(TRACE_LEN * 3);
   private tracePos = 0;
 
@@ -181,17 +181,18 @@ export class Cpu {
   }
 
   trace(ev: number, a: number, b: number): void {
-    const i = this.tracePos * 3;
-    this.traceBuf[i] = ev;
-    this.traceBuf[i + 1] = a;
-    this.traceBuf[i + 2] = b;
-    this.tracePos = (this.tracePos + 1) % TRACE_LEN;
+    const i = this.tracePos;
+    const t = this.traceBuf;
+    t[i] = ev;
+    t[i + 1] = a;
+    t[i + 2] = b;
+    this.tracePos = i === (TRACE_LEN - 1) * 3 ? 0 : i + 3;
   }
 
   traceDump(): string[] {
     const out: string[] = [];
     for (let k = 0; k < TRACE_LEN; k++) {
-      const i = ((this.tracePos + k) % TRACE_LEN) * 3;
+      const i = (this.tracePos + k * 3) % (TRACE_LEN * 3);
       const ev = this.traceBuf[i];
       if (ev === 0) continue;
       const a = this.traceBuf[i + 1] >>> 0;
