@@ -4,12 +4,13 @@ import { SCENARIOS } from '../src/scenarios/index.js';
 import type { Scenario } from '../src/scenarios/scenario.js';
 import type { StrategyName } from '../src/sync/strategy.js';
 import { BadInput, parseDuration, requireScenario, resolveRunConfig } from './config.js';
+import { CAMPAIGN_SCHEMA } from './files.js';
 import type { Logger } from './log.js';
-import { buildResults, type RunResults, writeJsonAtomic, writeResults } from './results.js';
+import { buildResults, hostInfo, type RunResults, writeJsonAtomic, writeResults } from './results.js';
+import { writeReport } from './report.js';
 import { runScenario } from './runner.js';
 import { fmtInt, table } from './table.js';
 
-export const CAMPAIGN_SCHEMA = 'gupstress/campaign@1';
 
 export interface CampaignRow {
   scenario: string;
@@ -25,6 +26,20 @@ export interface CampaignRow {
   durationMs: number;
   runId: string;
   results: string | null;
+  /** fixed forms: how clean (95% bound per paired window overlap) and how hard the race was hit */
+  bound: number | null;
+  overlaps: number;
+  nearMisses: number;
+}
+
+export interface CampaignResults {
+  schema: typeof CAMPAIGN_SCHEMA;
+  startedAt: string;
+  host: RunResults['host'];
+  rows: CampaignRow[];
+  ok: boolean;
+  interrupted: boolean;
+  report: string | null;
 }
 
 export interface CampaignOptions {
@@ -61,6 +76,8 @@ export function rowOf(job: Job, r: RunResults, path: string | null): CampaignRow
   return {
     scenario: job.s.id, strategy: job.strategy, bug: job.bug, status, expected: status === 'clean' || status === 'caught', kinds, expectKinds,
     firstViolationMs: r.firstViolationMs, readerOps: r.reader.ops, durationMs: r.durationMs, runId: r.runId, results: path,
+    bound: r.bound, overlaps: r.boundBasis?.overlaps ?? 0,
+    nearMisses: [r.reader, r.writer].reduce((a, role) => a + Object.values(role.outcomes).filter((o) => o.expect === 'INTERESTING').reduce((x, o) => x + o.count, 0), 0),
   };
 }
 
@@ -99,15 +116,17 @@ export async function runCampaign(o: CampaignOptions, log: Logger, signal: Abort
     log.info({ scenario: row.scenario, strategy: row.strategy, bug: row.bug, status: row.status, kinds: row.kinds, firstViolationMs: row.firstViolationMs }, `campaign ${i + 1}/${jobs.length}`);
   }
   const ok = rows.length === jobs.length && rows.every((r) => r.expected);
-  const summary = { schema: CAMPAIGN_SCHEMA, startedAt, host: undefined as unknown, rows, ok, interrupted: signal.aborted };
-  const path = writeJsonAtomic(out, `campaign.${startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}.json`, summary);
+  const stamp = startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+  const summary: CampaignResults = { schema: CAMPAIGN_SCHEMA, startedAt, host: hostInfo(), rows, ok, interrupted: signal.aborted, report: null };
+  summary.report = writeReport(out, `campaign.${stamp}.html`, [{ kind: 'campaign', path: 'campaign', data: summary }]);
+  const path = writeJsonAtomic(out, `campaign.${stamp}.json`, summary);
   if (o.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   else {
     process.stdout.write(formatCampaign(rows) + '\n\n');
     const fixed = rows.filter((r) => r.bug === null);
     const bugs = rows.filter((r) => r.bug !== null);
     process.stdout.write(`fixed forms clean: ${fixed.filter((r) => r.status === 'clean').length}/${fixed.length}   bugs caught: ${bugs.filter((r) => r.status === 'caught').length}/${bugs.length}\n`);
-    process.stdout.write(`campaign: ${path}\n`);
+    process.stdout.write(`campaign: ${path}\nreport:   ${summary.report}\n`);
   }
   return ok ? 0 : signal.aborted ? 0 : 1;
 }

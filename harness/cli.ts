@@ -4,6 +4,11 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runBench } from './bench.js';
 import { runCampaign } from './campaign.js';
+import { runCompare } from './compare.js';
+import { loadResultsFile } from './files.js';
+import { writeReport } from './report.js';
+import { runSweep } from './sweep.js';
+import { dirname, basename } from 'node:path';
 import { BadInput, type RawRunArgs, resolveRunConfig } from './config.js';
 import { listScenarios } from './list.js';
 import { makeLogger } from './log.js';
@@ -109,10 +114,33 @@ await yargs(hideBin(process.argv))
       .option('out', { type: 'string', describe: 'results folder (default results/)' })
       .option('json', { type: 'boolean' }),
     (a) => guarded(() => runCampaign({ duration: a.duration, bugTimeout: a.bugTimeout, scenarios: a.scenario, selftests: a.selftests, out: a.out, json: Boolean(a.json) }, log, interruptible().signal)))
+  .command('sweep', 'one scenario over strategies x readers x writers x widen: one JSON + one HTML report', (y) =>
+    y.option('scenario', { type: 'string', demandOption: true })
+      .option('strategy', { type: 'string', describe: 'comma-separated strategies' })
+      .option('readers', { type: 'string', describe: 'comma-separated reader counts' })
+      .option('writers', { type: 'string', describe: 'comma-separated writer counts' })
+      .option('widen', { type: 'string', array: true, describe: 'WINDOW=D1,D2,... (repeatable; every combination)' })
+      .option('duration', { type: 'string', describe: 'each cell (default 3s)' })
+      .option('seed', { type: 'string' })
+      .option('out', { type: 'string', describe: 'results folder (default results/)' })
+      .option('json', { type: 'boolean' }),
+    (a) => guarded(() => runSweep({ scenario: a.scenario, strategy: a.strategy, readers: a.readers, writers: a.writers, widen: a.widen, duration: a.duration, seed: a.seed, out: a.out, json: Boolean(a.json) }, log, interruptible().signal)))
+  .command('report <files..>', 'render results files (runs, sweeps, campaigns) to one self-contained HTML file', (y) =>
+    y.positional('files', { type: 'string', array: true, demandOption: true }).option('html', { type: 'string', describe: 'output file (default: next to the first input)' }),
+    (a) => guarded(async () => {
+      const files = (a.files as string[]).map(loadResultsFile);
+      const target = a.html ?? files[0].path.replace(/\.json$/, '') + '.html';
+      const path = writeReport(dirname(target), basename(target), files);
+      process.stdout.write(`report: ${path}\n`);
+      return 0;
+    }))
+  .command('compare <a> <b>', 'two runs side by side, with B/A ratios', (y) =>
+    y.positional('a', { type: 'string', demandOption: true }).positional('b', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }),
+    (a) => guarded(async () => runCompare(String(a.a), String(a.b), Boolean(a.json))))
   .command('bench', 'micro-benchmarks: Atomics, the walk (raw vs harness), IPI and grace-period latency', (y) =>
     y.option('json', { type: 'boolean' }).option('time', { type: 'string', describe: 'time per micro-benchmark (default 1s)' }),
     (a) => guarded(() => runBench({ json: Boolean(a.json), time: a.time }, log)))
-  .demandCommand(1, 'give a command: list, run, campaign, bench')
+  .demandCommand(1, 'give a command: list, run, sweep, report, compare, campaign, bench')
   .strict()
   .fail((msg, err) => {
     if (err && !(err instanceof BadInput)) {

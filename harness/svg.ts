@@ -1,0 +1,92 @@
+// Inline SVG charts for the HTML report: no library, no network. Every bar carries its
+// number in data-value, so a test (or a person with devtools) can check it against the JSON.
+
+export function esc(s: unknown): string {
+  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+
+export interface BarGroup {
+  label: string;
+  values: (number | null)[];
+}
+
+export interface BarChartSpec {
+  id: string;
+  title: string;
+  /** one name per series (one bar of each group) */
+  series: string[];
+  groups: BarGroup[];
+  unit: string;
+  log?: boolean;
+  format?: (v: number) => string;
+}
+
+function niceMax(v: number): number {
+  if (v <= 0) return 1;
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
+/** A grouped bar chart; log scale for latencies that span decades. */
+export function barChart(spec: BarChartSpec): string {
+  const fmt = spec.format ?? ((v: number) => (Math.abs(v) >= 1000 ? v.toLocaleString('en-US', { maximumFractionDigits: 0 }) : String(+v.toPrecision(3))));
+  const W = 760;
+  const left = 70;
+  const right = 10;
+  const top = 40;
+  const plotH = 220;
+  const labelH = 60;
+  const legendH = 22 * Math.ceil(spec.series.length / 4);
+  const H = top + plotH + labelH + legendH;
+  const vals = spec.groups.flatMap((g) => g.values).filter((v): v is number => v !== null && Number.isFinite(v));
+  const maxV = vals.length ? Math.max(...vals) : 1;
+  const minPos = vals.filter((v) => v > 0).reduce((a, b) => Math.min(a, b), Infinity);
+  const log = Boolean(spec.log) && vals.some((v) => v > 0);
+  const lo = log ? 10 ** Math.floor(Math.log10(Number.isFinite(minPos) ? minPos : 1)) : 0;
+  const hi = log ? 10 ** Math.ceil(Math.log10(Math.max(maxV, lo * 10))) : niceMax(maxV);
+  const y = (v: number): number => {
+    if (log) return top + plotH - ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * plotH;
+    return top + plotH - (v / hi) * plotH;
+  };
+  const plotW = W - left - right;
+  const gw = plotW / Math.max(1, spec.groups.length);
+  const bw = Math.max(3, Math.min(40, (gw * 0.8) / Math.max(1, spec.series.length)));
+  const out: string[] = [];
+  out.push(`<svg class="chart" id="${esc(spec.id)}" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(spec.title)}">`);
+  out.push(`<text x="${W / 2}" y="20" text-anchor="middle" class="title">${esc(spec.title)}</text>`);
+  // axis and grid
+  const ticks = log
+    ? Array.from({ length: Math.round(Math.log10(hi / lo)) + 1 }, (_, i) => lo * 10 ** i)
+    : Array.from({ length: 5 }, (_, i) => (hi * i) / 4);
+  for (const t of ticks) {
+    const ty = y(t);
+    out.push(`<line x1="${left}" x2="${W - right}" y1="${ty.toFixed(1)}" y2="${ty.toFixed(1)}" class="grid"/>`);
+    out.push(`<text x="${left - 6}" y="${(ty + 4).toFixed(1)}" text-anchor="end" class="tick">${esc(fmt(t))}</text>`);
+  }
+  out.push(`<text x="14" y="${top + plotH / 2}" transform="rotate(-90 14 ${top + plotH / 2})" text-anchor="middle" class="tick">${esc(spec.unit)}${log ? ' (log)' : ''}</text>`);
+  spec.groups.forEach((g, gi) => {
+    const gx = left + gi * gw + (gw - bw * spec.series.length) / 2;
+    g.values.forEach((v, si) => {
+      const x = gx + si * bw;
+      if (v === null || !Number.isFinite(v)) {
+        out.push(`<text x="${(x + bw / 2).toFixed(1)}" y="${top + plotH - 4}" text-anchor="middle" class="na">-</text>`);
+        return;
+      }
+      const yv = y(v);
+      const h = Math.max(1, top + plotH - yv);
+      out.push(`<rect class="bar" x="${x.toFixed(1)}" y="${(top + plotH - h).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${PALETTE[si % PALETTE.length]}" data-series="${esc(spec.series[si])}" data-group="${esc(g.label)}" data-value="${v}"><title>${esc(g.label)} / ${esc(spec.series[si])}: ${esc(fmt(v))} ${esc(spec.unit)}</title></rect>`);
+    });
+    out.push(`<text x="${(left + gi * gw + gw / 2).toFixed(1)}" y="${top + plotH + 16}" text-anchor="middle" class="label">${esc(g.label)}</text>`);
+  });
+  out.push(`<line x1="${left}" x2="${W - right}" y1="${top + plotH}" y2="${top + plotH}" class="axis"/>`);
+  spec.series.forEach((s, i) => {
+    const lx = left + (i % 4) * 170;
+    const ly = top + plotH + labelH + Math.floor(i / 4) * 22;
+    out.push(`<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${PALETTE[i % PALETTE.length]}"/><text x="${lx + 16}" y="${ly}" class="legend">${esc(s)}</text>`);
+  });
+  out.push('</svg>');
+  return out.join('');
+}

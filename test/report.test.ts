@@ -1,0 +1,111 @@
+// sweep, report and compare through the CLI, and the generated report in a real browser:
+// headless Debian Chromium (playwright-core) checks that every chart rendered, with the
+// numbers of the JSON, and saves a screenshot under results/.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { chromium } from 'playwright-core';
+import type { SweepResults } from '../harness/files.js';
+import type { RunResults } from '../harness/results.js';
+import { run, tmpOut } from './helpers.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const CLI = join(ROOT, 'dist', 'harness', 'cli.js');
+const gupstress = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, GUPSTRESS_LOG: 'warn' } });
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+test('widening a window raises its measured overlap frequency', async () => {
+  const base = await run({ scenario: 'ksm-merge', duration: '1.5s', widen: ['gup.pin-recheck=0', 'ksm.clear-check=0'] });
+  const wide = await run({ scenario: 'ksm-merge', duration: '1.5s', widen: ['gup.pin-recheck=8us', 'ksm.clear-check=8us'] });
+  const f0 = base.windows['gup.pin-recheck'].frequency!;
+  const f1 = wide.windows['gup.pin-recheck'].frequency!;
+  assert.equal(base.verdict, 'PASS');
+  assert.equal(wide.verdict, 'PASS');
+  assert.equal(wide.windows['gup.pin-recheck'].widenNs, 8000);
+  assert.ok(f1 > 2 * f0, `overlap frequency ${f0} -> ${f1}`);
+  // windows that stop early (a read-only pte sends the reader to the slow path) close before the widening point
+  assert.ok(wide.windows['gup.pin-recheck'].durationNs.p99! >= 8000, 'widened windows really lasted the widening');
+});
+
+test('sweep writes one JSON and one HTML; report and compare read them; bad files are exit 2', async () => {
+  const out = tmpOut();
+  const sw = gupstress('sweep', '--scenario', 'munmap-free', '--strategy', 'ipi,rcu', '--readers', '1,2', '--duration', '700ms', '--out', out);
+  assert.equal(sw.status, 0, sw.stderr);
+  const files = readdirSync(out).sort();
+  const json = files.filter((f) => f.endsWith('.json'));
+  const html = files.filter((f) => f.endsWith('.html'));
+  assert.equal(json.length, 1, files.join());
+  assert.equal(html.length, 1, files.join());
+  const sweep = JSON.parse(readFileSync(join(out, json[0]), 'utf8')) as SweepResults;
+  assert.equal(sweep.schema, 'gupstress/sweep@1');
+  assert.deepEqual(sweep.cells.map((c) => `${c.strategy}/${c.readers}`), ['ipi/1', 'ipi/2', 'rcu/1', 'rcu/2']);
+  assert.ok(sweep.cells.every((c) => c.results.verdict === 'PASS' && c.results.reader.ops > 0));
+
+  const r1 = gupstress('run', '--scenario', 'munmap-free', '--strategy', 'ipi', '--ops', '20000', '--out', out);
+  const r2 = gupstress('run', '--scenario', 'munmap-free', '--strategy', 'rcu', '--ops', '20000', '--out', out);
+  assert.equal(r1.status, 0);
+  assert.equal(r2.status, 0);
+  const runs = readdirSync(out).filter((f) => f.startsWith('munmap-free.')).map((f) => join(out, f)).sort();
+  const cmp = gupstress('compare', runs[0], runs[1], '--json');
+  assert.equal(cmp.status, 0, cmp.stderr);
+  const rows = JSON.parse(cmp.stdout).rows as { metric: string; a: number; b: number; ratio: number }[];
+  const tput = rows.find((r) => r.metric === 'reader ops/s')!;
+  assert.ok(tput.a > 0 && tput.b > 0 && Math.abs(tput.ratio - tput.b / tput.a) < 1e-9);
+  const rep = gupstress('report', ...runs, join(out, json[0]), '--html', join(out, 'all.html'));
+  assert.equal(rep.status, 0, rep.stderr);
+  for (const bad of [['report', join(out, 'missing.json')], ['report', join(out, 'all.html')], ['compare', runs[0], join(out, json[0])]]) {
+    const r = gupstress(...bad);
+    assert.equal(r.status, 2, `${bad.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  }
+});
+
+test('the report in headless Chromium: every chart rendered, bars carry the JSON numbers', async () => {
+  const out = tmpOut();
+  const sw = gupstress('sweep', '--scenario', 'munmap-free', '--strategy', 'ipi,rcu-sync', '--readers', '1', '--duration', '700ms', '--out', out);
+  assert.equal(sw.status, 0, sw.stderr);
+  const bug = gupstress('run', '--scenario', 'ksm-merge', '--bug', 'gup-no-recheck', '--stop-on-violation', '--duration', '20s', '--out', out);
+  assert.equal(bug.status, 1);
+  const sweepPath = join(out, readdirSync(out).find((f) => f.startsWith('sweep.') && f.endsWith('.json'))!);
+  const runPath = join(out, readdirSync(out).find((f) => f.startsWith('ksm-merge.'))!);
+  const htmlPath = join(out, 'report.html');
+  assert.equal(gupstress('report', sweepPath, runPath, '--html', htmlPath).status, 0);
+  const sweep = JSON.parse(readFileSync(sweepPath, 'utf8')) as SweepResults;
+  const runRes = JSON.parse(readFileSync(runPath, 'utf8')) as RunResults;
+
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1150, height: 900 } });
+    await page.goto('file://' + htmlPath);
+    const charts = await page.$$eval('svg.chart', (els) => els.map((e) => {
+      const r = e.getBoundingClientRect();
+      const bars = [...e.querySelectorAll('rect.bar')].map((b) => {
+        const bb = b.getBoundingClientRect();
+        return { w: bb.width, h: bb.height, value: Number(b.getAttribute('data-value')), series: b.getAttribute('data-series'), group: b.getAttribute('data-group') };
+      });
+      return { title: e.querySelector('text.title')?.textContent ?? '', w: r.width, h: r.height, bars };
+    }));
+    // the sweep's five charts, the run's latency chart and its window chart
+    assert.equal(charts.length, 7, charts.map((c) => c.title).join(' | '));
+    for (const c of charts) {
+      assert.ok(c.w > 100 && c.h > 100, `${c.title}: ${c.w}x${c.h}`);
+      assert.ok(c.bars.length > 0, `${c.title} has bars`);
+      for (const b of c.bars) assert.ok(b.w > 0 && b.h > 0, `${c.title} ${b.series}/${b.group} has size`);
+    }
+    const tput = charts.find((c) => c.title === 'Reader throughput')!;
+    for (const cell of sweep.cells) {
+      const bar = tput.bars.find((b) => b.series === cell.strategy)!;
+      assert.equal(bar.value, cell.results.reader.opsPerSec, `${cell.strategy} throughput bar`);
+    }
+    const lat = charts.find((c) => c.title === 'Latency percentiles')!;
+    assert.equal(lat.bars.find((b) => b.group === 'reader op' && b.series === 'p99')!.value, runRes.reader.latencyNs.p99);
+    const text = await page.textContent('body');
+    assert.ok(text!.includes(runRes.violations[0].detail), 'the violation is in the report');
+    mkdirSync(join(ROOT, 'results'), { recursive: true });
+    await page.screenshot({ path: join(ROOT, 'results', 'report-screenshot.png'), fullPage: true });
+  } finally {
+    await browser.close();
+  }
+});
