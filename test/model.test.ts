@@ -128,3 +128,16 @@ test('window overlap: odd counter at open, or a change by close, means the windo
   assert.equal(m.c.winOverlaps[W_GUP_PIN_RECHECK], 2);
   assert.equal(m.c.winEntries[W_GUP_PIN_RECHECK], 5);
 });
+
+test('a speculative reference on a page-table frame defers its free to the last put (put_page_testzero)', async () => {
+  const { allocTable, freeTable } = await import('../src/mm/page_alloc.js');
+  const { folioRefTryAdd, folioPutRefs } = await import('../src/mm/folio.js');
+  const m = machine();
+  const t = allocTable(m.c, 0, 1, 0);
+  assert.ok(folioRefTryAdd(m.c, t, 1), 'a stale pte led GUP-fast here: the try-get succeeds on a live frame');
+  assert.equal(freeTable(m.c, t), false, 'pagetable_free drops only its own reference');
+  assert.equal(m.mem.load(mdAddr(m.L, t, MD_TYPE)), PageType.PageTable);
+  folioPutRefs(m.c, t, 1, 0);
+  assert.equal(m.mem.load(mdAddr(m.L, t, MD_TYPE)), PageType.Free, 'the walker\'s put frees it');
+  assert.equal(m.c.violations.length, 0, 'no refcount underflow');
+});

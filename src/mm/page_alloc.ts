@@ -145,8 +145,11 @@ export function freeFolio(c: Cpu, head: number): void {
   push(c, G_FREE_HEAD, G_FREE_COUNT, head);
 }
 
-/** pagetable_free(): a table frame goes back (its refcount is the allocation's 1). */
-export function freeTable(c: Cpu, pfn: number): void {
-  c.mem.store(mdAddr(c.L, pfn, MD_REFCOUNT), 0);
-  freeFolio(c, pfn);
+/** pagetable_free() -> __free_pages(): drops the allocation's reference; the frame is freed
+ *  by whoever drops the last one. A GUP-fast walker that read a stale pte may hold a
+ *  speculative reference on a frame that has since become a page table (put_page_testzero). */
+export function freeTable(c: Cpu, pfn: number): boolean {
+  const v = c.mem.add(mdAddr(c.L, pfn, MD_REFCOUNT), -1) - 1;
+  if (v === 0) freeFolio(c, pfn);
+  return v === 0;
 }
