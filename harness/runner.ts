@@ -73,7 +73,7 @@ function windowArrays(s: Scenario, cfg: RunConfig): { widenNs: number[]; winPair
   const widenNs = WINDOWS.map((w) => cfg.widen[w.name] ?? 0);
   const winPair = WINDOWS.map((w) => {
     const pair = s.windows[w.name];
-    return pair ? WINDOWS.findIndex((x) => x.name === pair) : -1;
+    return pair ? WINDOWS.find((x) => x.name === pair)!.id : -1;
   });
   return { widenNs, winPair };
 }

@@ -49,3 +49,27 @@ test('x86-64 levels: indices, pXd_addr_end and the folded p4d of a 4-level mm', 
   assert.equal(a.addrEnd(LVL_PTE, 4, 10, 20), 11);
   assert.equal(a.span(LVL_PUD, 4), 4096);
 });
+
+test('arm64 (<= 6.9): pmd_mkinvalid on a migration entry makes it a "present" leaf with a wild pfn', async () => {
+  const { arm64: b } = await import('../src/arch/arm64.js');
+  const mig = b.mkMigrationEntry(8192, true);
+  assert.ok(!b.pmdPresent(mig) && !b.pmdNone(mig) && b.isMigrationEntry(mig));
+  assert.equal(b.swpOffset(mig), 8192);
+  const bad = b.pmdMkinvalid(mig);
+  assert.ok(b.pmdPresent(bad), 'PMD_PRESENT_INVALID makes pmd_present() true');
+  assert.ok(b.pmdLeaf(bad), 'and pmd_leaf() true: no table bit');
+  assert.ok(!b.isMigrationEntry(bad));
+  assert.notEqual(b.pmdPfn(bad), 8192, 'pmd_pfn() reads the swap bits: a wild pfn');
+  assert.ok(!b.pmdAccessPermitted(bad, false), 'GUP-fast still refuses it: VALID is clear');
+  const huge = b.mkPmdLeaf(4096, true);
+  assert.ok(b.pmdPresent(huge) && b.pmdLeaf(huge) && b.pmdAccessPermitted(huge, true));
+  const inval = b.pmdMkinvalid(huge);
+  assert.ok(b.pmdPresent(inval) && b.pmdLeaf(inval) && !b.pmdAccessPermitted(inval, false), 'an invalidated THP: present, not accessible');
+  const table = b.mkTableEntry(LVL_PMD, 77);
+  assert.ok(b.pmdPresent(table) && !b.pmdLeaf(table));
+  const pte = b.mkPte(5, true);
+  assert.ok(b.ptePresent(pte) && b.pteWrite(pte) && b.pteAccessPermitted(pte, true));
+  const ro = b.pteWrprotect(pte);
+  assert.ok(!b.pteWrite(ro) && b.pteAccessPermitted(ro, false) && !b.pteAccessPermitted(ro, true));
+  assert.ok(b.pteSpecial(b.pteMkspecial(pte)) && !b.pteSpecial(pte));
+});

@@ -6,8 +6,8 @@
 // 3 = pud table, 4 = p4d table, 5 = pgd. An mm with fewer levels folds the missing
 // ones (pgtable-nop4d.h): pXdOffsetLockless returns the parent pointer for them.
 
-export type ArchName = 'x86-64';
-export const ARCH_NAMES: readonly ArchName[] = ['x86-64'];
+export type ArchName = 'x86-64' | 'arm64';
+export const ARCH_NAMES: readonly ArchName[] = ['x86-64', 'arm64'];
 
 export const LVL_PTE = 1;
 export const LVL_PMD = 2;

@@ -1,7 +1,8 @@
 import type { Arch, ArchName } from './arch.js';
+import { arm64 } from './arm64.js';
 import { x86_64 } from './x86_64.js';
 
-const ARCHES: Record<ArchName, Arch> = { 'x86-64': x86_64 };
+const ARCHES: Record<ArchName, Arch> = { 'x86-64': x86_64, arm64 };
 
 export function archByName(name: ArchName): Arch {
   return ARCHES[name];

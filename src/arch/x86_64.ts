@@ -1,7 +1,7 @@
 // x86-64 (arch/x86/include/asm/pgtable.h, pgtable_types.h) on 32-bit emulated entries:
 // pfn << 12 | flags, with the kernel's flag bits.
-import { FANOUT_SHIFT } from '../machine/layout.js';
-import { type Arch, LVL_PGD, LVL_PMD, LVL_P4D } from './arch.js';
+import { type Arch, LVL_PGD, LVL_PMD } from './arch.js';
+import { staticLevels } from './levels.js';
 
 const _PAGE_PRESENT = 1 << 0;
 const _PAGE_RW = 1 << 1;
@@ -18,11 +18,6 @@ const SWP_TYPE_SHIFT = 1;
 const SWP_TYPE_MASK = 0xf;
 const SWP_MIGRATION_READ = 14;
 const SWP_MIGRATION_WRITE = 15;
-
-function levelShift(level: number, mmLevels: number): number {
-  // a folded level shares the shift of the first real level above it (the top)
-  return (Math.min(level, mmLevels) - 1) * FANOUT_SHIFT;
-}
 
 /** __pte_access_permitted(): PRESENT|USER, plus RW for a write (pmd_access_permitted too) */
 function accessPermitted(v: number, write: boolean): boolean {
@@ -72,14 +67,5 @@ export const x86_64: Arch = {
   },
   swpOffset: (v) => v >>> PFN_SHIFT,
 
-  index: (level, mmLevels, vpn) => (vpn >>> levelShift(level, mmLevels)) & ((1 << FANOUT_SHIFT) - 1),
-  addrEnd: (level, mmLevels, vpn, end) => {
-    // pgtable-nop4d.h: a folded p4d spans the whole range its pgd entry spans
-    if (level === LVL_P4D && mmLevels < 5) return end;
-    const span = 1 << levelShift(level, mmLevels);
-    const boundary = ((vpn + span) & ~(span - 1)) >>> 0;
-    return boundary - 1 < end - 1 ? boundary : end;
-  },
-  folded: (level, mmLevels) => level === LVL_P4D && mmLevels < 5,
-  span: (level, mmLevels) => 1 << levelShift(level, mmLevels),
+  ...staticLevels,
 };

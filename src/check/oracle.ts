@@ -59,3 +59,12 @@ export function checkGotPage(c: Cpu, page: number, head: number, vpn: number): b
     `GUP returned pfn ${page}, mapped at vpn 0x${(m.load(mdAddr(L, head, MD_VPN)) >>> 0).toString(16)}, not here at any time during the walk`);
   return false;
 }
+
+/** A present pmd leaf names a PMD-sized folio: its pfn must be the head of one. That is a
+ *  property of the frame layout, so it is checked without a reference and without a race. */
+export function checkPmdLeafPfn(c: Cpu, pfn: number, vpn: number, pmd: number): boolean {
+  const L = c.L;
+  if (pfn >= L.hugeBase && pfn < L.totalFrames && ((pfn - L.hugeBase) & (FANOUT - 1)) === 0) return true;
+  c.violation(V_WILD_PFN, vpn, `a "present" pmd leaf 0x${(pmd >>> 0).toString(16)} names pfn ${pfn}, which is not a PMD-sized folio (swap bits read as a pfn?)`);
+  return false;
+}

@@ -27,6 +27,9 @@ export const EV_NAMES = [
   'READ_ONCE(*pudp)(vpn, pud)',
   'gup_fast_pmd_leaf(vpn, pmd)',
   'sync selftest(obj, step)',
+  '__split_huge_pmd_locked(vpn, pmd)',
+  'set_pmd_migration_entry(pfn, on)',
+  'lockless pmd read(vpn, pmd)',
 ] as const;
 
 export const EV_GUP = 1;
@@ -52,3 +55,6 @@ export const EV_POPULATE = 20;
 export const EV_PUD = 21;
 export const EV_PMD_LEAF = 22;
 export const EV_SYNC = 23;
+export const EV_SPLIT = 24;
+export const EV_MIGRATION = 25;
+export const EV_PMD_LOCKLESS = 26;

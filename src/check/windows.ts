@@ -23,6 +23,8 @@ export const W_MUNMAP_UNLINK_FREE = 3;
 export const W_SYNC_READER = 4;
 export const W_SYNC_UPDATE = 5;
 export const W_DIO_DMA = 6;
+export const W_PMD_LOCKLESS = 7;
+export const W_SPLIT_INVALIDATE = 8;
 
 export const WINDOWS: readonly WindowDef[] = [
   { id: W_GUP_WALK, name: 'gup.walk', role: 'reader', shift: 0, doc: 'gup_fast_fallback: local_irq_save to local_irq_restore, the whole lockless walk' },
@@ -32,7 +34,12 @@ export const WINDOWS: readonly WindowDef[] = [
   { id: W_SYNC_READER, name: 'sync.reader', role: 'reader', shift: 0, doc: 'selftest: a read-side section (irq-off or rcu_read_lock) holding a published object' },
   { id: W_SYNC_UPDATE, name: 'sync.update', role: 'writer', shift: 0, doc: 'selftest: from unpublishing an object to freeing it' },
   { id: W_DIO_DMA, name: 'dio.dma', role: 'reader', shift: 0, doc: 'O_DIRECT: from the pin returned to the device write landing in the page (the I/O latency)' },
+  { id: W_PMD_LOCKLESS, name: 'pmd.lockless-read', role: 'reader', shift: 0, doc: 'a lockless pmd reader: from pmdp_get_lockless to done with what the pmd pointed at' },
+  { id: W_SPLIT_INVALIDATE, name: 'split.migration-pmd', role: 'writer', shift: FANOUT_SHIFT, doc: '__split_huge_pmd_locked on a migration entry: from reading the pmd to pmd_populate (with pmdp_invalidate inside, under invalidate-nonpresent)' },
 ];
+
+// ids are array positions: the CPUs index their per-window counters by id
+for (const [i, w] of WINDOWS.entries()) if (w.id !== i) throw new Error(`window ${w.name}: id ${w.id} at position ${i}`);
 
 export function windowByName(name: string): WindowDef | undefined {
   return WINDOWS.find((w) => w.name === name);

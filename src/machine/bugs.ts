@@ -7,6 +7,8 @@ export class Bugs {
   ksmCheckBeforeClear = false;
   /** gup_fast_pte_range skips the pte (and pmd) re-check after taking the reference */
   gupNoRecheck = false;
+  /** split-migration: __split_huge_pmd_locked calls pmdp_invalidate on a migration entry */
+  invalidateNonpresent = false;
   /** selftest: synchronize_rcu / expedited / call_rcu do not wait for readers */
   rcuNoWait = false;
   /** selftest: the IPI broadcast does not wait for irq-off CPUs to acknowledge */
@@ -19,6 +21,7 @@ export const BUG_FIELDS: Record<string, keyof Bugs> = {
   'free-before-sync': 'freeBeforeSync',
   'ksm-check-before-clear': 'ksmCheckBeforeClear',
   'gup-no-recheck': 'gupNoRecheck',
+  'invalidate-nonpresent': 'invalidateNonpresent',
   'rcu-no-wait': 'rcuNoWait',
   'ipi-no-wait': 'ipiNoWait',
   'lock-none': 'lockNone',

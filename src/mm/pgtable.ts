@@ -5,6 +5,7 @@ import type { Cpu } from '../machine/cpu.js';
 import {
   FRAME_WORDS, type Layout, MD_PTL, MM_LEVELS, MM_PGD, MM_PTL, frameAddr, mdAddr, mmAddr,
 } from '../machine/layout.js';
+import { walkEnterTable } from '../check/oracle.js';
 import { rcuReadLock, rcuReadUnlock } from '../sync/rcu.js';
 import { spinLock, spinUnlock } from '../sync/spinlock.js';
 import { allocTable, freeTable } from './page_alloc.js';
@@ -113,4 +114,23 @@ export function pmdLock(c: Cpu, pmdp: number): number {
   const ptl = tableLockptr(c.L, pmdp);
   spinLock(c, ptl);
   return ptl;
+}
+
+/** The lockless descent of a reader inside irq-off or rcu_read_lock (pmdp_get_lockless
+ *  callers: follow_pmd_mask, page_vma_mapped_walk, __pte_offset_map): each level read once,
+ *  each table's generation recorded for the oracle. Returns pmdp, or -1. */
+export function pmdOffsetLockless(c: Cpu, mm: number, vpn: number): number {
+  const m = c.mem;
+  const a = c.arch;
+  const levels = mmLevels(c, mm);
+  let p = pgdOffset(c, mm, levels, vpn);
+  for (let lvl = LVL_PGD - 1; lvl >= LVL_PMD; lvl--) {
+    if (a.folded(lvl, levels)) continue;
+    const v = m.load(p);
+    if (a.upperNone(lvl + 1, v)) return -1;
+    const table = a.tablePfn(lvl + 1, v);
+    if (!walkEnterTable(c, table, vpn)) return -1;
+    p = frameAddr(c.L, table, a.index(lvl, levels, vpn));
+  }
+  return p;
 }

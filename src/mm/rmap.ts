@@ -25,10 +25,10 @@ export function folioAddKsmRmap(c: Cpu, head: number, vpn: number): void {
   setMappedAt(c, head, vpn);
 }
 
-/** folio_remove_rmap_pte() / folio_remove_rmap_pmd() */
+/** folio_remove_rmap_pte() / folio_remove_rmap_pmd(). A pte-mapped large folio stays
+ *  "mapped here" until its last pte goes. */
 export function folioRemoveRmap(c: Cpu, head: number): void {
-  c.mem.add(mdAddr(c.L, head, MD_MAPCOUNT), -1);
-  setMappedAt(c, head, -1);
+  if (c.mem.add(mdAddr(c.L, head, MD_MAPCOUNT), -1) === 1) setMappedAt(c, head, -1);
 }
 
 /** PageAnonExclusive() */
