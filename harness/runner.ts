@@ -85,7 +85,7 @@ export async function runScenario(cfg: RunConfig, hooks: RunHooks): Promise<RawR
   const cpus = cfg.readers + cfg.writers;
   let L: Layout;
   try {
-    L = computeLayout({ frames: cfg.frames, hugeFolios: cfg.huge, cpus, mms: 1, windows: WINDOWS.length, scratchWords: s.scratchWords });
+    L = computeLayout({ frames: cfg.frames, hugeFolios: cfg.huge, cpus, mms: s.mms ?? 1, windows: WINDOWS.length, scratchWords: s.scratchWords });
   } catch (e) {
     if (e instanceof LayoutError) throw new BadInput(e.message);
     throw e;
@@ -245,7 +245,8 @@ export async function runScenario(cfg: RunConfig, hooks: RunHooks): Promise<RawR
   }
   if (error === null) {
     // the gp worker ran every callback before it exited (rcu_barrier semantics)
-    accounting = endOfRunAccounting(boot, 1);
+    s.teardown?.(boot, runParams(cfg));
+    accounting = endOfRunAccounting(boot, s.mms ?? 1);
     s.check?.(boot, runParams(cfg), bootOutcomes);
   }
   return {

@@ -24,6 +24,7 @@ export const V_WILD_PFN = 4;
 export const V_LOST_UPDATE = 7;
 export const V_REFCOUNT_UNDERFLOW = 8;
 export const V_REFCOUNT_LEAK = 9;
+export const V_COW_PINNED_SHARED = 11;
 export const V_SYNC_BROKEN = 12;
 
 export interface Violation {

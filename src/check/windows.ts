@@ -25,6 +25,8 @@ export const W_SYNC_UPDATE = 5;
 export const W_DIO_DMA = 6;
 export const W_PMD_LOCKLESS = 7;
 export const W_SPLIT_INVALIDATE = 8;
+export const W_FORK_DUP = 9;
+export const W_COLLAPSE = 10;
 
 export const WINDOWS: readonly WindowDef[] = [
   { id: W_GUP_WALK, name: 'gup.walk', role: 'reader', shift: 0, doc: 'gup_fast_fallback: local_irq_save to local_irq_restore, the whole lockless walk' },
@@ -36,6 +38,8 @@ export const WINDOWS: readonly WindowDef[] = [
   { id: W_DIO_DMA, name: 'dio.dma', role: 'reader', shift: 0, doc: 'O_DIRECT: from the pin returned to the device write landing in the page (the I/O latency)' },
   { id: W_PMD_LOCKLESS, name: 'pmd.lockless-read', role: 'reader', shift: 0, doc: 'a lockless pmd reader: from pmdp_get_lockless to done with what the pmd pointed at' },
   { id: W_SPLIT_INVALIDATE, name: 'split.migration-pmd', role: 'writer', shift: FANOUT_SHIFT, doc: '__split_huge_pmd_locked on a migration entry: from reading the pmd to pmd_populate (with pmdp_invalidate inside, under invalidate-nonpresent)' },
+  { id: W_FORK_DUP, name: 'fork.dup-wrprotect', role: 'writer', shift: 0, doc: 'copy_present_pte: from folio_try_dup_anon_rmap_pte (the pin check) to ptep_set_wrprotect' },
+  { id: W_COLLAPSE, name: 'collapse.flush-isolate', role: 'writer', shift: 0, doc: 'collapse_huge_page: from pmdp_collapse_flush to the end of __collapse_huge_page_isolate (the isolate to the flush, with isolate-before-flush)' },
 ];
 
 // ids are array positions: the CPUs index their per-window counters by id

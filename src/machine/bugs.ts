@@ -9,6 +9,14 @@ export class Bugs {
   gupNoRecheck = false;
   /** split-migration: __split_huge_pmd_locked calls pmdp_invalidate on a migration entry */
   invalidateNonpresent = false;
+  /** fork-cow: GUP-fast with FOLL_PIN ignores mm->write_protect_seq */
+  noWriteProtectSeq = false;
+  /** thp-collapse: gup_fast_pte_range re-checks the pte but not the pmd (before 70cbc3cc78a9) */
+  gupNoPmdRecheck = false;
+  /** thp-collapse: collapse_huge_page skips tlb_remove_table_sync_one (before 2ba99c5e0881) */
+  collapseNoIpi = false;
+  /** thp-collapse: __collapse_huge_page_isolate checks the refcounts before pmdp_collapse_flush */
+  isolateBeforeFlush = false;
   /** selftest: synchronize_rcu / expedited / call_rcu do not wait for readers */
   rcuNoWait = false;
   /** selftest: the IPI broadcast does not wait for irq-off CPUs to acknowledge */
@@ -22,6 +30,10 @@ export const BUG_FIELDS: Record<string, keyof Bugs> = {
   'ksm-check-before-clear': 'ksmCheckBeforeClear',
   'gup-no-recheck': 'gupNoRecheck',
   'invalidate-nonpresent': 'invalidateNonpresent',
+  'no-write-protect-seq': 'noWriteProtectSeq',
+  'gup-no-pmd-recheck': 'gupNoPmdRecheck',
+  'collapse-no-ipi': 'collapseNoIpi',
+  'isolate-before-flush': 'isolateBeforeFlush',
   'rcu-no-wait': 'rcuNoWait',
   'ipi-no-wait': 'ipiNoWait',
   'lock-none': 'lockNone',

@@ -72,7 +72,7 @@ function gupFastPteRange(c: Cpu, pmd: number, pmdp: number, addr: number, end: n
     // the re-check after the pin: a writer that cleared the pte and flushed before checking
     // the refcount either sees our reference, or we see its change here (the pmd too:
     // 70cbc3cc78a9, a THP collapse may have replaced the whole table)
-    if (!c.bugs.gupNoRecheck && (m.load(pmdp) !== pmd || m.load(ptep) !== pte)) {
+    if (!c.bugs.gupNoRecheck && ((!c.bugs.gupNoPmdRecheck && m.load(pmdp) !== pmd) || m.load(ptep) !== pte)) {
       c.trace(EV_RECHECK_FAIL, addr, m.load(ptep));
       gupPutFolio(c, head, 1, flags, addr);
       return failWin(c, GUP_FAST_RECHECK);
@@ -221,7 +221,8 @@ export function gupFast(c: Cpu, mm: number, start: number, nr: number, flags: nu
   c.nrPages = 0;
   c.trace(EV_GUP, start, nr);
   c.gupFastReason = GUP_FAST_OK;
-  if ((flags & FOLL_PIN) !== 0) {
+  const checkSeq = (flags & FOLL_PIN) !== 0 && !c.bugs.noWriteProtectSeq;
+  if (checkSeq) {
     // a fork in progress (odd) may be write-protecting ptes it is about to share
     seq = rawReadSeqcount(c, mmAddr(c.L, mm, MM_WP_SEQ));
     if ((seq & 1) !== 0) {
@@ -239,7 +240,7 @@ export function gupFast(c: Cpu, mm: number, start: number, nr: number, flags: nu
   winReaderClose(c, W_GUP_WALK);
   c.trace(EV_IRQ_RESTORE, c.nrPages, 0);
   localIrqRestore(c);
-  if ((flags & FOLL_PIN) !== 0 && readSeqcountRetry(c, mmAddr(c.L, mm, MM_WP_SEQ), seq)) {
+  if (checkSeq && readSeqcountRetry(c, mmAddr(c.L, mm, MM_WP_SEQ), seq)) {
     // a fork started meanwhile: what we pinned may be COW-shared now; give it all back
     for (let i = 0; i < c.nrPages; i++) gupPutFolio(c, folioHead(c.L, c.pages[i]), 1, flags, start + i);
     c.nrPages = 0;
@@ -256,6 +257,9 @@ function followOrFault(c: Cpu, mm: number, vpn: number, flags: number): boolean 
   const a = c.arch;
   const write = (flags & FOLL_WRITE) !== 0;
   for (let tries = 0; tries < 8; tries++) {
+    // the oracle's "during the walk" starts before the lookup: an unmap by a concurrent
+    // MADV_DONTNEED (mmap_lock read too) after our unlock is a legitimate race
+    c.walkStamp = m.load(c.gStamp);
     const pmdp = entryOffset(c, mm, vpn, LVL_PMD, false);
     if (pmdp >= 0) {
       const pmd = m.load(pmdp);
@@ -266,7 +270,6 @@ function followOrFault(c: Cpu, mm: number, vpn: number, flags: number): boolean 
           const head = a.pmdPfn(cur);
           grabLocked(c, head, flags);
           spinUnlock(c, ptl);
-          c.walkStamp = m.load(c.gStamp);
           checkGotPage(c, head + (vpn & (FANOUT - 1)), head, vpn);
           c.pages[c.nrPages++] = head + (vpn & (FANOUT - 1));
           return true;
@@ -282,7 +285,6 @@ function followOrFault(c: Cpu, mm: number, vpn: number, flags: number): boolean 
           if (ok && !(!a.pteWrite(pte) && gupMustUnshare(c, flags, head))) {
             grabLocked(c, head, flags);
             pteUnmapUnlock(c, ptep);
-            c.walkStamp = m.load(c.gStamp);
             checkGotPage(c, a.ptePfn(pte), head, vpn);
             c.pages[c.nrPages++] = a.ptePfn(pte);
             return true;

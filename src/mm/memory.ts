@@ -18,12 +18,14 @@ export const VM_FAULT_OK = 0;
 export const VM_FAULT_SIGSEGV = 1;
 export const VM_FAULT_OOM = 2;
 
-/** Copies a data frame's content words (copy_user_highpage). */
+/** copy_user_highpage(). A data page's content is word 0 and one token slot per CPU
+ *  (slot 1 + cpu): those are the words copied; the rest of the frame is never used. */
 export function copyPage(c: Cpu, dst: number, src: number): void {
   const m = c.mem;
   const d = frameAddr(c.L, dst, 0);
   const s = frameAddr(c.L, src, 0);
-  for (let i = 0; i < FRAME_WORDS; i++) m.store(d + i, m.load(s + i));
+  const n = Math.min(FRAME_WORDS, c.L.cpuSlots + 1);
+  for (let i = 0; i < n; i++) m.store(d + i, m.load(s + i));
 }
 
 /** ptep_clear_flush(): clear the pte and flush the TLB; returns the old pte. */

@@ -67,10 +67,15 @@ export interface Scenario {
   readonly detects: readonly ViolationKind[];
   /** words of scratch memory the scenario owns */
   readonly scratchWords: number;
+  /** mm structs the scenario uses (default 1) */
+  readonly mms?: number;
   /** builds the mm(s) and the initial mappings, on the boot CPU */
   boot(c: Cpu, p: RunParams): void;
   readonly reader: Role<unknown>;
   readonly writer: Role<unknown>;
+  /** at the end of the run, on the boot CPU, before the accounting: give back what the
+   *  scenario parked outside the page tables (deposited tables) */
+  teardown?(c: Cpu, p: RunParams): void;
   /** what a call_rcu callback does with its argument (default: free a page-table frame) */
   rcuCallback?(c: Cpu, arg: number): void;
   /** end-of-run checks beyond the generic accounting, on the boot CPU after every worker

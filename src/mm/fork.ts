@@ -1,0 +1,118 @@
+// fork's page-table copy and the child's exit (kernel/fork.c dup_mmap, mm/memory.c
+// copy_page_range / copy_present_pte, mm/mmap.c exit_mmap).
+import { LVL_PGD, LVL_PMD, LVL_PTE } from '../arch/arch.js';
+import { W_FORK_DUP, winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
+import type { Cpu } from '../machine/cpu.js';
+import { FANOUT, MM_MMAP_LOCK, MM_PGD, MM_LEVELS, MM_WP_SEQ, PageType, frameAddr, mmAddr } from '../machine/layout.js';
+import { downWrite, upWrite } from '../sync/rwsem.js';
+import { writeSeqcountBegin, writeSeqcountEnd } from '../sync/seqcount.js';
+import { spinLock, spinUnlock } from '../sync/spinlock.js';
+import { folioMaybeDmaPinned, folioRefAdd } from './folio.js';
+import { copyPage } from './memory.js';
+import { type MmuGather } from './mmu_gather.js';
+import { allocAnonPage, folioHead, freeTable } from './page_alloc.js';
+import { entryOffset, pteAlloc, tableLockptr } from './pgtable.js';
+import { clearPageAnonExclusive, folioAddNewAnonRmap } from './rmap.js';
+import { mmAlloc } from './mm.js';
+import { munmapVma } from './memory.js';
+import { vmaDefine, vmaEnd, vmaFlags, vmaStart } from './vma.js';
+import { MD_MAPCOUNT, mdAddr } from '../machine/layout.js';
+
+/** copy_present_pte() for an anon page, both ptls held. Returns false when out of memory. */
+function copyPresentPte(c: Cpu, srcPtep: number, dstPtep: number, vpn: number): boolean {
+  const m = c.mem;
+  const a = c.arch;
+  const pte = m.load(srcPtep);
+  const page = a.ptePfn(pte);
+  const head = folioHead(c.L, page);
+  winWriterOpen(c, W_FORK_DUP, vpn);
+  // folio_try_dup_anon_rmap_pte(): a maybe-pinned page is never COW-shared: copy it now
+  if (folioMaybeDmaPinned(c, head)) {
+    winWriterClose(c, W_FORK_DUP);
+    const copy = allocAnonPage(c, 1, PageType.Anon);
+    if (copy < 0) return false;
+    copyPage(c, copy, page);
+    folioAddNewAnonRmap(c, copy, vpn);
+    m.store(dstPtep, a.mkPte(copy, true));
+    return true;
+  }
+  clearPageAnonExclusive(c, head);
+  m.add(mdAddr(c.L, head, MD_MAPCOUNT), 1);
+  folioRefAdd(c, head, 1);
+  winWiden(c, W_FORK_DUP);
+  // ptep_set_wrprotect(): from here a GUP-fast pin of this pte fails its re-check; one that
+  // got in before is caught by write_protect_seq
+  const wp = a.pteWrprotect(pte);
+  m.store(srcPtep, wp);
+  winWriterClose(c, W_FORK_DUP);
+  m.store(dstPtep, wp);
+  return true;
+}
+
+/** dup_mmap() of VMA 0 of `parent` into `child` (an empty mm slot), under the parent's
+ *  mmap_write_lock and write_protect_seq (raw_write_seqcount_begin in copy_page_range). */
+export function forkMm(c: Cpu, parent: number, child: number): boolean {
+  const m = c.mem;
+  const a = c.arch;
+  const lock = mmAddr(c.L, parent, MM_MMAP_LOCK);
+  downWrite(c, lock);
+  mmAlloc(c, child, m.load(mmAddr(c.L, parent, MM_LEVELS)));
+  const start = vmaStart(c, parent, 0);
+  const end = vmaEnd(c, parent, 0);
+  vmaDefine(m, c.L, child, 0, start, end, vmaFlags(c, parent, 0), true);
+  const seq = mmAddr(c.L, parent, MM_WP_SEQ);
+  writeSeqcountBegin(c, seq);
+  let ok = true;
+  for (let vpn = start; vpn < end && ok; ) {
+    const next = Math.min(end, (vpn + FANOUT) & ~(FANOUT - 1));
+    const srcPmdp = entryOffset(c, parent, vpn, LVL_PMD, false);
+    const spmd = srcPmdp < 0 ? 0 : m.load(srcPmdp);
+    if (srcPmdp >= 0 && a.pmdPresent(spmd) && !a.pmdLeaf(spmd)) {
+      const dstPmdp = entryOffset(c, child, vpn, LVL_PMD, true);
+      if (dstPmdp < 0 || !pteAlloc(c, child, dstPmdp, vpn)) {
+        ok = false;
+        break;
+      }
+      const dst0 = frameAddr(c.L, a.tablePfn(LVL_PMD, m.load(dstPmdp)), a.index(LVL_PTE, LVL_PGD, vpn));
+      const src0 = frameAddr(c.L, a.tablePfn(LVL_PMD, spmd), a.index(LVL_PTE, LVL_PGD, vpn));
+      // copy_pte_range(): the child's ptl, then the parent's nested
+      const dptl = tableLockptr(c.L, dst0);
+      const sptl = tableLockptr(c.L, src0);
+      spinLock(c, dptl);
+      spinLock(c, sptl);
+      for (let v = vpn, i = 0; v < next && ok; v++, i++) {
+        if (a.ptePresent(m.load(src0 + i))) ok = copyPresentPte(c, src0 + i, dst0 + i, v);
+      }
+      spinUnlock(c, sptl);
+      spinUnlock(c, dptl);
+    }
+    vpn = next;
+  }
+  writeSeqcountEnd(c, seq);
+  c.strategy.flushTlb(c); // flush_tlb_mm(oldmm): the parent's ptes were write-protected
+  upWrite(c, lock);
+  return ok;
+}
+
+function freeUpper(c: Cpu, table: number, level: number, levels: number): void {
+  const a = c.arch;
+  if (level > LVL_PMD + 1) {
+    for (let i = 0; i < FANOUT; i++) {
+      const v = c.mem.load(frameAddr(c.L, table, i));
+      if (a.upperNone(level, v)) continue;
+      let child = level - 1;
+      while (a.folded(child, levels)) child--;
+      freeUpper(c, a.tablePfn(level, v), child, levels);
+    }
+  }
+  freeTable(c, table);
+}
+
+/** exit_mmap(): unmap everything, free every table and the pgd. Nobody walks this mm
+ *  locklessly (readers pin through the parent), so the upper tables are freed at once. */
+export function exitMmap(c: Cpu, mm: number, tlb: MmuGather): void {
+  munmapVma(c, mm, 0, tlb, 0, 1 << 30);
+  const pgd = c.mem.load(mmAddr(c.L, mm, MM_PGD));
+  c.mem.store(mmAddr(c.L, mm, MM_PGD), 0);
+  freeUpper(c, pgd, LVL_PGD, c.mem.load(mmAddr(c.L, mm, MM_LEVELS)));
+}
