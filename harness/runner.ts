@@ -93,7 +93,7 @@ export async function runScenario(cfg: RunConfig, hooks: RunHooks): Promise<RawR
   const sab = new SharedArrayBuffer(L.words * 4);
   const i32 = new Int32Array(sab);
   const mem = new StressMem(sab, cfg.seed);
-  const arch = archByName(cfg.arch);
+  const arch = s.archVariant ? s.archVariant(archByName(cfg.arch), runParams(cfg)) : archByName(cfg.arch);
   const { widenNs, winPair } = windowArrays(s, cfg);
   const boot = new Cpu(mem, L, bootCpu(L), arch, STRATEGIES[cfg.strategy], bugsFrom([]), {
     widenNs: new Float64Array(WINDOWS.length), winPair: new Int32Array(WINDOWS.length).fill(-1), jitterP: 0,

@@ -21,7 +21,9 @@ const port = parentPort!;
 const scenario = scenarioById(init.scenario)!;
 const L = init.layout;
 const mem = new StressMem(init.sab, (init.seed ^ Math.imul(init.cpu + 1, 0x9e3779b1)) >>> 0);
-const c = new Cpu(mem, L, init.cpu, archByName(init.arch as ArchName), STRATEGIES[init.strategy as StrategyName], bugsFrom(init.bugs), {
+const params = { readers: init.readers, writers: init.writers, mmLevels: init.mmLevels, params: init.params };
+const baseArch = archByName(init.arch as ArchName);
+const c = new Cpu(mem, L, init.cpu, scenario.archVariant ? scenario.archVariant(baseArch, params) : baseArch, STRATEGIES[init.strategy as StrategyName], bugsFrom(init.bugs), {
   widenNs: Float64Array.from(init.widenNs),
   winPair: Int32Array.from(init.winPair),
   jitterP: init.jitter,
@@ -29,7 +31,6 @@ const c = new Cpu(mem, L, init.cpu, archByName(init.arch as ArchName), STRATEGIE
   stopOnViolation: init.stopOnViolation,
   rcuTickUs: init.rcuTickUs,
 });
-const params = { readers: init.readers, writers: init.writers, mmLevels: init.mmLevels, params: init.params };
 const role = init.role === 'reader' ? scenario.reader : init.role === 'writer' ? scenario.writer : null;
 const state = role ? role.init(c, params, init.roleIndex) : null;
 

@@ -90,3 +90,9 @@ export interface Arch {
   /** Pages one entry of `level` spans in an mm of `mmLevels`. */
   span(level: number, mmLevels: number): number;
 }
+
+/** The arch without CONFIG_ARCH_HAS_PTE_SPECIAL (a configuration a scenario may model):
+ *  no special bit, so generic code must tell pfn mappings apart by other means. */
+export function withoutPteSpecial(a: Arch): Arch {
+  return { ...a, hasPteSpecial: false, pteSpecial: () => false, pteMkspecial: (pte: number) => pte };
+}

@@ -2,7 +2,7 @@
 // what the model does; each one records a violation with the CPU's trace.
 import type { Cpu } from '../machine/cpu.js';
 import { FANOUT, MD_GEN, MD_LEVEL, MD_PREV_VPN, MD_STAMP, MD_TYPE, MD_VPN, PageType, mdAddr } from '../machine/layout.js';
-import { V_PGTABLE_UAF, V_STALE_PAGE, V_WILD_PFN } from './violations.js';
+import { V_PGTABLE_UAF, V_SPECIAL_REFCOUNTED, V_STALE_PAGE, V_WILD_PFN } from './violations.js';
 
 /** The walker enters table frame pfn: remember its generation. A frame that is not a page
  *  table any more was freed under the walker. Returns false if the walk must stop. */
@@ -47,6 +47,10 @@ export function checkGotPage(c: Cpu, page: number, head: number, vpn: number): b
     return false;
   }
   const type = m.load(mdAddr(L, page, MD_TYPE));
+  if (type === PageType.Reserved) {
+    c.violation(V_SPECIAL_REFCOUNTED, vpn, `a reference was taken on pfn ${page}: device memory of a pfn mapping, not a refcounted page`);
+    return false;
+  }
   if (type !== PageType.Anon && type !== PageType.Ksm && type !== PageType.Tail) {
     c.violation(V_STALE_PAGE, vpn, `GUP returned pfn ${page}, which is not a user page (type ${type})`);
     return false;

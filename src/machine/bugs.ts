@@ -17,6 +17,10 @@ export class Bugs {
   collapseNoIpi = false;
   /** thp-collapse: __collapse_huge_page_isolate checks the refcounts before pmdp_collapse_flush */
   isolateBeforeFlush = false;
+  /** pfnmap-special: GUP-fast walks ptes on an arch without pte_special */
+  gupfastWithoutPteSpecial = false;
+  /** pfnmap-special: a driver inserts pfns at fault time into a COW VM_PFNMAP mapping */
+  faultInsertCowPfnmap = false;
   /** selftest: synchronize_rcu / expedited / call_rcu do not wait for readers */
   rcuNoWait = false;
   /** selftest: the IPI broadcast does not wait for irq-off CPUs to acknowledge */
@@ -34,6 +38,8 @@ export const BUG_FIELDS: Record<string, keyof Bugs> = {
   'gup-no-pmd-recheck': 'gupNoPmdRecheck',
   'collapse-no-ipi': 'collapseNoIpi',
   'isolate-before-flush': 'isolateBeforeFlush',
+  'gupfast-without-pte-special': 'gupfastWithoutPteSpecial',
+  'fault-insert-cow-pfnmap': 'faultInsertCowPfnmap',
   'rcu-no-wait': 'rcuNoWait',
   'ipi-no-wait': 'ipiNoWait',
   'lock-none': 'lockNone',

@@ -62,12 +62,13 @@ export const MM_MMAP_LOCK = 2; //     mmap_lock (rwsem)
 export const MM_WP_SEQ = 3; //        mm->write_protect_seq (seqcount)
 export const MM_PTL = 4; //           mm->page_table_lock (upper levels)
 export const MM_VMA_COUNT = 5;
-export const MM_VMA_BASE = 8; //      VMAs: start, end, flags, present (4 words each)
-export const VMA_WORDS = 4;
+export const MM_VMA_BASE = 8; //      VMAs: start, end, flags, present, pgoff (5 words each)
+export const VMA_WORDS = 5;
 export const VMA_START = 0;
 export const VMA_END = 1;
 export const VMA_FLAGS = 2;
 export const VMA_PRESENT = 3;
+export const VMA_PGOFF = 4; //        vm_pgoff: remap_pfn_range stores the first pfn of a COW pfnmap
 export const MAX_VMAS = 16;
 export const MM_WORDS = MM_VMA_BASE + MAX_VMAS * VMA_WORDS;
 

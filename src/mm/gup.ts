@@ -49,7 +49,9 @@ function gupFastPteRange(c: Cpu, pmd: number, pmdp: number, addr: number, end: n
   const m = c.mem;
   const a = c.arch;
   const write = (flags & FOLL_WRITE) !== 0;
-  if (!a.hasPteSpecial) return false; // everything pte-mapped takes the slow path
+  // without pte_special GUP-fast cannot tell a pfnmap pte from a page: everything
+  // pte-mapped takes the slow path, whose check_vma_flags refuses VM_PFNMAP
+  if (!a.hasPteSpecial && !c.bugs.gupfastWithoutPteSpecial) return fail(c, GUP_FAST_PERM);
   const table = a.tablePfn(LVL_PMD, pmd);
   // pte_offset_map(&pmd, addr): from the walker's copy of the pmd
   if (!walkEnterTable(c, table, addr)) return fail(c, GUP_FAST_TABLE_GONE);

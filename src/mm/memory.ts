@@ -12,7 +12,7 @@ import { type MmuGather, tlbFinishMmu, tlbGatherMmu, tlbRemovePage, tlbRemoveTab
 import { allocAnonPage, allocHugeFolio, folioHead, freeFolio, freeTable } from './page_alloc.js';
 import { entryOffset, pmdLock, pteAlloc, pteOffsetMapLock, pteUnmapUnlock } from './pgtable.js';
 import { folioAddNewAnonRmap, folioRemoveRmap, pageAnonExclusive, setPageAnonExclusive } from './rmap.js';
-import { VM_HUGEPAGE, VM_WRITE, findVma, vmaAddr, vmaEnd, vmaFlags, vmaStart } from './vma.js';
+import { VM_HUGEPAGE, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_WRITE, findVma, setVmaPgoff, vmaAddr, vmaEnd, vmaFlags, vmaPgoff, vmaStart } from './vma.js';
 
 export const VM_FAULT_OK = 0;
 export const VM_FAULT_SIGSEGV = 1;
@@ -26,6 +26,27 @@ export function copyPage(c: Cpu, dst: number, src: number): void {
   const s = frameAddr(c.L, src, 0);
   const n = Math.min(FRAME_WORDS, c.L.cpuSlots + 1);
   for (let i = 0; i < n; i++) m.store(d + i, m.load(s + i));
+}
+
+/** vm_normal_page(): the folio head behind a present pte, or -1 where there is no
+ *  refcounted page (a pfn mapping). With pte_special the bit says so; without it, VM_PFNMAP
+ *  relies on the vm_pgoff rule remap_pfn_range sets up for COW mappings (the original pfns
+ *  are pgoff + offset; anything else is a COW'd anon page) and VM_MIXEDMAP on pfn_valid(). */
+export function vmNormalPage(c: Cpu, mm: number, vma: number, vpn: number, pte: number): number {
+  const a = c.arch;
+  const pfn = a.ptePfn(pte);
+  if (a.hasPteSpecial) {
+    if (a.pteSpecial(pte)) return -1;
+  } else {
+    const vf = vmaFlags(c, mm, vma);
+    if ((vf & VM_MIXEDMAP) !== 0) {
+      if (pfn <= 0 || pfn >= c.L.totalFrames) return -1; // !pfn_valid()
+    } else if ((vf & VM_PFNMAP) !== 0) {
+      if (pfn === vmaPgoff(c, mm, vma) + (vpn - vmaStart(c, mm, vma))) return -1;
+      if ((vf & VM_SHARED) !== 0) return -1; // !is_cow_mapping()
+    }
+  }
+  return folioHead(c.L, pfn);
 }
 
 /** ptep_clear_flush(): clear the pte and flush the TLB; returns the old pte. */
@@ -58,11 +79,21 @@ function doAnonymousPage(c: Cpu, mm: number, pmdp: number, vpn: number): number 
   return VM_FAULT_OK;
 }
 
-/** do_wp_page() with the ptl held: reuse an exclusive anon page, else copy it (COW). */
-function doWpPage(c: Cpu, mm: number, ptep: number, vpn: number, pte: number): number {
+/** do_wp_page() with the ptl held: reuse an exclusive anon page, else copy it (COW). A pfn
+ *  mapping (vm_normal_page() == NULL) is copied from the raw pfn and left alone. */
+function doWpPage(c: Cpu, mm: number, vma: number, ptep: number, vpn: number, pte: number): number {
   const m = c.mem;
   const a = c.arch;
   const old = a.ptePfn(pte);
+  if (vmNormalPage(c, mm, vma, vpn, pte) < 0) {
+    const page = allocAnonPage(c, mm, PageType.Anon);
+    if (page < 0) return VM_FAULT_OOM;
+    copyPage(c, page, old);
+    folioAddNewAnonRmap(c, page, vpn);
+    ptepClearFlush(c, ptep);
+    m.store(ptep, a.mkPte(page, true));
+    return VM_FAULT_OK;
+  }
   const type = m.load(mdAddr(c.L, old, MD_TYPE));
   if (type === PageType.Anon && (pageAnonExclusive(c, old) || folioRefCount(c, old) === 1)) {
     // wp_page_reuse()
@@ -122,13 +153,13 @@ export function handleMmFault(c: Cpu, mm: number, vpn: number, write: boolean): 
     return doAnonymousPage(c, mm, pmdp, vpn);
   }
   let r = VM_FAULT_OK;
-  if (write && a.ptePresent(pte) && !a.pteWrite(pte)) r = doWpPage(c, mm, ptep, vpn, pte);
+  if (write && a.ptePresent(pte) && !a.pteWrite(pte)) r = doWpPage(c, mm, vma, ptep, vpn, pte);
   pteUnmapUnlock(c, ptep);
   return r;
 }
 
 /** zap_pte_range() + zap_huge_pmd(): unmap [start, end) of one pmd; pages go to the gather. */
-function zapPmdRange(c: Cpu, tlb: MmuGather, pmdp: number, start: number, end: number): void {
+function zapPmdRange(c: Cpu, mm: number, vma: number, tlb: MmuGather, pmdp: number, start: number, end: number): void {
   const m = c.mem;
   const a = c.arch;
   const pmd = m.load(pmdp);
@@ -148,7 +179,8 @@ function zapPmdRange(c: Cpu, tlb: MmuGather, pmdp: number, start: number, end: n
     const pte = m.load(ptep);
     if (!a.ptePresent(pte)) continue;
     m.store(ptep, a.emptyPte); // ptep_get_and_clear_full(): the pte goes first, then the rmap
-    const head = folioHead(c.L, a.ptePfn(pte));
+    const head = vmNormalPage(c, mm, vma, vpn, pte);
+    if (head < 0) continue; // a pfn mapping: no page, no reference to drop
     folioRemoveRmap(c, head);
     tlbRemovePage(tlb, head, vpn);
   }
@@ -156,11 +188,11 @@ function zapPmdRange(c: Cpu, tlb: MmuGather, pmdp: number, start: number, end: n
 }
 
 /** unmap_page_range() */
-function unmapPageRange(c: Cpu, mm: number, tlb: MmuGather, start: number, end: number): void {
+function unmapPageRange(c: Cpu, mm: number, vma: number, tlb: MmuGather, start: number, end: number): void {
   for (let vpn = start; vpn < end; ) {
     const next = Math.min(end, (vpn + FANOUT) & ~(FANOUT - 1));
     const pmdp = entryOffset(c, mm, vpn, LVL_PMD, false);
-    if (pmdp >= 0) zapPmdRange(c, tlb, pmdp, vpn, next);
+    if (pmdp >= 0) zapPmdRange(c, mm, vma, tlb, pmdp, vpn, next);
     vpn = next;
   }
 }
@@ -208,7 +240,7 @@ export function munmapVma(c: Cpu, mm: number, vma: number, tlb: MmuGather, floor
   const end = vmaEnd(c, mm, vma);
   c.mem.store(vmaAddr(c.L, mm, vma, VMA_PRESENT), 0); // vma_start_write + detach
   tlbGatherMmu(tlb);
-  unmapPageRange(c, mm, tlb, start, end);
+  unmapPageRange(c, mm, vma, tlb, start, end);
   winWriterOpen(c, W_MUNMAP_UNLINK_FREE, start);
   freePgtables(c, mm, tlb, start, end, floor, ceiling);
   tlbFinishMmu(c, tlb);
@@ -230,4 +262,50 @@ export function mmapPopulate(c: Cpu, mm: number, vma: number): number {
   for (let vpn = start; vpn < end && r === VM_FAULT_OK; vpn++) r = handleMmFault(c, mm, vpn, true);
   upRead(c, lock);
   return r;
+}
+
+/** Installs the pte of a pfn mapping at vpn (pte_mkspecial where the arch has it). */
+function setPfnPte(c: Cpu, mm: number, vpn: number, pfn: number): boolean {
+  const a = c.arch;
+  const pmdp = entryOffset(c, mm, vpn, LVL_PMD, true);
+  if (pmdp < 0 || !pteAlloc(c, mm, pmdp, vpn)) return false;
+  const ptep = pteOffsetMapLock(c, pmdp, vpn);
+  if (ptep < 0) return false;
+  // a COW mapping maps the pfn read-only: a write fault copies it (do_wp_page)
+  if (a.pteNone(c.mem.load(ptep))) c.mem.store(ptep, a.pteMkspecial(a.mkPte(pfn, false)));
+  pteUnmapUnlock(c, ptep);
+  return true;
+}
+
+/** remap_pfn_range() over the whole VMA slot: VM_PFNMAP, vm_pgoff = the first pfn (the
+ *  rule vm_normal_page() relies on without pte_special), every pte at once. */
+export function remapPfnRange(c: Cpu, mm: number, vma: number, firstPfn: number): boolean {
+  const lock = mmAddr(c.L, mm, MM_MMAP_LOCK);
+  downWrite(c, lock);
+  c.mem.store(vmaAddr(c.L, mm, vma, VMA_PRESENT), 1);
+  setVmaPgoff(c, mm, vma, firstPfn);
+  const start = vmaStart(c, mm, vma);
+  const end = vmaEnd(c, mm, vma);
+  let ok = true;
+  for (let vpn = start; vpn < end && ok; vpn++) ok = setPfnPte(c, mm, vpn, firstPfn + (vpn - start));
+  upWrite(c, lock);
+  return ok;
+}
+
+/** A driver's fault handler inserting a pfn of its choice (vmf_insert_pfn), under
+ *  mmap_lock for read as a fault holds it. It does not keep the vm_pgoff rule. */
+export function vmfInsertPfn(c: Cpu, mm: number, vpn: number, pfn: number): boolean {
+  const lock = mmAddr(c.L, mm, MM_MMAP_LOCK);
+  downRead(c, lock);
+  const ok = findVma(c, mm, vpn) >= 0 && setPfnPte(c, mm, vpn, pfn);
+  upRead(c, lock);
+  return ok;
+}
+
+/** mmap() of a VMA slot without populating it (a driver that fills it at fault time). */
+export function mmapEmpty(c: Cpu, mm: number, vma: number): void {
+  const lock = mmAddr(c.L, mm, MM_MMAP_LOCK);
+  downWrite(c, lock);
+  c.mem.store(vmaAddr(c.L, mm, vma, VMA_PRESENT), 1);
+  upWrite(c, lock);
 }

@@ -1,7 +1,7 @@
 // VMAs: a small fixed table per mm (start, end, flags, present), enough for find_vma()
 // and check_vma_flags(). munmap clears "present"; the range stays reserved for re-mmap.
 import type { Cpu } from '../machine/cpu.js';
-import { MM_VMA_BASE, MM_VMA_COUNT, VMA_END, VMA_FLAGS, VMA_PRESENT, VMA_START, VMA_WORDS, mmAddr } from '../machine/layout.js';
+import { MM_VMA_BASE, MM_VMA_COUNT, VMA_END, VMA_FLAGS, VMA_PGOFF, VMA_PRESENT, VMA_START, VMA_WORDS, mmAddr } from '../machine/layout.js';
 import type { Mem } from '../machine/mem.js';
 import type { Layout } from '../machine/layout.js';
 
@@ -11,6 +11,7 @@ export const VM_HUGEPAGE = 4; //  THP-eligible (MADV_HUGEPAGE)
 export const VM_PFNMAP = 8;
 export const VM_IO = 16;
 export const VM_MIXEDMAP = 32;
+export const VM_SHARED = 64; //     not a COW mapping (is_cow_mapping() is false)
 
 export function vmaAddr(L: Layout, mm: number, vma: number, field: number): number {
   return mmAddr(L, mm, MM_VMA_BASE + vma * VMA_WORDS + field);
@@ -44,4 +45,10 @@ export function vmaEnd(c: Cpu, mm: number, vma: number): number {
 }
 export function vmaFlags(c: Cpu, mm: number, vma: number): number {
   return c.mem.load(vmaAddr(c.L, mm, vma, VMA_FLAGS));
+}
+export function vmaPgoff(c: Cpu, mm: number, vma: number): number {
+  return c.mem.load(vmaAddr(c.L, mm, vma, VMA_PGOFF));
+}
+export function setVmaPgoff(c: Cpu, mm: number, vma: number, pgoff: number): void {
+  c.mem.store(vmaAddr(c.L, mm, vma, VMA_PGOFF), pgoff);
 }

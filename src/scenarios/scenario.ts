@@ -73,6 +73,8 @@ export interface Scenario {
   boot(c: Cpu, p: RunParams): void;
   readonly reader: Role<unknown>;
   readonly writer: Role<unknown>;
+  /** the configuration of the arch the scenario models (e.g. withoutPteSpecial) */
+  archVariant?(a: import('../arch/arch.js').Arch, p: RunParams): import('../arch/arch.js').Arch;
   /** at the end of the run, on the boot CPU, before the accounting: give back what the
    *  scenario parked outside the page tables (deposited tables) */
   teardown?(c: Cpu, p: RunParams): void;
