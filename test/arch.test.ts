@@ -30,7 +30,7 @@ test('x86-64 pmd: an invalidated THP stays present (PSE), a migration entry is n
   assert.ok(!a.pmdPresent(mig) && !a.pmdNone(mig) && !a.pmdLeaf(mig));
   assert.ok(a.isMigrationEntry(mig) && !a.isMigrationEntry(huge) && !a.isMigrationEntry(0));
   assert.equal(a.swpOffset(mig), 4096);
-  const table = a.mkTableEntry(LVL_PMD, 77);
+  const table = a.mkTableEntry(LVL_PMD, 77, 4);
   assert.ok(a.pmdPresent(table) && !a.pmdLeaf(table));
   assert.equal(a.tablePfn(LVL_PMD, table), 77);
 });
@@ -65,7 +65,7 @@ test('arm64 (<= 6.9): pmd_mkinvalid on a migration entry makes it a "present" le
   assert.ok(b.pmdPresent(huge) && b.pmdLeaf(huge) && b.pmdAccessPermitted(huge, true));
   const inval = b.pmdMkinvalid(huge);
   assert.ok(b.pmdPresent(inval) && b.pmdLeaf(inval) && !b.pmdAccessPermitted(inval, false), 'an invalidated THP: present, not accessible');
-  const table = b.mkTableEntry(LVL_PMD, 77);
+  const table = b.mkTableEntry(LVL_PMD, 77, 4);
   assert.ok(b.pmdPresent(table) && !b.pmdLeaf(table));
   const pte = b.mkPte(5, true);
   assert.ok(b.ptePresent(pte) && b.pteWrite(pte) && b.pteAccessPermitted(pte, true));

@@ -33,7 +33,7 @@ test('the allocator hands out each frame once and bumps generations at alloc and
   freeFolio(c, p);
   assert.equal(mem.load(mdAddr(L, p, MD_GEN)), gen + 1);
   assert.equal(mem.load(mdAddr(L, p, MD_TYPE)), PageType.Free);
-  const t = allocTable(c, 0, 1, 0);
+  const t = allocTable(c, 0, 1, 0, 4);
   assert.equal(t, p, 'LIFO reuse: a freed frame comes back first (use-after-free shows quickly)');
   assert.equal(mem.load(mdAddr(L, t, MD_GEN)), gen + 2);
   freeTable(c, t);

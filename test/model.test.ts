@@ -133,7 +133,7 @@ test('a speculative reference on a page-table frame defers its free to the last 
   const { allocTable, freeTable } = await import('../src/mm/page_alloc.js');
   const { folioRefTryAdd, folioPutRefs } = await import('../src/mm/folio.js');
   const m = machine();
-  const t = allocTable(m.c, 0, 1, 0);
+  const t = allocTable(m.c, 0, 1, 0, 4);
   assert.ok(folioRefTryAdd(m.c, t, 1), 'a stale pte led GUP-fast here: the try-get succeeds on a live frame');
   assert.equal(freeTable(m.c, t), false, 'pagetable_free drops only its own reference');
   assert.equal(m.mem.load(mdAddr(m.L, t, MD_TYPE)), PageType.PageTable);

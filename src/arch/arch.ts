@@ -6,8 +6,8 @@
 // 3 = pud table, 4 = p4d table, 5 = pgd. An mm with fewer levels folds the missing
 // ones (pgtable-nop4d.h): pXdOffsetLockless returns the parent pointer for them.
 
-export type ArchName = 'x86-64' | 'arm64';
-export const ARCH_NAMES: readonly ArchName[] = ['x86-64', 'arm64'];
+export type ArchName = 'x86-64' | 'arm64' | 's390';
+export const ARCH_NAMES: readonly ArchName[] = ['x86-64', 'arm64', 's390'];
 
 export const LVL_PTE = 1;
 export const LVL_PMD = 2;
@@ -23,8 +23,9 @@ export interface Arch {
   readonly hasPteSpecial: boolean;
   /** The value of an empty pte: what pte_clear() writes (0 on x86-64). */
   readonly emptyPte: number;
-  /** The value of an empty entry of a higher level: what pXd_clear() writes. */
-  readonly emptyUpper: number;
+  /** The value of an empty entry of `level` (pmd_clear(), pud_clear() ...) in an mm of
+   *  mmLevels levels: 0 on x86-64 and arm64; on s390 it carries the table's type. */
+  emptyEntry(level: number, mmLevels: number): number;
 
   /** pte_none(): the entry maps nothing and is not a swap entry. */
   pteNone(pte: number): boolean;
@@ -70,7 +71,7 @@ export interface Arch {
   upperLeaf(level: number, v: number): boolean;
 
   /** pmd_populate() / pud_populate() / p4d_populate() / pgd_populate(): entry pointing at a table. */
-  mkTableEntry(level: number, tablePfn: number): number;
+  mkTableEntry(level: number, tablePfn: number, mmLevels: number): number;
   /** pmd_pgtable() / pud_pgtable() ...: pfn of the table an entry points at (no check). */
   tablePfn(level: number, v: number): number;
 

@@ -39,7 +39,7 @@ export const arm64: Arch = {
   levelChoices: [4],
   hasPteSpecial: true,
   emptyPte: 0,
-  emptyUpper: 0,
+  emptyEntry: () => 0,
 
   pteNone: (pte) => pte === 0,
   ptePresent: present,

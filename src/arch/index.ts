@@ -1,8 +1,9 @@
 import type { Arch, ArchName } from './arch.js';
 import { arm64 } from './arm64.js';
+import { s390 } from './s390.js';
 import { x86_64 } from './x86_64.js';
 
-const ARCHES: Record<ArchName, Arch> = { 'x86-64': x86_64, arm64 };
+const ARCHES: Record<ArchName, Arch> = { 'x86-64': x86_64, arm64, s390 };
 
 export function archByName(name: ArchName): Arch {
   return ARCHES[name];

@@ -1,8 +1,10 @@
-// Page-table geometry shared by arches whose folding is static per mm (x86-64's
-// pgtable_l5_enabled, arm64's CONFIG_PGTABLE_LEVELS): every level indexes FANOUT_SHIFT bits
-// and a missing p4d is folded into the pgd (pgtable-nop4d.h).
+// Page-table geometry shared by every arch here: each level indexes FANOUT_SHIFT bits, and
+// an mm with fewer levels than five folds the levels between its top table (the "pgd") and
+// the first real one below it (pgtable-nop4d.h; s390's 3-level mm folds p4d and pud).
 import { FANOUT_SHIFT } from '../machine/layout.js';
-import { LVL_P4D } from './arch.js';
+import { LVL_PGD } from './arch.js';
+
+const isFolded = (level: number, mmLevels: number): boolean => level < LVL_PGD && level >= mmLevels;
 
 export function levelShift(level: number, mmLevels: number): number {
   // a folded level shares the shift of the first real level above it (the top)
@@ -12,12 +14,12 @@ export function levelShift(level: number, mmLevels: number): number {
 export const staticLevels = {
   index: (level: number, mmLevels: number, vpn: number): number => (vpn >>> levelShift(level, mmLevels)) & ((1 << FANOUT_SHIFT) - 1),
   addrEnd: (level: number, mmLevels: number, vpn: number, end: number): number => {
-    // pgtable-nop4d.h: a folded p4d spans the whole range its pgd entry spans
-    if (level === LVL_P4D && mmLevels < 5) return end;
+    // pgtable-nop4d.h: a folded level spans the whole range its pgd entry spans
+    if (isFolded(level, mmLevels)) return end;
     const span = 1 << levelShift(level, mmLevels);
     const boundary = ((vpn + span) & ~(span - 1)) >>> 0;
     return boundary - 1 < end - 1 ? boundary : end;
   },
-  folded: (level: number, mmLevels: number): boolean => level === LVL_P4D && mmLevels < 5,
+  folded: isFolded,
   span: (level: number, mmLevels: number): number => 1 << levelShift(level, mmLevels),
 };

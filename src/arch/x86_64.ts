@@ -30,7 +30,7 @@ export const x86_64: Arch = {
   levelChoices: [4, 5],
   hasPteSpecial: true,
   emptyPte: 0,
-  emptyUpper: 0,
+  emptyEntry: () => 0,
 
   pteNone: (pte) => pte === 0,
   ptePresent: (pte) => (pte & (_PAGE_PRESENT | _PAGE_PROTNONE)) !== 0,

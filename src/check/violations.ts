@@ -22,6 +22,7 @@ export const V_STALE_PAGE = 2;
 export const V_PGTABLE_UAF = 3;
 export const V_WILD_PFN = 4;
 export const V_SPECIAL_REFCOUNTED = 5;
+export const V_DETACHED_NONEMPTY = 6;
 export const V_LOST_UPDATE = 7;
 export const V_REFCOUNT_UNDERFLOW = 8;
 export const V_REFCOUNT_LEAK = 9;

@@ -27,6 +27,8 @@ export const W_PMD_LOCKLESS = 7;
 export const W_SPLIT_INVALIDATE = 8;
 export const W_FORK_DUP = 9;
 export const W_COLLAPSE = 10;
+export const W_PTE_MAP = 11;
+export const W_RETRACT = 12;
 
 export const WINDOWS: readonly WindowDef[] = [
   { id: W_GUP_WALK, name: 'gup.walk', role: 'reader', shift: 0, doc: 'gup_fast_fallback: local_irq_save to local_irq_restore, the whole lockless walk' },
@@ -40,6 +42,8 @@ export const WINDOWS: readonly WindowDef[] = [
   { id: W_SPLIT_INVALIDATE, name: 'split.migration-pmd', role: 'writer', shift: FANOUT_SHIFT, doc: '__split_huge_pmd_locked on a migration entry: from reading the pmd to pmd_populate (with pmdp_invalidate inside, under invalidate-nonpresent)' },
   { id: W_FORK_DUP, name: 'fork.dup-wrprotect', role: 'writer', shift: 0, doc: 'copy_present_pte: from folio_try_dup_anon_rmap_pte (the pin check) to ptep_set_wrprotect' },
   { id: W_COLLAPSE, name: 'collapse.flush-isolate', role: 'writer', shift: 0, doc: 'collapse_huge_page: from pmdp_collapse_flush to the end of __collapse_huge_page_isolate (the isolate to the flush, with isolate-before-flush)' },
+  { id: W_PTE_MAP, name: 'pte.map-lockless', role: 'reader', shift: 0, doc: '__pte_offset_map() reader under rcu_read_lock: from reading the pmd to reading the pte' },
+  { id: W_RETRACT, name: 'retract.detach', role: 'writer', shift: FANOUT_SHIFT, doc: 'retract_page_tables: from pmdp_collapse_flush to pte_free_defer' },
 ];
 
 // ids are array positions: the CPUs index their per-window counters by id

@@ -21,6 +21,13 @@ export class Bugs {
   gupfastWithoutPteSpecial = false;
   /** pfnmap-special: a driver inserts pfns at fault time into a COW VM_PFNMAP mapping */
   faultInsertCowPfnmap = false;
+  /** retract-pgtable: pte_free_defer frees the table at once, without RCU */
+  freeWithoutRcu = false;
+  /** retract-pgtable: the detached table is not emptied first: its ptes are cleared to a
+   *  literal 0 after pmdp_collapse_flush (and 0 is not an empty pte on s390) */
+  detachedNotEmpty = false;
+  /** retract-pgtable: pte_offset_map_lock skips the pmd_same() re-check after taking the ptl */
+  lockNoPmdSame = false;
   /** selftest: synchronize_rcu / expedited / call_rcu do not wait for readers */
   rcuNoWait = false;
   /** selftest: the IPI broadcast does not wait for irq-off CPUs to acknowledge */
@@ -40,6 +47,9 @@ export const BUG_FIELDS: Record<string, keyof Bugs> = {
   'isolate-before-flush': 'isolateBeforeFlush',
   'gupfast-without-pte-special': 'gupfastWithoutPteSpecial',
   'fault-insert-cow-pfnmap': 'faultInsertCowPfnmap',
+  'free-without-rcu': 'freeWithoutRcu',
+  'detached-not-empty': 'detachedNotEmpty',
+  'lock-no-pmd-same': 'lockNoPmdSame',
   'rcu-no-wait': 'rcuNoWait',
   'ipi-no-wait': 'ipiNoWait',
   'lock-none': 'lockNone',

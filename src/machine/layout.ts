@@ -35,6 +35,8 @@ export const enum PageType {
   Reserved = 5,
 }
 export const PG_ANON_EXCLUSIVE = 1;
+/** oracle bookkeeping on a page-table frame: retracted (pmd cleared), waiting for its free */
+export const PG_TABLE_DETACHED = 2;
 
 // ---- global control words ----
 export const G_STOP = 0; //           set by the main thread (or a CPU with --stop-on-violation)

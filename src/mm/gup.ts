@@ -159,10 +159,14 @@ function gupFastPmdRange(c: Cpu, pudp: number, pud: number, addr: number, end: n
 function gupFastPudRange(c: Cpu, p4dp: number, p4d: number, addr: number, end: number, flags: number, levels: number): boolean {
   const m = c.mem;
   const a = c.arch;
-  const table = a.tablePfn(LVL_P4D, p4d);
-  if (!walkEnterTable(c, table, addr)) return fail(c, GUP_FAST_TABLE_GONE);
-  let pudp = frameAddr(c.L, table, a.index(LVL_PUD, levels, addr)); // pud_offset_lockless(p4dp, p4d, addr)
-  void p4dp;
+  let pudp: number;
+  if (a.folded(LVL_PUD, levels)) {
+    pudp = p4dp; // pud_offset_lockless() on a folded pud (s390 3-level): the entry above
+  } else {
+    const table = a.tablePfn(LVL_P4D, p4d);
+    if (!walkEnterTable(c, table, addr)) return fail(c, GUP_FAST_TABLE_GONE);
+    pudp = frameAddr(c.L, table, a.index(LVL_PUD, levels, addr)); // pud_offset_lockless(p4dp, p4d, addr)
+  }
   do {
     const pud = m.load(pudp);
     c.trace(EV_PUD, addr, pud);

@@ -8,7 +8,7 @@ import { spinUnlock } from '../sync/spinlock.js';
 import { folioPutRefs } from './folio.js';
 import { copyPage } from './memory.js';
 import { allocTable, freeFolio } from './page_alloc.js';
-import { pmdLock, tableLockptr } from './pgtable.js';
+import { mmLevels, pmdLock, tableLockptr } from './pgtable.js';
 import { folioAddNewAnonRmap, folioRemoveRmap } from './rmap.js';
 import { spinLock } from '../sync/spinlock.js';
 
@@ -63,7 +63,8 @@ export function removeMigrationPmd(c: Cpu, pmdp: number, entry: number, nhead: n
 export function splitHugePmdMigration(c: Cpu, pmdp: number, vpn: number): number {
   const m = c.mem;
   const a = c.arch;
-  const table = allocTable(c, 0, 1, vpn & ~(FANOUT - 1));
+  const levels = mmLevels(c, 0);
+  const table = allocTable(c, 0, 1, vpn & ~(FANOUT - 1), levels);
   if (table < 0) return -1;
   const ptl = pmdLock(c, pmdp);
   winWriterOpen(c, W_SPLIT_INVALIDATE, vpn);
@@ -85,7 +86,7 @@ export function splitHugePmdMigration(c: Cpu, pmdp: number, vpn: number): number
   const head = a.swpOffset(pmd);
   const base = frameAddr(c.L, table, 0);
   for (let i = 0; i < FANOUT; i++) m.store(base + i, a.mkMigrationEntry(head + i, true));
-  m.store(pmdp, a.mkTableEntry(2, table)); // pmd_populate()
+  m.store(pmdp, a.mkTableEntry(2, table, levels)); // pmd_populate()
   winWriterClose(c, W_SPLIT_INVALIDATE);
   spinUnlock(c, ptl);
   return table;

@@ -2,16 +2,17 @@
 // huge pmd that frees the table deposited by it (mm/huge_memory.c zap_huge_pmd).
 import { LVL_PMD } from '../arch/arch.js';
 import { EV_CLEAR_FLUSH, EV_FREE_TABLE, EV_KSM_CHECK } from '../check/trace.js';
-import { W_COLLAPSE, winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
+import { W_COLLAPSE, W_RETRACT, winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
-import { FANOUT, MD_GEN, MM_MMAP_LOCK, PageType, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
+import { FANOUT, MD_FLAGS, MD_GEN, MM_MMAP_LOCK, PG_TABLE_DETACHED, PageType, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
+import { callRcu } from '../sync/rcu.js';
 import { downRead, downWrite, upRead, upWrite } from '../sync/rwsem.js';
 import { spinLock, spinUnlock } from '../sync/spinlock.js';
 import { folioMapcount, folioPutRefs, folioRefCount } from './folio.js';
 import { copyPage } from './memory.js';
 import { type MmuGather, tlbFinishMmu, tlbGatherMmu, tlbRemovePage } from './mmu_gather.js';
 import { allocHugeFolio, folioHead, freeTable } from './page_alloc.js';
-import { entryOffset, pmdLock, tableLockptr } from './pgtable.js';
+import { entryOffset, mmLevels, pmdLock, tableLockptr } from './pgtable.js';
 import { folioAddNewAnonRmap, folioRemoveRmap } from './rmap.js';
 
 export const COLLAPSE_OK = 0;
@@ -73,7 +74,7 @@ export function collapseHugePage(c: Cpu, mm: number, vpn: number, deposit: numbe
   }
   // pmdp_collapse_flush(): GUP-fast must not find this table any more...
   const pmdPtl = pmdLock(c, pmdp);
-  const orig = m.xchg(pmdp, a.emptyUpper);
+  const orig = m.xchg(pmdp, a.emptyEntry(LVL_PMD, mmLevels(c, mm)));
   c.strategy.flushTlb(c);
   spinUnlock(c, pmdPtl);
   c.trace(EV_CLEAR_FLUSH, vpn, orig);
@@ -129,7 +130,7 @@ export function zapHugePmd(c: Cpu, mm: number, vpn: number, deposit: number, tlb
   }
   tlbGatherMmu(tlb);
   const ptl = pmdLock(c, pmdp);
-  const old = m.xchg(pmdp, a.emptyUpper); // pmdp_huge_get_and_clear_full()
+  const old = m.xchg(pmdp, a.emptyEntry(LVL_PMD, mmLevels(c, mm))); // pmdp_huge_get_and_clear_full()
   const table = m.xchg(deposit, 0); // pgtable_trans_huge_withdraw()
   if (table > 0) {
     c.trace(EV_FREE_TABLE, table, m.load(mdAddr(c.L, table, MD_GEN)));
@@ -142,4 +143,72 @@ export function zapHugePmd(c: Cpu, mm: number, vpn: number, deposit: number, tlb
   tlbFinishMmu(c, tlb);
   upRead(c, lock);
   return true;
+}
+
+export const RETRACT_OK = 0;
+export const RETRACT_SKIP = 1;
+
+/** Unmaps every pte of a table, pages to the gather (the file's small folios, replaced by a
+ *  huge one in the page cache). The ptes read as `clearTo` afterwards. */
+function clearTablePtes(c: Cpu, ptep0: number, vpn: number, tlb: MmuGather, clearTo: number): void {
+  const m = c.mem;
+  const a = c.arch;
+  for (let i = 0; i < FANOUT; i++) {
+    const pte = m.xchg(ptep0 + i, clearTo);
+    if (!a.ptePresent(pte)) continue;
+    const head = folioHead(c.L, a.ptePfn(pte));
+    folioRemoveRmap(c, head);
+    tlbRemovePage(tlb, head, vpn + i);
+  }
+}
+
+/** collapse_pte_mapped_thp() + retract_page_tables() (file/shmem, after Hugh Dickins'
+ *  pte_offset_map series): under the pmd lock and the nested pte lock, empty the table,
+ *  pmdp_collapse_flush(), then pte_free_defer(). No mmap_lock: faults run concurrently and
+ *  rely on pte_offset_map_lock()'s pmd_same() re-check; lockless readers rely on RCU and
+ *  on the detached table reading empty. */
+export function retractPageTables(c: Cpu, mm: number, vpn: number, tlb: MmuGather): number {
+  const m = c.mem;
+  const a = c.arch;
+  vpn &= ~(FANOUT - 1);
+  const pmdp = entryOffset(c, mm, vpn, LVL_PMD, false);
+  const pmd = pmdp < 0 ? 0 : m.load(pmdp);
+  if (pmdp < 0 || a.pmdNone(pmd) || a.pmdLeaf(pmd) || !a.pmdPresent(pmd)) return RETRACT_SKIP;
+  const table = a.tablePfn(LVL_PMD, pmd);
+  const ptep0 = frameAddr(c.L, table, 0);
+  tlbGatherMmu(tlb);
+  const pml = pmdLock(c, pmdp);
+  const ptl = tableLockptr(c.L, ptep0);
+  spinLock(c, ptl); // spin_lock_nested(ptl, SINGLE_DEPTH_NESTING)
+  let present = 0;
+  for (let i = 0; i < FANOUT; i++) if (a.ptePresent(m.load(ptep0 + i))) present++;
+  // khugepaged_max_ptes_none: collapse only a range that is mostly populated
+  if (m.load(pmdp) !== pmd || present < FANOUT / 2) {
+    spinUnlock(c, ptl);
+    spinUnlock(c, pml);
+    return RETRACT_SKIP;
+  }
+  // the table must read as empty before anybody can find it detached
+  if (!c.bugs.detachedNotEmpty) clearTablePtes(c, ptep0, vpn, tlb, a.emptyPte);
+  winWriterOpen(c, W_RETRACT, vpn);
+  m.xchg(pmdp, a.emptyEntry(LVL_PMD, mmLevels(c, mm))); // pmdp_collapse_flush()
+  c.strategy.flushTlb(c);
+  m.store(mdAddr(c.L, table, MD_FLAGS), m.load(mdAddr(c.L, table, MD_FLAGS)) | PG_TABLE_DETACHED);
+  c.trace(EV_CLEAR_FLUSH, vpn, pmd);
+  if (c.bugs.detachedNotEmpty) {
+    // the bug: emptied too late, and with 0, which on s390 is not an empty pte
+    winWiden(c, W_RETRACT);
+    clearTablePtes(c, ptep0, vpn, tlb, 0);
+  }
+  spinUnlock(c, ptl);
+  spinUnlock(c, pml);
+  if (c.bugs.freeWithoutRcu) {
+    c.trace(EV_FREE_TABLE, table, m.load(mdAddr(c.L, table, MD_GEN)));
+    freeTable(c, table); // the bug: lockless pte_offset_map() readers may still be inside
+  } else {
+    callRcu(c, table); // pte_free_defer()
+  }
+  winWriterClose(c, W_RETRACT);
+  tlbFinishMmu(c, tlb); // flush, then drop the pages' references
+  return RETRACT_OK;
 }

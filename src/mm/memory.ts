@@ -10,7 +10,7 @@ import { spinUnlock } from '../sync/spinlock.js';
 import { folioPutRefs, folioRefCount } from './folio.js';
 import { type MmuGather, tlbFinishMmu, tlbGatherMmu, tlbRemovePage, tlbRemoveTable } from './mmu_gather.js';
 import { allocAnonPage, allocHugeFolio, folioHead, freeFolio, freeTable } from './page_alloc.js';
-import { entryOffset, pmdLock, pteAlloc, pteOffsetMapLock, pteUnmapUnlock } from './pgtable.js';
+import { entryOffset, mmLevels, pmdLock, pteAlloc, pteOffsetMapLock, pteUnmapUnlock } from './pgtable.js';
 import { folioAddNewAnonRmap, folioRemoveRmap, pageAnonExclusive, setPageAnonExclusive } from './rmap.js';
 import { VM_HUGEPAGE, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_WRITE, findVma, setVmaPgoff, vmaAddr, vmaEnd, vmaFlags, vmaPgoff, vmaStart } from './vma.js';
 
@@ -166,7 +166,7 @@ function zapPmdRange(c: Cpu, mm: number, vma: number, tlb: MmuGather, pmdp: numb
   if (a.pmdNone(pmd)) return;
   if (a.pmdLeaf(pmd)) {
     const ptl = pmdLock(c, pmdp);
-    const old = m.xchg(pmdp, c.arch.emptyUpper); // pmdp_huge_get_and_clear_full()
+    const old = m.xchg(pmdp, c.arch.emptyEntry(LVL_PMD, mmLevels(c, mm))); // pmdp_huge_get_and_clear_full()
     spinUnlock(c, ptl);
     const head = a.pmdPfn(old);
     folioRemoveRmap(c, head);
@@ -199,8 +199,8 @@ function unmapPageRange(c: Cpu, mm: number, vma: number, tlb: MmuGather, start: 
 
 /** Unlinks a table from its parent entry: freed after the flush (tlb_remove_table), or at
  *  once with --bug free-before-sync. */
-function unlinkTable(c: Cpu, tlb: MmuGather, parentp: number, tablePfn: number, vpn: number): void {
-  c.mem.store(parentp, c.arch.emptyUpper); // pmd_clear() / pud_clear()
+function unlinkTable(c: Cpu, mm: number, tlb: MmuGather, parentp: number, level: number, tablePfn: number, vpn: number): void {
+  c.mem.store(parentp, c.arch.emptyEntry(level, mmLevels(c, mm))); // pmd_clear() / pud_clear()
   c.trace(EV_UNLINK, vpn, tablePfn);
   if (c.bugs.freeBeforeSync) {
     // the historical bug: no flush, no grace period between the unlink and the free
@@ -221,13 +221,13 @@ function freePgtables(c: Cpu, mm: number, tlb: MmuGather, start: number, end: nu
     if (pmdp < 0) continue;
     const pmd = m.load(pmdp);
     if (a.pmdNone(pmd) || a.pmdLeaf(pmd)) continue;
-    unlinkTable(c, tlb, pmdp, a.tablePfn(LVL_PMD, pmd), vpn); // free_pte_range()
+    unlinkTable(c, mm, tlb, pmdp, LVL_PMD, a.tablePfn(LVL_PMD, pmd), vpn); // free_pte_range()
   }
   const pudSpan = FANOUT * FANOUT;
   const pudStart = start & ~(pudSpan - 1);
   if (pudStart >= floor && pudStart + pudSpan <= ceiling) {
     const pudp = entryOffset(c, mm, start, LVL_PUD, false);
-    if (pudp >= 0 && !a.upperNone(LVL_PUD, m.load(pudp))) unlinkTable(c, tlb, pudp, a.tablePfn(LVL_PUD, m.load(pudp)), start);
+    if (pudp >= 0 && !a.upperNone(LVL_PUD, m.load(pudp))) unlinkTable(c, mm, tlb, pudp, LVL_PUD, a.tablePfn(LVL_PUD, m.load(pudp)), start);
   }
 }
 

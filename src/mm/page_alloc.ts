@@ -75,7 +75,7 @@ function initMeta(m: Mem, L: Layout, pfn: number, type: number, mm: number, vpn:
 }
 
 /** pagetable_alloc() + pagetable_pte_ctor(): a table of `level`, every entry empty. */
-export function allocTable(c: Cpu, mm: number, level: number, vpn: number): number {
+export function allocTable(c: Cpu, mm: number, level: number, vpn: number, mmLevels: number): number {
   const pfn = pop(c, G_FREE_HEAD, G_FREE_COUNT);
   if (pfn < 0) {
     c.stats[S_OOM]++;
@@ -83,7 +83,7 @@ export function allocTable(c: Cpu, mm: number, level: number, vpn: number): numb
   }
   const m = c.mem;
   const L = c.L;
-  const empty = level === 1 ? c.arch.emptyPte : c.arch.emptyUpper;
+  const empty = level === 1 ? c.arch.emptyPte : c.arch.emptyEntry(level, mmLevels);
   const base = frameAddr(L, pfn, 0);
   for (let i = 0; i < FANOUT; i++) m.store(base + i, empty);
   initMeta(m, L, pfn, PageType.PageTable, mm, vpn, 0);

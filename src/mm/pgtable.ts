@@ -35,14 +35,15 @@ export function pgdOffset(c: Cpu, mm: number, levels: number, vpn: number): numb
 function pxdPopulate(c: Cpu, mm: number, p: number, level: number, vpn: number): number {
   const m = c.mem;
   const a = c.arch;
-  const table = allocTable(c, mm, level, vpn);
+  const levels = mmLevels(c, mm);
+  const table = allocTable(c, mm, level, vpn, levels);
   if (table < 0) return -1;
   const lock = level === LVL_PTE ? tableLockptr(c.L, p) : mmAddr(c.L, mm, MM_PTL);
   spinLock(c, lock);
   let v = m.load(p);
   if (a.upperNone(level + 1, v)) {
     // the table is fully initialized before it becomes reachable (smp_wmb in pmd_install)
-    v = a.mkTableEntry(level + 1, table);
+    v = a.mkTableEntry(level + 1, table, levels);
     m.store(p, v);
     spinUnlock(c, lock);
   } else {
@@ -97,7 +98,7 @@ export function pteOffsetMapLock(c: Cpu, pmdp: number, vpn: number): number {
     const ptl = tableLockptr(c.L, ptep);
     spinLock(c, ptl);
     // pmd_same() after taking the ptl: the table may have been detached while we waited
-    if (m.load(pmdp) === pmd) return ptep;
+    if (c.bugs.lockNoPmdSame || m.load(pmdp) === pmd) return ptep;
     spinUnlock(c, ptl);
     rcuReadUnlock(c);
   }

@@ -29,7 +29,7 @@ export const ksmMerge = defineScenario({
   seed: 'GUP guarantees vs KSM/khugepaged (2016 thread)',
   commits: ['mm/ksm.c write_protect_page: "ok this is a tricky one" comment (clear+flush, then check the count)', 'mm/gup.c gup_fast_pte_range re-check'],
   selftest: false,
-  arches: ['x86-64'],
+  arches: ['x86-64', 'arm64', 's390'],
   strategies: ['ipi', 'rcu', 'rcu-sync', 'rcu-exp'],
   defaultStrategy: 'rcu',
   defaults: { readers: 1, writers: 1, frames: 4096, huge: 0, widen: { 'gup.pin-recheck': '2us', 'ksm.clear-check': '2us', 'dio.dma': '5us' } },

@@ -53,7 +53,7 @@ export const munmapFree = defineScenario({
   seed: 'Why page tables do not vanish under the walker (IPI vs MMU_GATHER_RCU_TABLE_FREE)',
   commits: ['mm/mmu_gather.c tlb_remove_table (RCU table free)', 'arch/x86 native_flush_tlb_multi (IPI)'],
   selftest: false,
-  arches: ['x86-64'],
+  arches: ['x86-64', 'arm64', 's390'],
   strategies: ['ipi', 'rcu', 'rcu-sync', 'rcu-exp'],
   defaultStrategy: 'ipi',
   defaults: { readers: 1, writers: 1, frames: 8192, huge: 16, widen: { 'gup.pin-recheck': '1us' } },
