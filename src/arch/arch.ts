@@ -19,6 +19,9 @@ export interface Arch {
   readonly name: ArchName;
   /** Page-table depths an mm of this arch may have (x86-64: 4 or 5, pgtable_l5_enabled). */
   readonly levelChoices: readonly number[];
+  /** s390's pgd_offset_raw(): an mm's depth read from its top table's entry type (it can
+   *  grow at run time, crst_table_upgrade). Absent: the depth is fixed per mm. */
+  levelsOfTop?(topEntry: number): number;
   /** CONFIG_ARCH_HAS_PTE_SPECIAL: without it gup_fast_pte_range returns 0 at once. */
   readonly hasPteSpecial: boolean;
   /** The value of an empty pte: what pte_clear() writes (0 on x86-64). */

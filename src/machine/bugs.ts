@@ -28,6 +28,9 @@ export class Bugs {
   detachedNotEmpty = false;
   /** retract-pgtable: pte_offset_map_lock skips the pmd_same() re-check after taking the ptl */
   lockNoPmdSame = false;
+  /** s390-folding: GUP-fast walks folded levels through its stack copy of the entry above
+   *  (pud_offset(&p4d_copy)) with static pXd_addr_end (before d3f7b1bb2040) */
+  stackCopyWalk = false;
   /** selftest: synchronize_rcu / expedited / call_rcu do not wait for readers */
   rcuNoWait = false;
   /** selftest: the IPI broadcast does not wait for irq-off CPUs to acknowledge */
@@ -50,6 +53,7 @@ export const BUG_FIELDS: Record<string, keyof Bugs> = {
   'free-without-rcu': 'freeWithoutRcu',
   'detached-not-empty': 'detachedNotEmpty',
   'lock-no-pmd-same': 'lockNoPmdSame',
+  'stack-copy-walk': 'stackCopyWalk',
   'rcu-no-wait': 'rcuNoWait',
   'ipi-no-wait': 'ipiNoWait',
   'lock-none': 'lockNone',

@@ -10,7 +10,7 @@ import type { Strategy } from '../sync/strategy.js';
 import type { Bugs } from './bugs.js';
 import {
   C_IPI_ACK, C_IPI_REQ, C_IRQ_OFF, C_OPS, C_QS_SEQ, C_RCU_CTR, C_STATE, C_WAITING_ON,
-  C_WAKE, C_WANT, G_GP_CTR, G_STAMP, G_VIOLATIONS, G_STOP, type Layout, cpuAddr, CpuState, CB_RING,
+  C_STACK, C_WAKE, C_WANT, G_GP_CTR, G_STAMP, G_VIOLATIONS, G_STOP, type Layout, cpuAddr, CpuState, CB_RING,
 } from './layout.js';
 import type { Mem } from './mem.js';
 
@@ -86,6 +86,8 @@ export class Cpu {
   readonly aWant: number;
   readonly aOps: number;
   readonly aWaitingOn: number;
+  /** this CPU's stack words: real memory a walker's frame can live in */
+  readonly aStack: number;
   readonly gGpCtr: number;
   readonly gStamp: number;
   readonly gStop: number;
@@ -144,6 +146,7 @@ export class Cpu {
     this.aWant = cpuAddr(L, id, C_WANT);
     this.aOps = cpuAddr(L, id, C_OPS);
     this.aWaitingOn = cpuAddr(L, id, C_WAITING_ON);
+    this.aStack = cpuAddr(L, id, C_STACK);
     this.gGpCtr = L.gBase + G_GP_CTR;
     this.gStamp = L.gBase + G_STAMP;
     this.gStop = L.gBase + G_STOP;

@@ -3,7 +3,7 @@
 import { LVL_PGD, LVL_PMD, LVL_PTE } from '../arch/arch.js';
 import { W_FORK_DUP, winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
-import { FANOUT, MM_MMAP_LOCK, MM_PGD, MM_LEVELS, MM_WP_SEQ, PageType, frameAddr, mmAddr } from '../machine/layout.js';
+import { FANOUT, MM_MMAP_LOCK, MM_PGD, MM_LEVELS, MM_VMA_COUNT, MM_WP_SEQ, PageType, VMA_PRESENT, frameAddr, mmAddr } from '../machine/layout.js';
 import { downWrite, upWrite } from '../sync/rwsem.js';
 import { writeSeqcountBegin, writeSeqcountEnd } from '../sync/seqcount.js';
 import { spinLock, spinUnlock } from '../sync/spinlock.js';
@@ -15,7 +15,7 @@ import { entryOffset, pteAlloc, tableLockptr } from './pgtable.js';
 import { clearPageAnonExclusive, folioAddNewAnonRmap } from './rmap.js';
 import { mmAlloc } from './mm.js';
 import { munmapVma } from './memory.js';
-import { vmaDefine, vmaEnd, vmaFlags, vmaStart } from './vma.js';
+import { vmaAddr, vmaDefine, vmaEnd, vmaFlags, vmaStart } from './vma.js';
 import { MD_MAPCOUNT, mdAddr } from '../machine/layout.js';
 
 /** copy_present_pte() for an anon page, both ptls held. Returns false when out of memory. */
@@ -94,25 +94,30 @@ export function forkMm(c: Cpu, parent: number, child: number): boolean {
   return ok;
 }
 
-function freeUpper(c: Cpu, table: number, level: number, levels: number): void {
+/** free_pgtables() at exit: every table below `table` and the table itself. */
+function freeAllTables(c: Cpu, table: number, level: number, levels: number): void {
   const a = c.arch;
-  if (level > LVL_PMD + 1) {
-    for (let i = 0; i < FANOUT; i++) {
-      const v = c.mem.load(frameAddr(c.L, table, i));
-      if (a.upperNone(level, v)) continue;
-      let child = level - 1;
-      while (a.folded(child, levels)) child--;
-      freeUpper(c, a.tablePfn(level, v), child, levels);
+  for (let i = 0; i < FANOUT; i++) {
+    const v = c.mem.load(frameAddr(c.L, table, i));
+    if (a.upperNone(level, v)) continue;
+    if (level === LVL_PMD) {
+      if (!a.pmdLeaf(v) && a.pmdPresent(v)) freeTable(c, a.tablePfn(LVL_PMD, v));
+      continue;
     }
+    let child = level - 1;
+    while (a.folded(child, levels)) child--;
+    freeAllTables(c, a.tablePfn(level, v), child, levels);
   }
   freeTable(c, table);
 }
 
-/** exit_mmap(): unmap everything, free every table and the pgd. Nobody walks this mm
- *  locklessly (readers pin through the parent), so the upper tables are freed at once. */
+/** exit_mmap(): unmap every VMA, free every table and the pgd. Nobody walks this mm any
+ *  more (its users are gone), so the tables are freed at once. */
 export function exitMmap(c: Cpu, mm: number, tlb: MmuGather): void {
-  munmapVma(c, mm, 0, tlb, 0, 1 << 30);
-  const pgd = c.mem.load(mmAddr(c.L, mm, MM_PGD));
-  c.mem.store(mmAddr(c.L, mm, MM_PGD), 0);
-  freeUpper(c, pgd, LVL_PGD, c.mem.load(mmAddr(c.L, mm, MM_LEVELS)));
+  const m = c.mem;
+  const n = m.load(mmAddr(c.L, mm, MM_VMA_COUNT));
+  for (let v = 0; v < n; v++) if (m.load(vmaAddr(c.L, mm, v, VMA_PRESENT)) !== 0) munmapVma(c, mm, v, tlb, 0, 1 << 30);
+  const pgd = m.load(mmAddr(c.L, mm, MM_PGD));
+  m.store(mmAddr(c.L, mm, MM_PGD), 0);
+  freeAllTables(c, pgd, LVL_PGD, m.load(mmAddr(c.L, mm, MM_LEVELS)));
 }

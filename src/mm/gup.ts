@@ -14,7 +14,8 @@ import {
 import { W_GUP_PIN_RECHECK, W_GUP_WALK, winReaderClose, winReaderOpen, winWiden } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
 import { S_FAST_PAGES, S_PAGES_GOT, S_SLOW } from '../machine/cpu.js';
-import { FANOUT, MD_PINCOUNT, MD_TYPE, MM_MMAP_LOCK, MM_WP_SEQ, PageType, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
+import { FANOUT, FANOUT_SHIFT, MD_PINCOUNT, MD_TYPE, MM_LEVELS, MM_MMAP_LOCK, MM_PGD, MM_WP_SEQ, PageType, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
+import { V_WILD_PFN } from '../check/violations.js';
 import { localIrqRestore, localIrqSave } from '../sync/irq.js';
 import { downRead, upRead } from '../sync/rwsem.js';
 import { rawReadSeqcount, readSeqcountRetry } from '../sync/seqcount.js';
@@ -22,7 +23,7 @@ import { spinUnlock } from '../sync/spinlock.js';
 import { FOLL_PIN, FOLL_WRITE, folioRefAdd, gupPutFolio, tryGrabFolioFast, GUP_PIN_COUNTING_BIAS } from './folio.js';
 import { VM_FAULT_OK, handleMmFault } from './memory.js';
 import { folioHead } from './page_alloc.js';
-import { entryOffset, mmLevels, pgdOffset, pmdLock, pteOffsetMapLock, pteUnmapUnlock } from './pgtable.js';
+import { entryOffset, pmdLock, pteOffsetMapLock, pteUnmapUnlock } from './pgtable.js';
 import { pageAnonExclusive } from './rmap.js';
 import { VM_IO, VM_PFNMAP, VM_WRITE, findVma, vmaFlags } from './vma.js';
 
@@ -160,17 +161,27 @@ function gupFastPudRange(c: Cpu, p4dp: number, p4d: number, addr: number, end: n
   const m = c.mem;
   const a = c.arch;
   let pudp: number;
+  const stackCopy = c.bugs.stackCopyWalk;
+  if (stackCopy) {
+    m.store(c.aStack + SP_P4D, p4d);
+    m.store(c.aStack + SP_P4D + 1, addr);
+    m.store(c.aStack + SP_P4D + 2, end);
+    m.store(c.aStack + SP_P4D + 3, flags);
+  }
   if (a.folded(LVL_PUD, levels)) {
-    pudp = p4dp; // pud_offset_lockless() on a folded pud (s390 3-level): the entry above
+    // pud_offset_lockless() on a folded pud (s390 3-level): the entry above. The bug:
+    // pud_offset(&p4d) on the stack copy, and pudp++ walks on over the stack
+    pudp = stackCopy ? c.aStack + SP_P4D : p4dp;
   } else {
     const table = a.tablePfn(LVL_P4D, p4d);
     if (!walkEnterTable(c, table, addr)) return fail(c, GUP_FAST_TABLE_GONE);
     pudp = frameAddr(c.L, table, a.index(LVL_PUD, levels, addr)); // pud_offset_lockless(p4dp, p4d, addr)
   }
   do {
+    if (pudp < c.L.framesBase && pudp !== c.aStack + SP_P4D) return walkedStack(c, pudp, addr);
     const pud = m.load(pudp);
     c.trace(EV_PUD, addr, pud);
-    const next = a.addrEnd(LVL_PUD, levels, addr, end);
+    const next = a.addrEnd(LVL_PUD, stackCopy ? LVL_PGD : levels, addr, end);
     if (a.upperNone(LVL_PUD, pud)) return fail(c, GUP_FAST_NOT_PRESENT);
     if (a.upperLeaf(LVL_PUD, pud)) return fail(c, GUP_FAST_NOT_PRESENT); // no huge puds in this model
     if (!gupFastPmdRange(c, pudp, pud, addr, next, flags, levels)) return false;
@@ -185,16 +196,29 @@ function gupFastP4dRange(c: Cpu, pgdp: number, pgd: number, addr: number, end: n
   const m = c.mem;
   const a = c.arch;
   let p4dp: number;
+  const stackCopy = c.bugs.stackCopyWalk;
+  if (stackCopy) {
+    // the walker's frame, as it would sit on its stack: the pgd it was passed by value,
+    // then its live locals
+    m.store(c.aStack + SP_PGD, pgd);
+    m.store(c.aStack + SP_PGD + 1, addr);
+    m.store(c.aStack + SP_PGD + 2, end);
+    m.store(c.aStack + SP_PGD + 3, flags);
+  }
   if (a.folded(LVL_P4D, levels)) {
-    p4dp = pgdp; // p4d_offset_lockless() on a folded p4d: the pgd entry itself
+    // p4d_offset_lockless() on a folded p4d: the pgd entry itself. The bug: p4d_offset(&pgd)
+    // on the stack copy
+    p4dp = stackCopy ? c.aStack + SP_PGD : pgdp;
   } else {
     const table = a.tablePfn(LVL_PGD, pgd);
     if (!walkEnterTable(c, table, addr)) return fail(c, GUP_FAST_TABLE_GONE);
     p4dp = frameAddr(c.L, table, a.index(LVL_P4D, levels, addr));
   }
   do {
+    if (p4dp < c.L.framesBase && p4dp !== c.aStack + SP_PGD) return walkedStack(c, p4dp, addr);
     const p4d = m.load(p4dp);
-    const next = a.addrEnd(LVL_P4D, levels, addr, end);
+    // pXd_addr_end_folded(); the bug used the static p4d_addr_end of the 5-level geometry
+    const next = a.addrEnd(LVL_P4D, stackCopy ? LVL_PGD : levels, addr, end);
     if (a.upperNone(LVL_P4D, p4d)) return fail(c, GUP_FAST_NOT_PRESENT);
     if (!gupFastPudRange(c, p4dp, p4d, addr, next, flags, levels)) return false;
     p4dp++;
@@ -203,15 +227,31 @@ function gupFastP4dRange(c: Cpu, pgdp: number, pgd: number, addr: number, end: n
   return true;
 }
 
+// the walker's frame in the CPU's stack words (only the stack-copy-walk bug takes its address)
+const SP_PGD = 0;
+const SP_P4D = 8;
+
+/** The walk read an entry from stack memory beyond the copy it was pointed at: garbage
+ *  walked as a page table. */
+function walkedStack(c: Cpu, p: number, addr: number): boolean {
+  c.violation(V_WILD_PFN, addr, `walked the CPU's stack as a page table: read 0x${(c.mem.load(p) >>> 0).toString(16)} at stack word ${p - c.aStack} (pXd_offset on a stack copy, static pXd_addr_end)`);
+  return fail(c, GUP_FAST_TABLE_GONE);
+}
+
 /** gup_fast_pgd_range() */
 function gupFastPgdRange(c: Cpu, mm: number, addr: number, end: number, flags: number): boolean {
   const m = c.mem;
   const a = c.arch;
-  const levels = mmLevels(c, mm);
-  let pgdp = pgdOffset(c, mm, levels, addr);
+  // pgd_offset(): READ_ONCE(mm->pgd) once; on s390 its depth comes from the table itself
+  // (pgd_offset_raw), since crst_table_upgrade can grow the mm under us
+  const top = m.load(mmAddr(c.L, mm, MM_PGD));
+  const levels = a.levelsOfTop ? a.levelsOfTop(m.load(frameAddr(c.L, top, 0))) : m.load(mmAddr(c.L, mm, MM_LEVELS));
+  // gup_fast_permitted(): nothing beyond what this mm's top table can reach (s390's asce limit)
+  if (end > 1 << (levels * FANOUT_SHIFT)) return fail(c, GUP_FAST_NOT_PRESENT);
+  let pgdp = frameAddr(c.L, top, a.index(LVL_PGD, levels, addr));
   do {
     const pgd = m.load(pgdp);
-    const next = a.addrEnd(LVL_PGD, levels, addr, end);
+    const next = a.addrEnd(LVL_PGD, c.bugs.stackCopyWalk ? LVL_PGD : levels, addr, end);
     if (a.upperNone(LVL_PGD, pgd)) return fail(c, GUP_FAST_NOT_PRESENT);
     if (!gupFastP4dRange(c, pgdp, pgd, addr, next, flags, levels)) return false;
     pgdp++;
