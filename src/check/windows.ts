@@ -4,6 +4,7 @@
 // differ. Exact, and two loads per reader window.
 import type { Cpu } from '../machine/cpu.js';
 import { FANOUT_SHIFT, WIN_SLOTS } from '../machine/layout.js';
+import { handleIpi } from '../sync/irq.js';
 
 export type WindowRole = 'reader' | 'writer';
 
@@ -106,8 +107,20 @@ export function winWriterClose(c: Cpu, w: number): void {
   if (c.winT0[w] !== 0) c.winHists[w].recordValue(Math.round(c.mem.now() - c.winT0[w]));
 }
 
-/** --widen: spin inside the window (KCSAN-style delay injection). */
+const WIDEN_SLICE_NS = 500;
+
+/** --widen: spin inside the window (KCSAN-style delay injection). With irqs on (an RCU
+ *  reader, a writer) the spin takes interrupts: an IPI is acknowledged in the middle of it,
+ *  as a real CPU would, instead of after it. */
 export function winWiden(c: Cpu, w: number): void {
   const ns = c.opts.widenNs[w];
-  if (ns > 0) c.mem.delay(ns);
+  if (ns <= 0) return;
+  if (c.irqDepth !== 0) {
+    c.mem.delay(ns);
+    return;
+  }
+  for (let left = ns; left > 0; left -= WIDEN_SLICE_NS) {
+    c.mem.delay(left < WIDEN_SLICE_NS ? left : WIDEN_SLICE_NS);
+    handleIpi(c);
+  }
 }

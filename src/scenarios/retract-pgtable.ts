@@ -58,9 +58,9 @@ function pteMapLockless(c: Cpu, vpn: number): number {
   if (!a.pmdNone(pmd) && a.pmdPresent(pmd) && !a.pmdLeaf(pmd)) {
     const table = a.tablePfn(LVL_PMD, pmd);
     if (walkEnterTable(c, table, vpn)) {
+      winWiden(c, W_PTE_MAP); // between the pmd read and the pte read
       // oracle: was the table already detached before we read the pte?
       const detached = (m.load(mdAddr(c.L, table, MD_FLAGS)) & PG_TABLE_DETACHED) !== 0;
-      winWiden(c, W_PTE_MAP);
       const ptep = frameAddr(c.L, table, a.index(LVL_PTE, LVL_PGD, vpn));
       const pte = m.load(ptep);
       if (detached) {
