@@ -73,3 +73,37 @@ test('arm64 (<= 6.9): pmd_mkinvalid on a migration entry makes it a "present" le
   assert.ok(!b.pteWrite(ro) && b.pteAccessPermitted(ro, false) && !b.pteAccessPermitted(ro, true));
   assert.ok(b.pteSpecial(b.pteMkspecial(pte)) && !b.pteSpecial(pte));
 });
+
+test('s390: an empty pte is 0x400, not 0; region entries carry the table type; depth from the top table', async () => {
+  const { s390: s } = await import('../src/arch/s390.js');
+  assert.equal(s.emptyPte, 0x400);
+  assert.ok(s.pteNone(0x400) && !s.ptePresent(0x400));
+  assert.ok(!s.pteNone(0), 'a zero pte is not empty on s390');
+  const pte = s.mkPte(9, true);
+  assert.ok(s.ptePresent(pte) && s.pteWrite(pte) && s.pteAccessPermitted(pte, true) && s.ptePfn(pte) === 9);
+  assert.ok(!s.pteAccessPermitted(s.pteWrprotect(pte), true));
+  // segment (pmd) entries: empty is _SEGMENT_ENTRY_INVALID
+  assert.equal(s.emptyEntry(LVL_PMD, 3), 0x20);
+  assert.ok(s.pmdNone(0x20) && !s.pmdPresent(0x20));
+  const seg = s.mkTableEntry(LVL_PMD, 5, 3);
+  assert.ok(s.pmdPresent(seg) && !s.pmdLeaf(seg) && s.tablePfn(LVL_PMD, seg) === 5);
+  const large = s.mkPmdLeaf(4096, true);
+  assert.ok(s.pmdLeaf(large) && s.pmdPresent(s.pmdMkinvalid(large)) && !s.pmdAccessPermitted(s.pmdMkinvalid(large), false));
+  // region entries: the type of the table they live in (R3 0x04, R2 0x08, R1 0x0c)
+  for (const [levels, type] of [[3, 0x04], [4, 0x08], [5, 0x0c]] as const) {
+    assert.equal(s.emptyEntry(LVL_PGD, levels), type | 0x20);
+    assert.ok(s.upperNone(LVL_PGD, s.emptyEntry(LVL_PGD, levels)));
+    const e = s.mkTableEntry(LVL_PGD, 77, levels);
+    assert.equal(e & 0x0c, type);
+    assert.ok(!s.upperNone(LVL_PGD, e));
+    assert.equal(s.levelsOfTop!(e), levels, 'pgd_offset_raw: depth from the entry type');
+    assert.equal(s.levelsOfTop!(s.emptyEntry(LVL_PGD, levels)), levels);
+  }
+  // a 3-level mm folds p4d and pud; its top table indexes the pud bits
+  assert.ok(s.folded(LVL_P4D, 3) && s.folded(LVL_PUD, 3) && !s.folded(LVL_PUD, 4));
+  assert.equal(s.index(LVL_PGD, 3, 5 << 12), 5);
+  assert.equal(s.addrEnd(LVL_PUD, 3, 10, 9000), 9000, 'pXd_addr_end_folded: a folded level spans its entry');
+  assert.equal(s.addrEnd(LVL_PGD, 3, 10, 9000), 4096, 'the top (R3) entry ends at the R3 boundary');
+  const mig = s.mkMigrationEntry(100, false);
+  assert.ok(s.isMigrationEntry(mig) && !s.ptePresent(mig) && !s.pteNone(mig) && s.swpOffset(mig) === 100);
+});

@@ -85,7 +85,7 @@ test('KSM merges an unpinned page; a FOLL_WRITE pin then breaks COW through the 
   const vpn = BASE + 7;
   assert.equal(getUserPagesFast(m.c, 0, vpn, 1, FOLL_PIN | FOLL_WRITE), 1);
   const page = m.c.pages[0];
-  m.mem.store(frameAddr(m.L, page, 5), 1234); // a DMA write through the pin
+  m.mem.store(frameAddr(m.L, page, 1), 1234); // a DMA write through the pin (CPU 0's token slot)
   assert.equal(ksmMergeOne(m.c, 0, vpn), KSM_ABORT_PINNED, 'a pinned page is not merged');
   putUserPages(m.c, 1, FOLL_PIN, vpn);
   assert.equal(ksmMergeOne(m.c, 0, vpn), KSM_MERGED);
@@ -93,14 +93,14 @@ test('KSM merges an unpinned page; a FOLL_WRITE pin then breaks COW through the 
   const kpage = m.c.arch.ptePfn(m.mem.load(ptep));
   assert.equal(m.mem.load(mdAddr(m.L, kpage, MD_TYPE)), PageType.Ksm);
   assert.ok(!m.c.arch.pteWrite(m.mem.load(ptep)), 'the KSM page is mapped read-only');
-  assert.equal(m.mem.load(frameAddr(m.L, kpage, 5)), 1234, 'the merged page carries the content');
+  assert.equal(m.mem.load(frameAddr(m.L, kpage, 1)), 1234, 'the merged page carries the content');
   assert.equal(m.mem.load(mdAddr(m.L, page, MD_TYPE)), PageType.Free, 'the old page was freed');
   assert.equal(gupFast(m.c, 0, vpn, 1, FOLL_PIN | FOLL_WRITE), 0);
   assert.equal(m.c.gupFastReason, GUP_FAST_PERM, 'GUP-fast refuses a write pin of a read-only pte');
   assert.equal(getUserPagesFast(m.c, 0, vpn, 1, FOLL_PIN | FOLL_WRITE), 1, 'the slow path breaks COW');
   const fresh = m.c.pages[0];
   assert.notEqual(fresh, kpage);
-  assert.equal(m.mem.load(frameAddr(m.L, fresh, 5)), 1234, 'COW copied the content');
+  assert.equal(m.mem.load(frameAddr(m.L, fresh, 1)), 1234, 'COW copied the content');
   putUserPages(m.c, 1, FOLL_PIN, vpn);
   endOfRunAccounting(m.c, 1);
   assert.equal(m.c.violations.length, 0, JSON.stringify(m.c.violations));

@@ -206,6 +206,7 @@ export function retractPageTables(c: Cpu, mm: number, vpn: number, tlb: MmuGathe
     c.trace(EV_FREE_TABLE, table, m.load(mdAddr(c.L, table, MD_GEN)));
     freeTable(c, table); // the bug: lockless pte_offset_map() readers may still be inside
   } else {
+    c.trace(EV_FREE_TABLE, table, -1);
     callRcu(c, table); // pte_free_defer()
   }
   winWriterClose(c, W_RETRACT);

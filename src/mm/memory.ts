@@ -85,31 +85,24 @@ function doWpPage(c: Cpu, mm: number, vma: number, ptep: number, vpn: number, pt
   const m = c.mem;
   const a = c.arch;
   const old = a.ptePfn(pte);
-  if (vmNormalPage(c, mm, vma, vpn, pte) < 0) {
-    const page = allocAnonPage(c, mm, PageType.Anon);
-    if (page < 0) return VM_FAULT_OOM;
-    copyPage(c, page, old);
-    folioAddNewAnonRmap(c, page, vpn);
-    ptepClearFlush(c, ptep);
-    m.store(ptep, a.mkPte(page, true));
-    return VM_FAULT_OK;
-  }
-  const type = m.load(mdAddr(c.L, old, MD_TYPE));
-  if (type === PageType.Anon && (pageAnonExclusive(c, old) || folioRefCount(c, old) === 1)) {
+  const pfnmap = vmNormalPage(c, mm, vma, vpn, pte) < 0;
+  if (!pfnmap && m.load(mdAddr(c.L, old, MD_TYPE)) === PageType.Anon && (pageAnonExclusive(c, old) || folioRefCount(c, old) === 1)) {
     // wp_page_reuse()
     setPageAnonExclusive(c, old);
     m.store(ptep, a.mkPte(old, true));
     return VM_FAULT_OK;
   }
-  // wp_page_copy(): KSM pages and shared anon pages are copied
+  // wp_page_copy(): KSM pages, shared anon pages and raw pfns are copied
   const page = allocAnonPage(c, mm, PageType.Anon);
   if (page < 0) return VM_FAULT_OOM;
   copyPage(c, page, old);
   folioAddNewAnonRmap(c, page, vpn);
   ptepClearFlush(c, ptep);
   m.store(ptep, a.mkPte(page, true));
-  folioRemoveRmap(c, old);
-  folioPutRefs(c, old, 1, vpn);
+  if (!pfnmap) {
+    folioRemoveRmap(c, old);
+    folioPutRefs(c, old, 1, vpn);
+  }
   return VM_FAULT_OK;
 }
 

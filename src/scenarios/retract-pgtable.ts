@@ -6,6 +6,7 @@
 import { LVL_PGD, LVL_PMD, LVL_PTE } from '../arch/arch.js';
 import { checkGotPage, walkCheckTables, walkEnterTable } from '../check/oracle.js';
 import { V_DETACHED_NONEMPTY, V_LOST_UPDATE } from '../check/violations.js';
+import { EV_PMD, EV_PTE, EV_SET_PTE } from '../check/trace.js';
 import { W_PTE_MAP, winReaderClose, winReaderOpen, winWiden } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
 import { H_READER_OP, H_WRITER_OP } from '../machine/cpu.js';
@@ -54,6 +55,7 @@ function pteMapLockless(c: Cpu, vpn: number): number {
   if (pmdp < 0) return R_PMD_NONE;
   winReaderOpen(c, W_PTE_MAP, vpn);
   const pmd = m.load(pmdp);
+  c.trace(EV_PMD, vpn, pmd);
   let r = R_PMD_NONE;
   if (!a.pmdNone(pmd) && a.pmdPresent(pmd) && !a.pmdLeaf(pmd)) {
     const table = a.tablePfn(LVL_PMD, pmd);
@@ -63,6 +65,7 @@ function pteMapLockless(c: Cpu, vpn: number): number {
       const detached = (m.load(mdAddr(c.L, table, MD_FLAGS)) & PG_TABLE_DETACHED) !== 0;
       const ptep = frameAddr(c.L, table, a.index(LVL_PTE, LVL_PGD, vpn));
       const pte = m.load(ptep);
+      c.trace(EV_PTE, vpn, pte);
       if (detached) {
         r = R_DETACHED;
         if (!a.pteNone(pte)) c.violation(V_DETACHED_NONEMPTY, vpn, `read pte 0x${(pte >>> 0).toString(16)} from retracted table ${table}: a detached table must read empty (0x${(a.emptyPte >>> 0).toString(16)})`);
@@ -99,10 +102,12 @@ function ptlWriter(c: Cpu, vpn: number): number {
     return W_RACED;
   }
   const pte = m.load(ptep);
+  c.trace(EV_PTE, vpn, pte);
   let r: number;
   if (a.pteNone(pte) && page >= 0) {
     folioAddNewAnonRmap(c, page, vpn);
     m.store(ptep, a.mkPte(page, true)); // set_pte_at()
+    c.trace(EV_SET_PTE, vpn, m.load(ptep));
     r = W_INSTALLED;
   } else {
     if (page >= 0) folioPutRefs(c, page, 1, vpn);
