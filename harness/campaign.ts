@@ -21,7 +21,10 @@ export interface CampaignRow {
   expected: boolean;
   kinds: string[];
   expectKinds: string[];
+  /** bugs: the median over the repeats */
   firstViolationMs: number | null;
+  /** bugs: each repeat's time to first violation (null: missed) */
+  firstViolationRuns: (number | null)[];
   readerOps: number;
   durationMs: number;
   runId: string;
@@ -48,6 +51,8 @@ export interface CampaignOptions {
   scenarios?: unknown;
   selftests?: boolean;
   out?: unknown;
+  /** runs of each bug (the table gives the median time to first violation) */
+  repeat?: unknown;
   json: boolean;
 }
 
@@ -75,7 +80,7 @@ export function rowOf(job: Job, r: RunResults, path: string | null): CampaignRow
   else status = kinds.some((k) => (expectKinds as string[]).includes(k)) ? 'caught' : 'MISSED';
   return {
     scenario: job.s.id, strategy: job.strategy, bug: job.bug, status, expected: status === 'clean' || status === 'caught', kinds, expectKinds,
-    firstViolationMs: r.firstViolationMs, readerOps: r.reader.ops, durationMs: r.durationMs, runId: r.runId, results: path,
+    firstViolationMs: r.firstViolationMs, firstViolationRuns: [r.firstViolationMs], readerOps: r.reader.ops, durationMs: r.durationMs, runId: r.runId, results: path,
     bound: r.bound, overlaps: r.boundBasis?.overlaps ?? 0,
     nearMisses: [r.reader, r.writer].reduce((a, role) => a + Object.values(role.outcomes).filter((o) => o.expect === 'INTERESTING').reduce((x, o) => x + o.count, 0), 0),
   };
@@ -83,19 +88,28 @@ export function rowOf(job: Job, r: RunResults, path: string | null): CampaignRow
 
 export function formatCampaign(rows: CampaignRow[]): string {
   return table(
-    ['scenario', 'strategy', 'bug', 'result', 'violation kinds', 'first violation', 'reader ops', 'time'],
+    ['scenario', 'strategy', 'bug', 'result', 'violation kinds', 'first violation (median)', 'runs', 'reader ops', 'time'],
     rows.map((r) => [
       r.scenario, r.strategy, r.bug ?? '(fixed)', r.status, r.kinds.join(',') || '-',
-      r.firstViolationMs === null ? '-' : `${r.firstViolationMs.toFixed(1)} ms`, fmtInt(r.readerOps), `${(r.durationMs / 1000).toFixed(1)} s`,
+      r.firstViolationMs === null ? '-' : `${r.firstViolationMs.toFixed(1)} ms`, r.bug === null ? '1' : String(r.firstViolationRuns.length),
+      fmtInt(r.readerOps), `${(r.durationMs / 1000).toFixed(1)} s`,
     ]),
-    [false, false, false, false, false, true, true, true],
+    [false, false, false, false, false, true, true, true, true],
   );
+}
+
+function median(xs: (number | null)[]): number | null {
+  const v = xs.filter((x): x is number => x !== null).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 }
 
 export async function runCampaign(o: CampaignOptions, log: Logger, signal: AbortSignal): Promise<number> {
   const fixedMs = o.duration === undefined ? 3000 : parseDuration(String(o.duration), '--duration');
   const bugMs = o.bugTimeout === undefined ? 20000 : parseDuration(String(o.bugTimeout), '--bug-timeout');
   const out = o.out === undefined ? 'results' : String(o.out);
+  const repeat = o.repeat === undefined ? 1 : Number(o.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 50) throw new BadInput(`--repeat must be an integer from 1 to 50 (got ${String(o.repeat)})`);
   const only = o.scenarios === undefined ? null : ([] as string[]).concat(o.scenarios as string[]).map((x) => requireScenario(x).id);
   const scenarios = SCENARIOS.filter((s) => (only ? only.includes(s.id) : o.selftests !== false || !s.selftest));
   if (scenarios.length === 0) throw new BadInput('no scenario to run');
@@ -104,14 +118,25 @@ export async function runCampaign(o: CampaignOptions, log: Logger, signal: Abort
   const rows: CampaignRow[] = [];
   for (const [i, job] of jobs.entries()) {
     if (signal.aborted) break;
-    const cfg = resolveRunConfig({
-      scenario: job.s.id, strategy: job.strategy, bug: job.bug ?? undefined, out,
-      duration: `${job.bug ? bugMs : fixedMs}ms`, stopOnViolation: job.bug !== null, seed: 1000 + i,
-    });
-    const raw = await runScenario(cfg, { log, signal });
-    const r = buildResults(raw);
-    const path = writeResults(r, out);
-    const row = rowOf(job, r, path);
+    const runs = job.bug === null ? 1 : repeat;
+    let row: CampaignRow | null = null;
+    for (let k = 0; k < runs && !signal.aborted; k++) {
+      const cfg = resolveRunConfig({
+        scenario: job.s.id, strategy: job.strategy, bug: job.bug ?? undefined, out,
+        duration: `${job.bug ? bugMs : fixedMs}ms`, stopOnViolation: job.bug !== null, seed: 1000 + 64 * i + k,
+      });
+      const r = buildResults(await runScenario(cfg, { log, signal }));
+      const one = rowOf(job, r, writeResults(r, out));
+      if (row === null) row = one;
+      else {
+        row.firstViolationRuns.push(one.firstViolationMs);
+        if (one.status !== row.status && row.status === 'caught') row.status = one.status; // every repeat must catch it
+        row.expected = row.status === 'caught';
+        for (const kind of one.kinds) if (!row.kinds.includes(kind)) row.kinds.push(kind);
+      }
+    }
+    if (row === null) break;
+    row.firstViolationMs = median(row.firstViolationRuns);
     rows.push(row);
     log.info({ scenario: row.scenario, strategy: row.strategy, bug: row.bug, status: row.status, kinds: row.kinds, firstViolationMs: row.firstViolationMs }, `campaign ${i + 1}/${jobs.length}`);
   }

@@ -112,8 +112,9 @@ await yargs(hideBin(process.argv))
       .option('scenario', { type: 'string', array: true, describe: 'only these scenarios' })
       .option('selftests', { type: 'boolean', default: true, describe: 'include the sync selftests' })
       .option('out', { type: 'string', describe: 'results folder (default results/)' })
+      .option('repeat', { type: 'string', describe: 'runs of each bug; the table gives the median time to first violation (default 1)' })
       .option('json', { type: 'boolean' }),
-    (a) => guarded(() => runCampaign({ duration: a.duration, bugTimeout: a.bugTimeout, scenarios: a.scenario, selftests: a.selftests, out: a.out, json: Boolean(a.json) }, log, interruptible().signal)))
+    (a) => guarded(() => runCampaign({ duration: a.duration, bugTimeout: a.bugTimeout, scenarios: a.scenario, selftests: a.selftests, out: a.out, repeat: a.repeat, json: Boolean(a.json) }, log, interruptible().signal)))
   .command('sweep', 'one scenario over strategies x readers x writers x widen: one JSON + one HTML report', (y) =>
     y.option('scenario', { type: 'string', demandOption: true })
       .option('strategy', { type: 'string', describe: 'comma-separated strategies' })
