@@ -160,7 +160,6 @@ export async function runBench(o: { json: boolean; time?: unknown }, log: Logger
       gracePeriodP50Ns: p(rcb.gracePeriodNs, 'p50'), callRcuBatchP50: rcb.callbackBatch.p50,
     },
   };
-  void sink;
   if (o.json) {
     process.stdout.write(JSON.stringify(res, null, 2) + '\n');
     return 0;

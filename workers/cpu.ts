@@ -12,7 +12,7 @@ import { StressMem } from '../src/machine/mem.js';
 import { freeTable } from '../src/mm/page_alloc.js';
 import { scenarioById } from '../src/scenarios/index.js';
 import { handleIpi, irqPoint } from '../src/sync/irq.js';
-import { rcuGpKthread } from '../src/sync/rcu.js';
+import { rcuBarrier, rcuGpKthread } from '../src/sync/rcu.js';
 import { STRATEGIES, type StrategyName } from '../src/sync/strategy.js';
 import type { WorkerInit, WorkerMessage } from './protocol.js';
 
@@ -65,6 +65,8 @@ if (role && state !== null) {
   rcuGpKthread(c, scenario.rcuCallback ?? freeTable);
   ops = c.stats[S_GPS];
 }
+// rcu_barrier(): a writer's deferred frees have all run before it reports
+if (init.role === 'writer') rcuBarrier(c);
 mem.store(c.aOps, ops);
 mem.store(c.aState, CpuState.Done);
 handleIpi(c);

@@ -50,10 +50,6 @@ export const WINDOWS: readonly WindowDef[] = [
 // ids are array positions: the CPUs index their per-window counters by id
 for (const [i, w] of WINDOWS.entries()) if (w.id !== i) throw new Error(`window ${w.name}: id ${w.id} at position ${i}`);
 
-export function windowByName(name: string): WindowDef | undefined {
-  return WINDOWS.find((w) => w.name === name);
-}
-
 // ---- the window points, called by the model at the places named above ----
 
 const SAMPLE_MASK = 63; // time one window in 64: two clock reads cost more than most windows

@@ -48,7 +48,6 @@ export const H_CB_BATCH = 4; //   callbacks invoked per grace period
 export const H_WRITER_OP = 5;
 export const H_READER_OP = 6;
 export const N_HISTS = 7;
-export const HIST_NAMES = ['ipiWaitNs', 'syncRcuNs', 'syncRcuExpeditedNs', 'gracePeriodNs', 'callbackBatch', 'writerOpNs', 'readerOpNs'];
 
 export const MAX_VIOLATION_RECORDS = 20;
 export const GUP_MAX = 64;
@@ -225,9 +224,9 @@ export class Cpu {
     }
   }
 
-  /** call_rcu ring address of entry i of CPU cpu (2 words: arg, gp needed). */
+  /** call_rcu ring address of entry i of CPU cpu (one word: the frame to free). */
   cbAddr(cpu: number, i: number): number {
-    return this.L.cbBase + cpu * CB_RING + ((i * 2) & (CB_RING - 1));
+    return this.L.cbBase + cpu * CB_RING + (i & (CB_RING - 1));
   }
 }
 

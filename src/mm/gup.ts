@@ -138,8 +138,8 @@ function gupFastPmdRange(c: Cpu, pudp: number, pud: number, addr: number, end: n
   const a = c.arch;
   const table = a.tablePfn(LVL_PUD, pud);
   if (!walkEnterTable(c, table, addr)) return fail(c, GUP_FAST_TABLE_GONE);
-  let pmdp = frameAddr(c.L, table, a.index(LVL_PMD, levels, addr)); // pmd_offset_lockless(pudp, pud, addr)
-  void pudp;
+  // pmd_offset_lockless(pudp, pud, addr): the pmd level is never folded here
+  let pmdp = frameAddr(c.L, table, a.index(LVL_PMD, levels, addr));
   do {
     const pmd = m.load(pmdp); // READ_ONCE
     c.trace(EV_PMD, addr, pmd);

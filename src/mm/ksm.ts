@@ -115,7 +115,7 @@ export function ksmMergeOne(c: Cpu, mm: number, vpn: number): number {
   }
   folioAddKsmRmap(c, kpage, vpn);
   ptepClearFlush(c, ptep);
-  m.store(ptep, a.pteWrprotect(a.mkPte(kpage, false))); // set_pte_at_notify(): read-only KSM page
+  m.store(ptep, a.mkPte(kpage, false)); // set_pte_at_notify(): a read-only KSM page
   c.trace(EV_REPLACE, vpn, kpage);
   folioRemoveRmap(c, page);
   folioPutRefs(c, page, 1, vpn); // the mapping's reference

@@ -94,9 +94,8 @@ export const syncWitness = defineScenario({
 
   writer: {
     outcomes: WRITER_OUTCOMES,
-    init: (c, _p, index): WriterState => {
+    init: (_c, _p, index): WriterState => {
       if (index >= MAX_WRITERS) throw new Error(`sync-witness supports at most ${MAX_WRITERS} writers`);
-      void c;
       return { next: 0, first: index * OBJS_PER_WRITER, one: new Int32Array(1) };
     },
     op(c: Cpu, s: WriterState) {

@@ -16,7 +16,7 @@ import {
 } from '../machine/layout.js';
 import { WAIT_SLICE_MS, SPIN_LIMIT, handleIpi, inOldReader, irqPoint, passedQs } from './irq.js';
 
-const CB_ENTRIES = CB_RING / 2;
+const CB_ENTRIES = CB_RING;
 
 /** rcu_read_lock() */
 export function rcuReadLock(c: Cpu): void {
@@ -125,8 +125,8 @@ export function callRcu(c: Cpu, arg: number): void {
     if (tail - h < CB_ENTRIES) break;
     c.block(aHead, h, WAIT_SLICE_MS);
   }
+  // the gp worker takes a batch before it starts the grace period that covers it
   m.store(c.cbAddr(c.id, tail), arg);
-  m.store(c.cbAddr(c.id, tail) + 1, m.load(c.gGpCtr) + 1);
   m.store(aTail, tail + 1);
   c.stats[S_CALL_RCU]++;
   const pending = m.add(c.L.gBase + G_RCU_PENDING, 1) + 1;

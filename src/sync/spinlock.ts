@@ -21,11 +21,6 @@ export function spinLock(c: Cpu, p: number): void {
   }
 }
 
-/** spin_trylock() */
-export function spinTrylock(c: Cpu, p: number): boolean {
-  return c.mem.cas(p, 0, 1) === 0;
-}
-
 /** spin_unlock() */
 export function spinUnlock(c: Cpu, p: number): void {
   const m = c.mem;
