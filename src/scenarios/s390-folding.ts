@@ -30,21 +30,21 @@ const READER_OUTCOMES: OutcomeDef[] = [
 const WRITER_OUTCOMES: OutcomeDef[] = [
   { name: 'upgrade', expect: 'INTERESTING', doc: 'crst_table_upgrade added a level while walkers ran, then a VMA beyond the old reach was mapped' },
   { name: 'remap', expect: 'ACCEPTABLE', doc: 'munmap or re-mmap of a boundary-crossing VMA' },
-  { name: 'recreate', expect: 'ACCEPTABLE', doc: 'the mm exited and a new 3-level mm took its place' },
+  { name: 'recreate', expect: 'ACCEPTABLE', doc: 'the mm exited and a new one of the starting depth took its place' },
 ];
 
 function levelsOf(c: Cpu, mm: number): number {
   return c.mem.load(mmAddr(c.L, mm, MM_LEVELS));
 }
 
-/** exit, once no thread uses the mm (mm_users), and a fresh 3-level mm in its place. */
-function recreate(c: Cpu, mm: number, tlb: MmuGather): void {
+/** exit, once no thread uses the mm (mm_users), and a fresh mm of `levels` in its place. */
+function recreate(c: Cpu, mm: number, levels: number, tlb: MmuGather): void {
   const m = c.mem;
   const users = mmAddr(c.L, mm, MM_USERS);
   m.store(mmAddr(c.L, mm, MM_DYING), 1);
   while (m.load(users) !== 0) c.block(users, m.load(users), 0.1);
   exitMmap(c, mm, tlb);
-  mmAlloc(c, mm, 3);
+  mmAlloc(c, mm, levels);
   m.store(mmAddr(c.L, mm, MM_DYING), 0);
   mmapPopulate(c, mm, 0);
 }
@@ -73,9 +73,10 @@ export const s390Folding = defineScenario({
   scratchWords: 0,
   mms: MMS,
 
-  boot(c) {
+  // --levels is the depth every mm starts (and restarts) at; mm k grows to 3 + k levels
+  boot(c, p) {
     for (let mm = 0; mm < MMS; mm++) {
-      mmAlloc(c, mm, 3);
+      mmAlloc(c, mm, p.mmLevels);
       for (let i = 0; i <= mm; i++) vmaDefine(c.mem, c.L, mm, i, BOUNDARY[i] - HALF, BOUNDARY[i] + HALF, VM_READ | VM_WRITE, false);
       if (mmapPopulate(c, mm, 0) !== 0) throw new Error('s390-folding: out of frames');
     }
@@ -108,8 +109,8 @@ export const s390Folding = defineScenario({
 
   writer: {
     outcomes: WRITER_OUTCOMES,
-    init: () => ({ tlb: new MmuGather() }),
-    op(c: Cpu, s: { tlb: MmuGather }) {
+    init: (_c, p) => ({ tlb: new MmuGather(), start: p.mmLevels }),
+    op(c: Cpu, s: { tlb: MmuGather; start: number }) {
       const m = c.mem;
       const t0 = m.now();
       const mm = m.random() % MMS;
@@ -122,7 +123,7 @@ export const s390Folding = defineScenario({
         mmapPopulate(c, mm, levels + 1 - 3); // the VMA the new level reaches
         c.outcomes[0]++;
       } else if (mm > 0 && (m.random() & 3) === 0) {
-        recreate(c, mm, s.tlb);
+        recreate(c, mm, s.start, s.tlb);
         c.outcomes[2]++;
       } else {
         const i = m.random() % (mm + 1);
