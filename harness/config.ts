@@ -114,6 +114,7 @@ export function resolveRunConfig(a: RawRunArgs, warn: (msg: string) => void = ()
   const readers = a.readers === undefined ? s.defaults.readers : intOpt(a.readers, '--readers', 1, MAX_CPUS);
   const writers = a.writers === undefined ? s.defaults.writers : intOpt(a.writers, '--writers', 0, MAX_CPUS);
   if (readers + writers > MAX_CPUS) throw new BadInput(`--readers + --writers must be at most ${MAX_CPUS} (got ${readers + writers})`);
+  if (s.maxWriters !== undefined && writers > s.maxWriters) throw new BadInput(`scenario ${s.id} supports at most ${s.maxWriters} writer(s) (got ${writers})`);
   if (a.duration !== undefined && a.ops !== undefined) throw new BadInput('give --duration or --ops, not both');
   const durationMs = a.ops !== undefined ? null : a.duration === undefined ? 5000 : parseDuration(String(a.duration), '--duration');
   if (durationMs !== null && !(durationMs > 0)) throw new BadInput('--duration must be more than 0');

@@ -35,6 +35,8 @@ test('run configuration: defaults from the scenario, and every kind of bad input
     [{ scenario: 'ksm-merge', jitter: '2' }, /probability/],
     [{ scenario: 'ksm-merge', duration: '1s', ops: '5' }, /not both/],
     [{ scenario: 'ksm-merge', param: ['pages'] }, /NAME=VALUE/],
+    [{ scenario: 'fork-cow', writers: '2' }, /at most 1 writer/],
+    [{ scenario: 'split-migration', arch: 'x86-64' }, /does not run on x86-64/],
   ];
   for (const [args, re] of bad) assert.throws(() => resolveRunConfig(args), (e: Error) => e instanceof BadInput && re.test(e.message), JSON.stringify(args));
   const warnings: string[] = [];

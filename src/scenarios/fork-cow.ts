@@ -53,6 +53,7 @@ export const forkCow = defineScenario({
   detects: ['cow-pinned-shared', 'lost-dma-write', 'pin-not-mapped', 'stale-page', 'pgtable-use-after-free', 'refcount-underflow', 'refcount-leak'],
   scratchWords: 0,
   mms: 2,
+  maxWriters: 1,
 
   boot(c, p) {
     mmAlloc(c, PARENT, p.mmLevels);
@@ -70,10 +71,8 @@ export const forkCow = defineScenario({
 
   writer: {
     outcomes: WRITER_OUTCOMES,
-    init: (_c, p, index) => {
-      if (index > 0) throw new Error('fork-cow has one forking writer (one child mm slot)');
-      return { tlb: new MmuGather(), pages: p.params.pages };
-    },
+    // one forking writer: the child mm has one slot
+    init: (_c, p) => ({ tlb: new MmuGather(), pages: p.params.pages }),
     op(c: Cpu, s: { tlb: MmuGather }) {
       const t0 = c.mem.now();
       const ok = forkMm(c, PARENT, CHILD);

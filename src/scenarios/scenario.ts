@@ -69,6 +69,8 @@ export interface Scenario {
   readonly scratchWords: number;
   /** mm structs the scenario uses (default 1) */
   readonly mms?: number;
+  /** the most writer CPUs its roles support (default: no limit) */
+  readonly maxWriters?: number;
   /** builds the mm(s) and the initial mappings, on the boot CPU */
   boot(c: Cpu, p: RunParams): void;
   readonly reader: Role<unknown>;

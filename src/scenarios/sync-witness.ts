@@ -58,6 +58,7 @@ export const syncWitness = defineScenario({
   ],
   detects: ['sync-broken'],
   scratchWords: 1 + BOOT_OBJ + 1,
+  maxWriters: MAX_WRITERS,
 
   boot(c) {
     c.mem.store(c.L.scratchBase + GEN + BOOT_OBJ, 1);
@@ -95,7 +96,6 @@ export const syncWitness = defineScenario({
   writer: {
     outcomes: WRITER_OUTCOMES,
     init: (_c, _p, index): WriterState => {
-      if (index >= MAX_WRITERS) throw new Error(`sync-witness supports at most ${MAX_WRITERS} writers`);
       return { next: 0, first: index * OBJS_PER_WRITER, one: new Int32Array(1) };
     },
     op(c: Cpu, s: WriterState) {
