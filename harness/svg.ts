@@ -38,7 +38,10 @@ export function barChart(spec: BarChartSpec): string {
   const right = 10;
   const top = 40;
   const plotH = 220;
-  const labelH = 60;
+  // many groups: slanted labels, with room for the longest
+  const rotate = spec.groups.length > 8;
+  const longest = spec.groups.reduce((n, g) => Math.max(n, g.label.length), 0);
+  const labelH = rotate ? Math.min(260, 24 + longest * 5) : 60;
   const legendH = 22 * Math.ceil(spec.series.length / 4);
   const H = top + plotH + labelH + legendH;
   const vals = spec.groups.flatMap((g) => g.values).filter((v): v is number => v !== null && Number.isFinite(v));
@@ -79,7 +82,10 @@ export function barChart(spec: BarChartSpec): string {
       const h = Math.max(1, top + plotH - yv);
       out.push(`<rect class="bar" x="${x.toFixed(1)}" y="${(top + plotH - h).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${PALETTE[si % PALETTE.length]}" data-series="${esc(spec.series[si])}" data-group="${esc(g.label)}" data-value="${v}"><title>${esc(g.label)} / ${esc(spec.series[si])}: ${esc(fmt(v))} ${esc(spec.unit)}</title></rect>`);
     });
-    out.push(`<text x="${(left + gi * gw + gw / 2).toFixed(1)}" y="${top + plotH + 16}" text-anchor="middle" class="label">${esc(g.label)}</text>`);
+    const lx = (left + gi * gw + gw / 2).toFixed(1);
+    const ly = top + plotH + 14;
+    if (rotate) out.push(`<text x="${lx}" y="${ly}" transform="rotate(-50 ${lx} ${ly})" text-anchor="end" class="label">${esc(g.label)}</text>`);
+    else out.push(`<text x="${lx}" y="${ly + 2}" text-anchor="middle" class="label">${esc(g.label)}</text>`);
   });
   out.push(`<line x1="${left}" x2="${W - right}" y1="${top + plotH}" y2="${top + plotH}" class="axis"/>`);
   spec.series.forEach((s, i) => {

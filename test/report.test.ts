@@ -109,3 +109,22 @@ test('the report in headless Chromium: every chart rendered, bars carry the JSON
     await browser.close();
   }
 });
+
+test('campaign: the detection table on stdout, its JSON and HTML report; report renders it again', () => {
+  const out = tmpOut();
+  const r = gupstress('campaign', '--scenario', 'sync-locks', '--duration', '500ms', '--repeat', '2', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /lock-none\s+caught/);
+  assert.match(r.stdout, /fixed forms clean: 1\/1\s+bugs caught: 1\/1/);
+  const json = readdirSync(out).find((f) => f.startsWith('campaign.') && f.endsWith('.json'))!;
+  const camp = JSON.parse(readFileSync(join(out, json), 'utf8'));
+  assert.equal(camp.schema, 'gupstress/campaign@1');
+  assert.equal(camp.ok, true);
+  const bug = camp.rows.find((x: { bug: string | null }) => x.bug === 'lock-none');
+  assert.equal(bug.firstViolationRuns.length, 2, 'two repeats of the bug');
+  const html = readFileSync(camp.report, 'utf8');
+  assert.match(html, /Campaign: the detection table/);
+  assert.match(html, /<svg class="chart"/);
+  const again = gupstress('report', join(out, json), '--html', join(out, 'again.html'));
+  assert.equal(again.status, 0, again.stderr);
+});
