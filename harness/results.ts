@@ -115,7 +115,7 @@ function sumStat(rs: WorkerResult[], i: number): number {
 }
 
 function runId(cfg: RunConfig, startedAt: string): string {
-  const t = startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', 'T');
+  const t = startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
   const rand = Math.floor(Math.random() * 0x10000).toString(16).padStart(4, '0');
   return `${cfg.scenario}.${cfg.strategy}.${cfg.bugs.length ? cfg.bugs.join('+') : 'fixed'}.${t}.${rand}`;
 }

@@ -1,6 +1,6 @@
 // Naming a shared-memory word for humans (stall reports: "cpu 2 waits on ptl of pfn 812").
 import {
-  C_IPI_ACK, C_IPI_REQ, C_IRQ_OFF, C_OPS, C_QS_SEQ, C_RCU_CTR, C_STATE, C_WAITING_ON, CPU_WORDS, type Layout,
+  C_IPI_ACK, C_IPI_REQ, C_IRQ_OFF, C_OPS, C_QS_SEQ, C_RCU_CTR, C_STATE, C_WAITING_ON, CPU_WORDS, FRAME_WORDS, type Layout,
   MD_WORDS, MM_WORDS, cpuAddr,
 } from '../src/machine/layout.js';
 
@@ -19,7 +19,7 @@ export function describeWord(L: Layout, p: number): string {
   if (p < L.scratchBase) return 'window counter';
   if (p < L.mdBase) return `scenario scratch +${p - L.scratchBase}`;
   if (p < L.framesBase) return `struct page pfn ${Math.floor((p - L.mdBase) / MD_WORDS)} ${MD_NAMES[(p - L.mdBase) % MD_WORDS]}`;
-  return `frame ${Math.floor((p - L.framesBase) / 64)} word ${(p - L.framesBase) % 64}`;
+  return `frame ${Math.floor((p - L.framesBase) / FRAME_WORDS)} word ${(p - L.framesBase) % FRAME_WORDS}`;
 }
 
 export interface CpuSnapshot {

@@ -124,6 +124,8 @@ export class Cpu {
   readonly walkGen = new Int32Array(8);
   nrWalk = 0;
   walkStamp = 0;
+  /** page-table depth of the walk in progress (pgdOffsetLockless) */
+  walkLevels = 0;
   /** why the last gup_fast stopped short (GUP_FAST_* in mm/gup.ts) */
   gupFastReason = 0;
 

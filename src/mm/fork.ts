@@ -1,6 +1,6 @@
 // fork's page-table copy and the child's exit (kernel/fork.c dup_mmap, mm/memory.c
 // copy_page_range / copy_present_pte, mm/mmap.c exit_mmap).
-import { LVL_PGD, LVL_PMD, LVL_PTE } from '../arch/arch.js';
+import { LVL_PGD, LVL_PMD } from '../arch/arch.js';
 import { W_FORK_DUP, winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
 import { FANOUT, MM_MMAP_LOCK, MM_PGD, MM_LEVELS, MM_VMA_COUNT, MM_WP_SEQ, PageType, VMA_PRESENT, frameAddr, mmAddr } from '../machine/layout.js';
@@ -11,7 +11,7 @@ import { folioMaybeDmaPinned, folioRefAdd } from './folio.js';
 import { copyPage } from './memory.js';
 import { type MmuGather } from './mmu_gather.js';
 import { allocAnonPage, folioHead, freeTable } from './page_alloc.js';
-import { entryOffset, pteAlloc, tableLockptr } from './pgtable.js';
+import { entryOffset, pteAlloc, pteOffsetOfPmd, tableLockptr } from './pgtable.js';
 import { clearPageAnonExclusive, folioAddNewAnonRmap } from './rmap.js';
 import { mmAlloc } from './mm.js';
 import { munmapVma } from './memory.js';
@@ -73,8 +73,8 @@ export function forkMm(c: Cpu, parent: number, child: number): boolean {
         ok = false;
         break;
       }
-      const dst0 = frameAddr(c.L, a.tablePfn(LVL_PMD, m.load(dstPmdp)), a.index(LVL_PTE, LVL_PGD, vpn));
-      const src0 = frameAddr(c.L, a.tablePfn(LVL_PMD, spmd), a.index(LVL_PTE, LVL_PGD, vpn));
+      const dst0 = pteOffsetOfPmd(c, m.load(dstPmdp), vpn);
+      const src0 = pteOffsetOfPmd(c, spmd, vpn);
       // copy_pte_range(): the child's ptl, then the parent's nested
       const dptl = tableLockptr(c.L, dst0);
       const sptl = tableLockptr(c.L, src0);

@@ -14,7 +14,7 @@ import {
 import { W_GUP_PIN_RECHECK, W_GUP_WALK, winReaderClose, winReaderOpen, winWiden } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
 import { S_FAST_PAGES, S_PAGES_GOT, S_SLOW } from '../machine/cpu.js';
-import { FANOUT, FANOUT_SHIFT, MD_PINCOUNT, MD_TYPE, MM_LEVELS, MM_MMAP_LOCK, MM_PGD, MM_WP_SEQ, PageType, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
+import { FANOUT, FANOUT_SHIFT, MD_PINCOUNT, MD_TYPE, MM_MMAP_LOCK, MM_WP_SEQ, PageType, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
 import { V_WILD_PFN } from '../check/violations.js';
 import { localIrqRestore, localIrqSave } from '../sync/irq.js';
 import { downRead, upRead } from '../sync/rwsem.js';
@@ -23,7 +23,7 @@ import { spinUnlock } from '../sync/spinlock.js';
 import { FOLL_PIN, FOLL_WRITE, folioRefAdd, gupPutFolio, tryGrabFolioFast, GUP_PIN_COUNTING_BIAS } from './folio.js';
 import { VM_FAULT_OK, handleMmFault } from './memory.js';
 import { folioHead } from './page_alloc.js';
-import { entryOffset, pmdLock, pteOffsetMapLock, pteUnmapUnlock } from './pgtable.js';
+import { entryOffset, pgdOffsetLockless, pmdLock, pteOffsetMapLock, pteUnmapUnlock } from './pgtable.js';
 import { pageAnonExclusive } from './rmap.js';
 import { VM_IO, VM_PFNMAP, VM_WRITE, findVma, vmaFlags } from './vma.js';
 
@@ -242,13 +242,10 @@ function walkedStack(c: Cpu, p: number, addr: number): boolean {
 function gupFastPgdRange(c: Cpu, mm: number, addr: number, end: number, flags: number): boolean {
   const m = c.mem;
   const a = c.arch;
-  // pgd_offset(): READ_ONCE(mm->pgd) once; on s390 its depth comes from the table itself
-  // (pgd_offset_raw), since crst_table_upgrade can grow the mm under us
-  const top = m.load(mmAddr(c.L, mm, MM_PGD));
-  const levels = a.levelsOfTop ? a.levelsOfTop(m.load(frameAddr(c.L, top, 0))) : m.load(mmAddr(c.L, mm, MM_LEVELS));
+  let pgdp = pgdOffsetLockless(c, mm, addr);
+  const levels = c.walkLevels;
   // gup_fast_permitted(): nothing beyond what this mm's top table can reach (s390's asce limit)
   if (end > 1 << (levels * FANOUT_SHIFT)) return fail(c, GUP_FAST_NOT_PRESENT);
-  let pgdp = frameAddr(c.L, top, a.index(LVL_PGD, levels, addr));
   do {
     const pgd = m.load(pgdp);
     const next = a.addrEnd(LVL_PGD, c.bugs.stackCopyWalk ? LVL_PGD : levels, addr, end);

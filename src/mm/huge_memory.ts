@@ -4,13 +4,12 @@ import { EV_SPLIT, EV_MIGRATION } from '../check/trace.js';
 import { W_SPLIT_INVALIDATE, winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
 import { FANOUT, MD_MAPCOUNT, MD_REFCOUNT, frameAddr, mdAddr } from '../machine/layout.js';
-import { spinUnlock } from '../sync/spinlock.js';
+import { spinLock, spinUnlock } from '../sync/spinlock.js';
 import { folioPutRefs } from './folio.js';
 import { copyPage } from './memory.js';
 import { allocTable, freeFolio } from './page_alloc.js';
 import { mmLevels, pmdLock, tableLockptr } from './pgtable.js';
 import { folioAddNewAnonRmap, folioRemoveRmap } from './rmap.js';
-import { spinLock } from '../sync/spinlock.js';
 
 /** pmdp_invalidate(): make the pmd not present for the MMU and flush; returns the old pmd.
  *  "Invalidates a present PMD; do not call for a non-present one." */

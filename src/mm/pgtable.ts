@@ -24,6 +24,24 @@ export function mmLevels(c: Cpu, mm: number): number {
   return c.mem.load(mmAddr(c.L, mm, MM_LEVELS));
 }
 
+/** pgd_offset() for a lockless walker: READ_ONCE(mm->pgd) once, and the depth of that very
+ *  table (s390's pgd_offset_raw reads it from the table's entry type: crst_table_upgrade can
+ *  grow the mm under the walker; elsewhere the mm's depth is fixed). The depth goes to
+ *  c.walkLevels. Returns the pgd entry pointer for vpn. */
+export function pgdOffsetLockless(c: Cpu, mm: number, vpn: number): number {
+  const m = c.mem;
+  const a = c.arch;
+  const top = m.load(mmAddr(c.L, mm, MM_PGD));
+  const levels = a.levelsOfTop ? a.levelsOfTop(m.load(frameAddr(c.L, top, 0))) : m.load(mmAddr(c.L, mm, MM_LEVELS));
+  c.walkLevels = levels;
+  return frameAddr(c.L, top, a.index(LVL_PGD, levels, vpn));
+}
+
+/** pte_offset_map(&pmd, addr): the pte for vpn in the table a pmd value points at. */
+export function pteOffsetOfPmd(c: Cpu, pmd: number, vpn: number): number {
+  return frameAddr(c.L, c.arch.tablePfn(LVL_PMD, pmd), c.arch.index(LVL_PTE, LVL_PGD, vpn));
+}
+
 /** pgd_offset(mm, addr) */
 export function pgdOffset(c: Cpu, mm: number, levels: number, vpn: number): number {
   return frameAddr(c.L, c.mem.load(mmAddr(c.L, mm, MM_PGD)), c.arch.index(LVL_PGD, levels, vpn));
@@ -94,7 +112,7 @@ export function pteOffsetMapLock(c: Cpu, pmdp: number, vpn: number): number {
       rcuReadUnlock(c);
       return -1;
     }
-    const ptep = frameAddr(c.L, a.tablePfn(LVL_PMD, pmd), a.index(LVL_PTE, LVL_PGD, vpn));
+    const ptep = pteOffsetOfPmd(c, pmd, vpn);
     const ptl = tableLockptr(c.L, ptep);
     spinLock(c, ptl);
     // pmd_same() after taking the ptl: the table may have been detached while we waited
@@ -123,8 +141,8 @@ export function pmdLock(c: Cpu, pmdp: number): number {
 export function pmdOffsetLockless(c: Cpu, mm: number, vpn: number): number {
   const m = c.mem;
   const a = c.arch;
-  const levels = mmLevels(c, mm);
-  let p = pgdOffset(c, mm, levels, vpn);
+  let p = pgdOffsetLockless(c, mm, vpn);
+  const levels = c.walkLevels;
   for (let lvl = LVL_PGD - 1; lvl >= LVL_PMD; lvl--) {
     if (a.folded(lvl, levels)) continue;
     const v = m.load(p);

@@ -3,21 +3,21 @@
 // write ptes under pte_offset_map_lock(). The detached table must stay allocated for a grace
 // period and read as empty (0x400 on s390, not 0); a ptl-taking writer must re-check
 // pmd_same() after taking the lock, or its update lands in a detached table.
-import { LVL_PGD, LVL_PMD, LVL_PTE } from '../arch/arch.js';
+import { LVL_PMD } from '../arch/arch.js';
 import { checkGotPage, walkCheckTables, walkEnterTable } from '../check/oracle.js';
 import { V_DETACHED_NONEMPTY, V_LOST_UPDATE } from '../check/violations.js';
 import { EV_PMD, EV_PTE, EV_SET_PTE } from '../check/trace.js';
 import { W_PTE_MAP, winReaderClose, winReaderOpen, winWiden } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
 import { H_READER_OP, H_WRITER_OP } from '../machine/cpu.js';
-import { FANOUT, MD_FLAGS, MM_MMAP_LOCK, PG_TABLE_DETACHED, PageType, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
+import { FANOUT, MD_FLAGS, MM_MMAP_LOCK, PG_TABLE_DETACHED, PageType, mdAddr, mmAddr } from '../machine/layout.js';
 import { folioPutRefs, folioRefTryAdd } from '../mm/folio.js';
 import { RETRACT_OK, retractPageTables } from '../mm/khugepaged.js';
 import { mmapPopulate } from '../mm/memory.js';
 import { mmAlloc } from '../mm/mm.js';
 import { MmuGather } from '../mm/mmu_gather.js';
 import { allocAnonPage, folioHead } from '../mm/page_alloc.js';
-import { entryOffset, pfnOfPtr, pmdOffsetLockless, pteAlloc, pteOffsetMapLock, pteUnmapUnlock } from '../mm/pgtable.js';
+import { entryOffset, pfnOfPtr, pmdOffsetLockless, pteAlloc, pteOffsetMapLock, pteOffsetOfPmd, pteUnmapUnlock } from '../mm/pgtable.js';
 import { folioAddNewAnonRmap } from '../mm/rmap.js';
 import { VM_READ, VM_SHARED, VM_WRITE, vmaDefine } from '../mm/vma.js';
 import { rcuReadLock, rcuReadUnlock } from '../sync/rcu.js';
@@ -63,7 +63,7 @@ function pteMapLockless(c: Cpu, vpn: number): number {
       winWiden(c, W_PTE_MAP); // between the pmd read and the pte read
       // oracle: was the table already detached before we read the pte?
       const detached = (m.load(mdAddr(c.L, table, MD_FLAGS)) & PG_TABLE_DETACHED) !== 0;
-      const ptep = frameAddr(c.L, table, a.index(LVL_PTE, LVL_PGD, vpn));
+      const ptep = pteOffsetOfPmd(c, pmd, vpn);
       const pte = m.load(ptep);
       c.trace(EV_PTE, vpn, pte);
       if (detached) {

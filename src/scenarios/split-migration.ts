@@ -7,8 +7,8 @@ import { checkGotPage, checkPmdLeafPfn, walkCheckTables } from '../check/oracle.
 import { W_PMD_LOCKLESS, winReaderClose, winReaderOpen, winWiden } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
 import { H_READER_OP, H_WRITER_OP } from '../machine/cpu.js';
-import { FANOUT, VMA_PRESENT, frameAddr } from '../machine/layout.js';
-import { LVL_PMD, LVL_PGD, LVL_PTE } from '../arch/arch.js';
+import { FANOUT, VMA_PRESENT } from '../machine/layout.js';
+import { LVL_PMD } from '../arch/arch.js';
 import { folioPutRefs, folioRefTryAdd } from '../mm/folio.js';
 import {
   migrateFolioCopy, migrationDone, removeMigrationPmd, removeMigrationPtes, setPmdMigrationEntry, splitHugePmdMigration,
@@ -17,7 +17,7 @@ import { mmapPopulate, munmapVma, VM_FAULT_OK } from '../mm/memory.js';
 import { mmAlloc } from '../mm/mm.js';
 import { MmuGather } from '../mm/mmu_gather.js';
 import { allocHugeFolio, folioHead } from '../mm/page_alloc.js';
-import { entryOffset, pmdOffsetLockless } from '../mm/pgtable.js';
+import { entryOffset, pmdOffsetLockless, pteOffsetOfPmd } from '../mm/pgtable.js';
 import { VM_HUGEPAGE, VM_READ, VM_WRITE, vmaAddr, vmaDefine } from '../mm/vma.js';
 import { localIrqRestore, localIrqSave } from '../sync/irq.js';
 import { type OutcomeDef, defineScenario } from './scenario.js';
@@ -80,7 +80,7 @@ function locklessPmdRead(c: Cpu, vpn: number): number {
     }
   } else {
     // __pte_offset_map() from the pmd value we read; pte entries are read once too
-    const ptep = frameAddr(c.L, a.tablePfn(LVL_PMD, pmd), a.index(LVL_PTE, LVL_PGD, vpn));
+    const ptep = pteOffsetOfPmd(c, pmd, vpn);
     const pte = m.load(ptep);
     r = R_TABLE;
     if (a.ptePresent(pte)) {
