@@ -4,7 +4,7 @@ import { Bench } from 'tinybench';
 import { archByName } from '../src/arch/index.js';
 import { WINDOWS } from '../src/check/windows.js';
 import { Cpu } from '../src/machine/cpu.js';
-import { bugsFrom } from '../src/machine/bugs.js';
+import { bareMachine } from './machine.js';
 import { FRAME_WORDS, G_GP_CTR, G_GP_DONE, MD_REFCOUNT, MD_WORDS, MM_PGD, computeLayout, mmAddr } from '../src/machine/layout.js';
 import { StressMem } from '../src/machine/mem.js';
 import { FOLL_GET } from '../src/mm/folio.js';
@@ -35,15 +35,7 @@ interface WalkMachine {
 
 /** One mm, 4-level, 128 pte-mapped pages: the table shape both walks run over. */
 function walkMachine(): WalkMachine {
-  const L = computeLayout({ frames: 1024, hugeFolios: 0, cpus: 1, mms: 1, windows: WINDOWS.length, scratchWords: 0 });
-  const sab = new SharedArrayBuffer(L.words * 4);
-  const mem = new StressMem(sab, 1);
-  mem.store(L.gBase + G_GP_CTR, 1);
-  mem.store(L.gBase + G_GP_DONE, 1);
-  initPageAlloc(mem, L);
-  const c = new Cpu(mem, L, 0, archByName('x86-64'), STRATEGIES.ipi, bugsFrom([]), {
-    widenNs: new Float64Array(WINDOWS.length), winPair: new Int32Array(WINDOWS.length).fill(-1), jitterP: 0, seedStartNs: 0, stopOnViolation: false, rcuTickUs: 250,
-  });
+  const { c, L, mem } = bareMachine({ frames: 1024, huge: 0, scratchWords: 0 });
   mmAlloc(c, 0, 4);
   vmaDefine(mem, L, 0, 0, BASE, BASE + PAGES, VM_READ | VM_WRITE, false);
   if (mmapPopulate(c, 0, 0) !== 0) throw new Error('bench: populate failed');

@@ -6,6 +6,7 @@ import type { StrategyName } from '../src/sync/strategy.js';
 import { BadInput, parseDuration, requireScenario, resolveRunConfig } from './config.js';
 import { CAMPAIGN_SCHEMA } from './files.js';
 import type { Logger } from './log.js';
+import { durationArg, rerunCommand, writeJunit } from './junit.js';
 import { buildResults, hostInfo, type RunResults, writeJsonAtomic, writeResults } from './results.js';
 import { writeReport } from './report.js';
 import { runScenario } from './runner.js';
@@ -33,6 +34,20 @@ export interface CampaignRow {
   bound: number | null;
   overlaps: number;
   nearMisses: number;
+  /** each run's seed and time limit (its --duration, ms), so `gupstress run` can repeat it exactly */
+  seeds: number[];
+  runMs: number[];
+  /** wall-clock time of the whole row, repeats and worker start-up included (the JUnit time) */
+  wallMs: number;
+  /** the first run that went wrong (DIRTY, MISSED, ERROR): its index in seeds, its first violation or error */
+  failure: { run: number; detail: string | null } | null;
+}
+
+/** A job named without its scenario object: what --junit lists for jobs never run. */
+export interface JobKey {
+  scenario: string;
+  strategy: StrategyName;
+  bug: string | null;
 }
 
 export interface CampaignResults {
@@ -43,6 +58,10 @@ export interface CampaignResults {
   ok: boolean;
   interrupted: boolean;
   report: string | null;
+  /** --budget in ms (null: none); each row's runMs says what every run was given */
+  budgetMs: number | null;
+  /** jobs never run, stopped by --fail-fast or Ctrl-C */
+  skipped: JobKey[];
 }
 
 export interface CampaignOptions {
@@ -53,6 +72,12 @@ export interface CampaignOptions {
   out?: unknown;
   /** runs of each bug (the table gives the median time to first violation) */
   repeat?: unknown;
+  /** a time box for the whole campaign, shared over its runs */
+  budget?: unknown;
+  /** a JUnit XML file to write */
+  junit?: unknown;
+  /** stop at the first row that is not as expected */
+  failFast?: boolean;
   json: boolean;
 }
 
@@ -66,14 +91,44 @@ export function campaignJobs(scenarios: readonly Scenario[]): Job[] {
   const jobs: Job[] = [];
   for (const s of scenarios) {
     for (const strategy of s.strategies) jobs.push({ s, strategy, bug: null });
-    for (const b of s.bugs) for (const strategy of b.strategies ?? s.strategies) jobs.push({ s, strategy, bug: b.name });
+    for (const [name, b] of Object.entries(s.bugs)) for (const strategy of b.strategies ?? s.strategies) jobs.push({ s, strategy, bug: name });
   }
   return jobs;
 }
 
+/** Runs of every job: a bug runs --repeat times. */
+export function campaignRuns(jobs: readonly Job[], repeat: number): number {
+  return jobs.reduce((a, j) => a + (j.bug === null ? 1 : repeat), 0);
+}
+
+/** Shorter runs say nothing: the workers barely start, and a fixed form's bound is meaningless. */
+export const MIN_RUN_MS = 200;
+
+/**
+ * The next run's time under --budget: what is left of it shared over the runs still to go, so
+ * the time a bug run saves by stopping at its first violation goes to the runs after it.
+ * Never above the run's own limit (--duration, --bug-timeout when given); never below
+ * MIN_RUN_MS, even when earlier runs (worker start-up) ate into the budget.
+ */
+export function nextRunMs(budgetLeftMs: number, runsLeft: number, capMs = Infinity): number {
+  return Math.min(capMs, Math.max(MIN_RUN_MS, Math.floor(budgetLeftMs / Math.max(1, runsLeft))));
+}
+
+/** --fail-fast: a row that is not as expected (DIRTY, MISSED, ERROR) ends the campaign. */
+export function stopsCampaign(row: CampaignRow, failFast: boolean): boolean {
+  return failFast && !row.expected;
+}
+
+/** The first violation (or the harness error) of a run, for the JUnit failure text. */
+function firstProblem(r: RunResults): string | null {
+  if (r.error !== null) return r.error;
+  const v = r.violations[0];
+  return v === undefined ? null : `${v.kind} at ${v.address} (cpu ${v.cpu}, ${v.timeMs.toFixed(1)} ms): ${v.detail}`;
+}
+
 export function rowOf(job: Job, r: RunResults, path: string | null): CampaignRow {
   const kinds = Object.keys(r.violationsByKind);
-  const expectKinds = job.bug ? [...(job.s.bugs.find((b) => b.name === job.bug)?.expectKinds ?? [])] : [];
+  const expectKinds = job.bug ? (job.s.bugs[job.bug]?.expectKinds ?? []).map((k) => k.name) : [];
   let status: CampaignRow['status'];
   if (r.verdict === 'ERROR') status = 'ERROR';
   else if (job.bug === null) status = r.verdict === 'PASS' ? 'clean' : 'DIRTY';
@@ -83,7 +138,20 @@ export function rowOf(job: Job, r: RunResults, path: string | null): CampaignRow
     firstViolationMs: r.firstViolationMs, firstViolationRuns: [r.firstViolationMs], readerOps: r.reader.ops, durationMs: r.durationMs, runId: r.runId, results: path,
     bound: r.bound, overlaps: r.boundBasis?.overlaps ?? 0,
     nearMisses: [r.reader, r.writer].reduce((a, role) => a + Object.values(role.outcomes).filter((o) => o.expect === 'INTERESTING').reduce((x, o) => x + o.count, 0), 0),
+    seeds: [r.config.seed], runMs: [r.config.durationMs ?? 0], wallMs: 0,
+    failure: status === 'clean' || status === 'caught' ? null : { run: 0, detail: firstProblem(r) },
   };
+}
+
+/** Folds repeat `k` of a bug into its row: every repeat must catch it. */
+function addRepeat(row: CampaignRow, one: CampaignRow, k: number): void {
+  row.firstViolationRuns.push(one.firstViolationMs);
+  if (one.status !== row.status && row.status === 'caught') row.status = one.status;
+  row.expected = row.status === 'caught';
+  for (const kind of one.kinds) if (!row.kinds.includes(kind)) row.kinds.push(kind);
+  row.seeds.push(...one.seeds);
+  row.runMs.push(...one.runMs);
+  if (row.failure === null && one.failure !== null) row.failure = { run: k, detail: one.failure.detail };
 }
 
 export function formatCampaign(rows: CampaignRow[]): string {
@@ -104,55 +172,111 @@ function median(xs: (number | null)[]): number | null {
   return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 }
 
+interface Limits {
+  fixedMs: number;
+  bugMs: number;
+  /** given explicitly: a budget share never goes above them */
+  fixedCap: number;
+  bugCap: number;
+  budget: { totalMs: number; t0: number; runsLeft: number } | null;
+}
+
+function parseLimits(o: CampaignOptions, runs: number, scenarios: readonly Scenario[]): Limits {
+  const fixedCap = o.duration === undefined ? Infinity : parseDuration(String(o.duration), '--duration');
+  const bugCap = o.bugTimeout === undefined ? Infinity : parseDuration(String(o.bugTimeout), '--bug-timeout');
+  if (!(fixedCap > 0) || !(bugCap > 0)) throw new BadInput('--duration and --bug-timeout must be more than 0');
+  const limits: Limits = { fixedMs: o.duration === undefined ? 3000 : fixedCap, bugMs: o.bugTimeout === undefined ? 20000 : bugCap, fixedCap, bugCap, budget: null };
+  if (o.budget === undefined) return limits;
+  const totalMs = parseDuration(String(o.budget), '--budget');
+  const least = MIN_RUN_MS * runs;
+  if (totalMs < least) {
+    throw new BadInput(`--budget ${String(o.budget)} is too small: ${runs} runs (${scenarios.map((s) => s.id).join(', ')}) need ${MIN_RUN_MS} ms each; the smallest budget that works is ${least < 1000 ? `${least}ms` : `${Math.ceil(least / 1000)}s`}`);
+  }
+  return { ...limits, budget: { totalMs, t0: performance.now(), runsLeft: runs } };
+}
+
+/**
+ * This run's --duration: the defaults, or its share of what is left of the budget. The budget
+ * is wall-clock time, worker start-up included, so the campaign ends near it; it can only
+ * overrun where MIN_RUN_MS keeps the last runs from shrinking to nothing.
+ */
+function runMsFor(job: Job, l: Limits): number {
+  const cap = job.bug === null ? l.fixedCap : l.bugCap;
+  if (l.budget === null) return job.bug === null ? l.fixedMs : l.bugMs;
+  const b = l.budget;
+  const ms = nextRunMs(b.totalMs - (performance.now() - b.t0), b.runsLeft, cap);
+  b.runsLeft -= 1;
+  return ms;
+}
+
+/** One job: its run, or --repeat runs of a bug folded into one row (null: interrupted before it began). */
+async function runJob(job: Job, i: number, runs: number, l: Limits, out: string, log: Logger, signal: AbortSignal): Promise<CampaignRow | null> {
+  const t0 = performance.now();
+  let row: CampaignRow | null = null;
+  for (let k = 0; k < runs && !signal.aborted; k++) {
+    const cfg = resolveRunConfig({
+      scenario: job.s.id, strategy: job.strategy, bug: job.bug ?? undefined, out,
+      duration: `${runMsFor(job, l)}ms`, stopOnViolation: job.bug !== null, seed: 1000 + 64 * i + k,
+    });
+    const r = buildResults(await runScenario(cfg, { log, signal }));
+    const one = rowOf(job, r, writeResults(r, out));
+    if (row === null) row = one;
+    else addRepeat(row, one, k);
+  }
+  if (row === null) return null;
+  row.firstViolationMs = median(row.firstViolationRuns);
+  row.wallMs = Math.round(performance.now() - t0);
+  return row;
+}
+
+function printCampaign(summary: CampaignResults, path: string, junit: string | null): void {
+  const { rows } = summary;
+  process.stdout.write(formatCampaign(rows) + '\n\n');
+  const fixed = rows.filter((r) => r.bug === null);
+  const bugs = rows.filter((r) => r.bug !== null);
+  process.stdout.write(`fixed forms clean: ${fixed.filter((r) => r.status === 'clean').length}/${fixed.length}   bugs caught: ${bugs.filter((r) => r.status === 'caught').length}/${bugs.length}\n`);
+  if (summary.budgetMs !== null && rows.length) {
+    const given = rows.flatMap((r) => r.runMs);
+    process.stdout.write(`budget ${durationArg(summary.budgetMs)}: ${given.length} runs, each given ${Math.min(...given)}-${Math.max(...given)} ms\n`);
+  }
+  for (const r of rows.filter((x) => !x.expected)) process.stdout.write(`${r.status}: ${rerunCommand(r)}\n`);
+  if (summary.skipped.length) process.stdout.write(`not run: ${summary.skipped.length} (${summary.interrupted ? 'interrupted' : '--fail-fast'})\n`);
+  process.stdout.write(`campaign: ${path}\nreport:   ${summary.report}\n${junit === null ? '' : `junit:    ${junit}\n`}`);
+}
+
 export async function runCampaign(o: CampaignOptions, log: Logger, signal: AbortSignal): Promise<number> {
-  const fixedMs = o.duration === undefined ? 3000 : parseDuration(String(o.duration), '--duration');
-  const bugMs = o.bugTimeout === undefined ? 20000 : parseDuration(String(o.bugTimeout), '--bug-timeout');
   const out = o.out === undefined ? 'results' : String(o.out);
   const repeat = o.repeat === undefined ? 1 : Number(o.repeat);
   if (!Number.isInteger(repeat) || repeat < 1 || repeat > 50) throw new BadInput(`--repeat must be an integer from 1 to 50 (got ${String(o.repeat)})`);
+  if (o.junit !== undefined && String(o.junit) === '') throw new BadInput('--junit takes a file name');
   const only = o.scenarios === undefined ? null : ([] as string[]).concat(o.scenarios as string[]).map((x) => requireScenario(x).id);
   const scenarios = SCENARIOS.filter((s) => (only ? only.includes(s.id) : o.selftests !== false || !s.selftest));
   if (scenarios.length === 0) throw new BadInput('no scenario to run');
   const jobs = campaignJobs(scenarios);
+  const limits = parseLimits(o, campaignRuns(jobs, repeat), scenarios);
+  if (limits.budget) log.info({ budgetMs: limits.budget.totalMs, runs: limits.budget.runsLeft }, `campaign budget: ${nextRunMs(limits.budget.totalMs, limits.budget.runsLeft)} ms per run to start with`);
   const startedAt = new Date().toISOString();
   const rows: CampaignRow[] = [];
   for (const [i, job] of jobs.entries()) {
     if (signal.aborted) break;
-    const runs = job.bug === null ? 1 : repeat;
-    let row: CampaignRow | null = null;
-    for (let k = 0; k < runs && !signal.aborted; k++) {
-      const cfg = resolveRunConfig({
-        scenario: job.s.id, strategy: job.strategy, bug: job.bug ?? undefined, out,
-        duration: `${job.bug ? bugMs : fixedMs}ms`, stopOnViolation: job.bug !== null, seed: 1000 + 64 * i + k,
-      });
-      const r = buildResults(await runScenario(cfg, { log, signal }));
-      const one = rowOf(job, r, writeResults(r, out));
-      if (row === null) row = one;
-      else {
-        row.firstViolationRuns.push(one.firstViolationMs);
-        if (one.status !== row.status && row.status === 'caught') row.status = one.status; // every repeat must catch it
-        row.expected = row.status === 'caught';
-        for (const kind of one.kinds) if (!row.kinds.includes(kind)) row.kinds.push(kind);
-      }
-    }
+    const row = await runJob(job, i, job.bug === null ? 1 : repeat, limits, out, log, signal);
     if (row === null) break;
-    row.firstViolationMs = median(row.firstViolationRuns);
     rows.push(row);
-    log.info({ scenario: row.scenario, strategy: row.strategy, bug: row.bug, status: row.status, kinds: row.kinds, firstViolationMs: row.firstViolationMs }, `campaign ${i + 1}/${jobs.length}`);
+    log.info({ scenario: row.scenario, strategy: row.strategy, bug: row.bug, status: row.status, kinds: row.kinds, firstViolationMs: row.firstViolationMs, runMs: row.runMs }, `campaign ${i + 1}/${jobs.length}`);
+    if (stopsCampaign(row, Boolean(o.failFast))) break;
   }
   const ok = rows.length === jobs.length && rows.every((r) => r.expected);
+  const skipped: JobKey[] = jobs.slice(rows.length).map((j) => ({ scenario: j.s.id, strategy: j.strategy, bug: j.bug }));
   const stamp = startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
-  const summary: CampaignResults = { schema: CAMPAIGN_SCHEMA, startedAt, host: hostInfo(), rows, ok, interrupted: signal.aborted, report: null };
+  const summary: CampaignResults = {
+    schema: CAMPAIGN_SCHEMA, startedAt, host: hostInfo(), rows, ok, interrupted: signal.aborted, report: null,
+    budgetMs: limits.budget?.totalMs ?? null, skipped,
+  };
   summary.report = writeReport(out, `campaign.${stamp}.html`, [{ kind: 'campaign', path: 'campaign', data: summary }]);
   const path = writeJsonAtomic(out, `campaign.${stamp}.json`, summary);
+  const junit = o.junit === undefined ? null : writeJunit(String(o.junit), rows, skipped, signal.aborted ? 'the campaign was interrupted' : '--fail-fast stopped the campaign at an unexpected result');
   if (o.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-  else {
-    process.stdout.write(formatCampaign(rows) + '\n\n');
-    const fixed = rows.filter((r) => r.bug === null);
-    const bugs = rows.filter((r) => r.bug !== null);
-    process.stdout.write(`fixed forms clean: ${fixed.filter((r) => r.status === 'clean').length}/${fixed.length}   bugs caught: ${bugs.filter((r) => r.status === 'caught').length}/${bugs.length}\n`);
-    process.stdout.write(`campaign: ${path}\nreport:   ${summary.report}\n`);
-  }
+  else printCampaign(summary, path, junit);
   // interrupted: judge what ran
   return rows.every((r) => r.expected) && (ok || signal.aborted) ? 0 : 1;
 }

@@ -10,6 +10,7 @@ import { writeReport } from './report.js';
 import { runSweep } from './sweep.js';
 import { dirname, basename } from 'node:path';
 import { BadInput, type RawRunArgs, resolveRunConfig } from './config.js';
+import { runLimits } from './limits.js';
 import { listScenarios } from './list.js';
 import { makeLogger } from './log.js';
 import { makeProgress } from './progress.js';
@@ -113,8 +114,14 @@ await yargs(hideBin(process.argv))
       .option('selftests', { type: 'boolean', default: true, describe: 'include the sync selftests' })
       .option('out', { type: 'string', describe: 'results folder (default results/)' })
       .option('repeat', { type: 'string', describe: 'runs of each bug; the table gives the median time to first violation (default 1)' })
+      .option('budget', { type: 'string', describe: 'time box for the whole campaign, e.g. 5m: shared over the runs, what a bug run saves goes to the next; --duration and --bug-timeout stay upper limits' })
+      .option('junit', { type: 'string', describe: 'also write a JUnit XML report to FILE (one testcase per row, with the command that re-runs it)' })
+      .option('fail-fast', { type: 'boolean', describe: 'stop at the first unexpected row (DIRTY, MISSED, ERROR); the rest are reported skipped' })
       .option('json', { type: 'boolean' }),
-    (a) => guarded(() => runCampaign({ duration: a.duration, bugTimeout: a.bugTimeout, scenarios: a.scenario, selftests: a.selftests, out: a.out, repeat: a.repeat, json: Boolean(a.json) }, log, interruptible().signal)))
+    (a) => guarded(() => runCampaign({
+      duration: a.duration, bugTimeout: a.bugTimeout, scenarios: a.scenario, selftests: a.selftests, out: a.out, repeat: a.repeat,
+      budget: a.budget, junit: a.junit, failFast: Boolean(a.failFast), json: Boolean(a.json),
+    }, log, interruptible().signal)))
   .command('sweep', 'one scenario over strategies x readers x writers x widen: one JSON + one HTML report', (y) =>
     y.option('scenario', { type: 'string', demandOption: true })
       .option('strategy', { type: 'string', describe: 'comma-separated strategies' })
@@ -138,10 +145,15 @@ await yargs(hideBin(process.argv))
   .command('compare <a> <b>', 'two runs side by side, with B/A ratios', (y) =>
     y.positional('a', { type: 'string', demandOption: true }).positional('b', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }),
     (a) => guarded(async () => runCompare(String(a.a), String(a.b), Boolean(a.json))))
+  .command('limits', 'every fixed form at each end of every range the CLI accepts (a false verdict check)', (y) =>
+    y.option('scenario', { type: 'string', array: true, describe: 'only these scenarios' })
+      .option('duration', { type: 'string', describe: 'each run (default 300ms)' })
+      .option('json', { type: 'boolean' }),
+    (a) => guarded(() => runLimits({ scenarios: a.scenario, duration: a.duration, json: Boolean(a.json) }, log, interruptible().signal)))
   .command('bench', 'micro-benchmarks: Atomics, the walk (raw vs harness), IPI and grace-period latency', (y) =>
     y.option('json', { type: 'boolean' }).option('time', { type: 'string', describe: 'time per micro-benchmark (default 1s)' }),
     (a) => guarded(() => runBench({ json: Boolean(a.json), time: a.time }, log)))
-  .demandCommand(1, 'give a command: list, run, sweep, report, compare, campaign, bench')
+  .demandCommand(1, 'give a command: list, run, sweep, report, compare, campaign, limits, bench')
   .strict()
   .fail((msg, err) => {
     if (err && !(err instanceof BadInput)) {

@@ -2,9 +2,10 @@
 import type { ArchName } from '../src/arch/arch.js';
 import { ARCH_NAMES } from '../src/arch/arch.js';
 import { archByName } from '../src/arch/index.js';
-import { MAX_CPUS } from '../src/machine/layout.js';
+import { MAX_CPUS, MIN_FRAMES, PFN_LIMIT, maxFrames, maxHuge } from '../src/machine/layout.js';
 import { scenarioById, SCENARIOS } from '../src/scenarios/index.js';
-import type { Scenario } from '../src/scenarios/scenario.js';
+import { type Scenario, type Sizes, paramMax, windowPairs } from '../src/scenarios/scenario.js';
+import { BootError, bootMachine, maxParamToBoot, minFramesToBoot } from './machine.js';
 import { type StrategyName, STRATEGY_NAMES } from '../src/sync/strategy.js';
 
 /** Bad input: the CLI prints the message on one line and exits 2. */
@@ -45,10 +46,30 @@ export function parseDuration(text: string, what: string, bareUnit: 'ms' | 's' |
   return Number(m[1]) * f;
 }
 
-function intOpt(v: unknown, what: string, min: number, max: number): number {
+function intOpt(v: unknown, what: string, min: number, max: number, why = ''): number {
   const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new BadInput(`${what} must be an integer from ${min} to ${max} (got ${String(v)})`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new BadInput(`${what} must be an integer from ${min} to ${max}${why} (got ${String(v)})`);
   return n;
+}
+
+export interface Range {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** Every size option's range for scenario s, derived from what the layout and the
+ *  scenario hold, given the run's other sizes. (--frames also needs what the scenario's
+ *  boot takes: bootMachine refuses that, with the smallest that boots.) */
+export function sizeRanges(s: Scenario, k: Sizes): { readers: Range; writers: Range; frames: Range; huge: Range; params: Record<string, Range> } {
+  const params: Record<string, Range> = {};
+  for (const [name, d] of Object.entries(s.params)) params[name] = { min: d.min, max: paramMax(d, k) };
+  return {
+    readers: { min: 1, max: MAX_CPUS - k.writers },
+    writers: { min: 0, max: Math.min(s.maxWriters ?? MAX_CPUS, MAX_CPUS - k.readers) },
+    frames: { min: MIN_FRAMES, max: maxFrames(k.huge) },
+    huge: { min: 0, max: maxHuge(k.frames) },
+    params,
+  };
 }
 
 function listOpt(v: unknown): string[] {
@@ -101,8 +122,8 @@ export function resolveRunConfig(a: RawRunArgs, warn: (msg: string) => void = ()
   if (!STRATEGY_NAMES.includes(strategy)) throw new BadInput(`unknown strategy '${strategy}' (known: ${STRATEGY_NAMES.join(', ')})`);
   if (!s.strategies.includes(strategy)) throw new BadInput(`scenario ${s.id} does not run under strategy ${strategy} (it has: ${s.strategies.join(', ')})`);
   for (const b of bugs) {
-    const def = s.bugs.find((x) => x.name === b);
-    if (!def) throw new BadInput(`scenario ${s.id} has no bug '${b}' (it has: ${s.bugs.map((x) => x.name).join(', ') || 'none'})`);
+    const def = s.bugs[b];
+    if (!def) throw new BadInput(`scenario ${s.id} has no bug '${b}' (it has: ${Object.keys(s.bugs).join(', ') || 'none'})`);
     if (def.strategies && !def.strategies.includes(strategy)) warn(`bug ${b} is not expected to show under strategy ${strategy} (it shows under ${def.strategies.join(', ')})`);
   }
   const arch = (a.arch === undefined ? s.arches[0] : String(a.arch)) as ArchName;
@@ -111,10 +132,21 @@ export function resolveRunConfig(a: RawRunArgs, warn: (msg: string) => void = ()
   const choices = archByName(arch).levelChoices;
   const levels = a.levels === undefined ? choices[0] : intOpt(a.levels, '--levels', 1, 5);
   if (!choices.includes(levels)) throw new BadInput(`${arch} mms have ${choices.join(' or ')} levels (got ${levels})`);
+  // sizes: each against the range the layout and the scenario give it, with the others
   const readers = a.readers === undefined ? s.defaults.readers : intOpt(a.readers, '--readers', 1, MAX_CPUS);
-  const writers = a.writers === undefined ? s.defaults.writers : intOpt(a.writers, '--writers', 0, MAX_CPUS);
-  if (readers + writers > MAX_CPUS) throw new BadInput(`--readers + --writers must be at most ${MAX_CPUS} (got ${readers + writers})`);
-  if (s.maxWriters !== undefined && writers > s.maxWriters) throw new BadInput(`scenario ${s.id} supports at most ${s.maxWriters} writer(s) (got ${writers})`);
+  const writers = a.writers === undefined ? s.defaults.writers : intOpt(a.writers, '--writers', 0, MAX_CPUS - 1, ` (at most ${MAX_CPUS} CPUs, one of them a reader)`);
+  const frames = a.frames === undefined ? s.defaults.frames : intOpt(a.frames, '--frames', MIN_FRAMES, PFN_LIMIT);
+  const huge = a.huge === undefined ? s.defaults.huge : intOpt(a.huge, '--huge', 0, PFN_LIMIT);
+  const sizes: Sizes = { frames, huge, readers, writers, levels };
+  const R = sizeRanges(s, sizes);
+  intOpt(readers, '--readers', R.readers.min, R.readers.max, ` with --writers ${writers} (at most ${MAX_CPUS} CPUs)`);
+  intOpt(writers, '--writers', R.writers.min, R.writers.max, s.maxWriters !== undefined && s.maxWriters < MAX_CPUS - readers ? ` for ${s.id} (its roles support at most ${s.maxWriters} writer(s))` : ` with --readers ${readers} (at most ${MAX_CPUS} CPUs)`);
+  // frames and huge share the pfn space: blame the one given on the command line
+  const checkFrames = (): number => intOpt(frames, '--frames', R.frames.min, R.frames.max, ` with --huge ${huge} (pfns stay below 2^19)`);
+  const checkHuge = (): number => intOpt(huge, '--huge', R.huge.min, R.huge.max, ` with --frames ${frames} (pfns stay below 2^19)`);
+  if (a.huge !== undefined) checkHuge();
+  checkFrames();
+  checkHuge();
   if (a.duration !== undefined && a.ops !== undefined) throw new BadInput('give --duration or --ops, not both');
   const durationMs = a.ops !== undefined ? null : a.duration === undefined ? 5000 : parseDuration(String(a.duration), '--duration');
   if (durationMs !== null && !(durationMs > 0)) throw new BadInput('--duration must be more than 0');
@@ -122,8 +154,9 @@ export function resolveRunConfig(a: RawRunArgs, warn: (msg: string) => void = ()
   const seed = a.seed === undefined ? (Math.random() * 0x7fffffff) | 0 : intOpt(a.seed, '--seed', 0, 0xffffffff);
   const widen: Record<string, number> = {};
   for (const [w, d] of Object.entries(s.defaults.widen)) widen[w] = parseDuration(d, `widen ${w}`, 'ns') * 1e6;
+  const windowNames = windowPairs(s).map((x) => x.window.name);
   for (const [w, d] of pairs(a.widen, '--widen')) {
-    if (!(w in s.windows)) throw new BadInput(`scenario ${s.id} has no window '${w}' (it has: ${Object.keys(s.windows).join(', ')})`);
+    if (!windowNames.includes(w)) throw new BadInput(`scenario ${s.id} has no window '${w}' (it has: ${windowNames.join(', ')})`);
     widen[w] = parseDuration(d, `--widen ${w}`, 'ns') * 1e6;
   }
   const jitter = a.jitter === undefined ? 0 : Number(a.jitter);
@@ -132,9 +165,9 @@ export function resolveRunConfig(a: RawRunArgs, warn: (msg: string) => void = ()
   for (const [k, v] of Object.entries(s.params)) params[k] = v.value;
   for (const [k, v] of pairs(a.param, '--param')) {
     if (!(k in s.params)) throw new BadInput(`scenario ${s.id} has no parameter '${k}' (it has: ${Object.keys(s.params).join(', ') || 'none'})`);
-    params[k] = intOpt(v, `--param ${k}`, 1, 1 << 20);
+    params[k] = intOpt(v, `--param ${k}`, R.params[k].min, R.params[k].max, ` for ${s.id}${typeof s.params[k].max === 'number' ? '' : ` with --frames ${frames}`}`);
   }
-  return {
+  const cfg: RunConfig = {
     scenario: s.id,
     bugs,
     strategy,
@@ -149,10 +182,31 @@ export function resolveRunConfig(a: RawRunArgs, warn: (msg: string) => void = ()
     jitter,
     stopOnViolation: Boolean(a.stopOnViolation),
     out: a.out === undefined ? 'results' : String(a.out),
-    frames: a.frames === undefined ? s.defaults.frames : intOpt(a.frames, '--frames', 1, 1 << 20),
-    huge: a.huge === undefined ? s.defaults.huge : intOpt(a.huge, '--huge', 0, 8192),
+    frames,
+    huge,
     stallTimeoutMs: a.stallTimeout === undefined ? 10000 : parseDuration(String(a.stallTimeout), '--stall-timeout'),
     rcuTickUs: a.rcuTick === undefined ? 250 : parseDuration(String(a.rcuTick), '--rcu-tick', 'ms') * 1000,
     params,
   };
+  checkBoots(s, cfg);
+  return cfg;
+}
+
+/** Boots a throwaway copy of the run's machine: sizes the scenario cannot boot with are bad
+ *  input, refused here with the smallest --frames that boots, never run. */
+export function checkBoots(s: Scenario, cfg: RunConfig): void {
+  try {
+    bootMachine(s, cfg);
+  } catch (e) {
+    if (!(e instanceof BootError)) throw e;
+    const need = minFramesToBoot(s, cfg, maxFrames(cfg.huge));
+    let hint = need === null ? 'no --frames boots it' : `--frames must be at least ${need} for these parameters`;
+    // and the range of each parameter that was raised from its default, at these sizes
+    for (const [name, d] of Object.entries(s.params)) {
+      if (cfg.params[name] <= d.value) continue;
+      const max = maxParamToBoot(s, cfg, name, d.min, cfg.params[name]);
+      if (max !== null) hint += `, or --param ${name} from ${d.min} to ${max} with --frames ${cfg.frames}`;
+    }
+    throw new BadInput(`${s.id} cannot boot with --frames ${cfg.frames} --huge ${cfg.huge}${Object.keys(cfg.params).length ? ` ${Object.entries(cfg.params).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}: ${e.message}; ${hint}`);
+  }
 }

@@ -1,7 +1,12 @@
 // `gupstress list`: generated from the scenario declarations.
 import { SCENARIOS } from '../src/scenarios/index.js';
 import { STRATEGIES } from '../src/sync/strategy.js';
-import { WINDOWS } from '../src/check/windows.js';
+import { type Role, roleCounters, windowPairs } from '../src/scenarios/scenario.js';
+import { sizeRanges } from './config.js';
+
+function outcomeList(r: Role): { name: string; expect: string; doc: string; event: boolean }[] {
+  return roleCounters(r).map((x) => ({ name: x.name, expect: x.def.expect, doc: x.def.doc, event: x.event }));
+}
 
 export function listScenarios(json: boolean): string {
   const data = SCENARIOS.map((s) => ({
@@ -14,11 +19,13 @@ export function listScenarios(json: boolean): string {
     strategies: s.strategies,
     defaultStrategy: s.defaultStrategy,
     defaults: s.defaults,
-    params: s.params,
-    windows: Object.entries(s.windows).map(([name, pair]) => ({ name, pairedWith: pair, doc: WINDOWS.find((w) => w.name === name)?.doc ?? '' })),
-    bugs: s.bugs,
-    detects: s.detects,
-    outcomes: { reader: s.reader.outcomes, writer: s.writer.outcomes },
+    // ranges at the scenario's default sizes (a range derived from the sizes moves with them)
+    ranges: ((k) => ({ ...sizeRanges(s, k), levels: null }))({ frames: s.defaults.frames, huge: s.defaults.huge, readers: s.defaults.readers, writers: s.defaults.writers, levels: 4 }),
+    params: Object.fromEntries(Object.entries(s.params).map(([k, d]) => [k, { value: d.value, min: d.min, max: typeof d.max === 'number' ? d.max : d.max({ frames: s.defaults.frames, huge: s.defaults.huge, readers: s.defaults.readers, writers: s.defaults.writers, levels: 4 }), maxRule: typeof d.max === 'number' ? null : 'derived from the run\'s sizes', doc: d.doc }])),
+    windows: windowPairs(s).map(({ window, pairedWith }) => ({ name: window.name, pairedWith: pairedWith?.name ?? null, doc: window.doc })),
+    bugs: Object.entries(s.bugs).map(([name, b]) => ({ name, doc: b.doc, changes: b.changes, fixedBy: b.fixedBy ?? null, strategies: b.strategies ?? null, expectKinds: b.expectKinds.map((k) => k.name), implies: b.implies ?? [] })),
+    detects: s.detects.map((k) => k.name),
+    outcomes: { reader: outcomeList(s.reader), writer: outcomeList(s.writer) },
   }));
   if (json) return JSON.stringify({ scenarios: data, strategies: Object.values(STRATEGIES).map((x) => ({ name: x.name, doc: x.doc })) }, null, 2);
   const out: string[] = [];
@@ -28,9 +35,10 @@ export function listScenarios(json: boolean): string {
     if (s.commits.length) out.push(`  follows:    ${s.commits.join('; ')}`);
     out.push(`  arches:     ${s.arches.join(', ')}    strategies: ${s.strategies.join(', ')} (default ${s.defaultStrategy})`);
     out.push(`  defaults:   ${s.defaults.readers} reader(s), ${s.defaults.writers} writer(s), widen ${Object.entries(s.defaults.widen).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`);
-    for (const [k, v] of Object.entries(s.params)) out.push(`  --param ${k}=${v.value}: ${v.doc}`);
+    out.push(`  sizes:      --readers ${s.ranges.readers.min}..${s.ranges.readers.max}  --writers ${s.ranges.writers.min}..${s.ranges.writers.max}  --frames ${s.ranges.frames.min}..${s.ranges.frames.max} (and what boot needs)  --huge ${s.ranges.huge.min}..${s.ranges.huge.max}`);
+    for (const [k, v] of Object.entries(s.params)) out.push(`  --param ${k}=${v.value} (${v.min}..${v.max}${v.maxRule ? ` at the default sizes, ${v.maxRule}` : ''}): ${v.doc}`);
     for (const w of s.windows) out.push(`  window ${w.name}${w.pairedWith ? ` (pairs with ${w.pairedWith})` : ''}: ${w.doc}`);
-    for (const b of s.bugs) out.push(`  --bug ${b.name}: ${b.doc}${b.strategies ? ` [shows under ${b.strategies.join(', ')}]` : ''} -> ${b.expectKinds.join(', ')}`);
+    for (const b of s.bugs) out.push(`  --bug ${b.name}: ${b.doc}${b.fixedBy ? ` (fixed by ${b.fixedBy})` : ''}; changes ${b.changes}${b.implies.length ? `, and turns on ${b.implies.join(', ')}` : ''}${b.strategies ? ` [shows under ${b.strategies.join(', ')}]` : ''} -> ${b.expectKinds.join(', ')}`);
     out.push(`  detects:    ${s.detects.join(', ')}`);
     out.push('');
   }

@@ -5,9 +5,12 @@ import { cpus as osCpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import hdr from 'hdr-histogram-js';
 import { VIOLATION_KINDS, type Violation } from '../src/check/violations.js';
-import { WINDOWS } from '../src/check/windows.js';
-import { STAT_NAMES, S_CALL_RCU, S_CB_RUN, S_GPS, S_GP_EXP, S_GP_SYNC, S_IPI_SENT, S_IPI_TARGETS, S_TABLES_FREED, S_TLBI, H_CB_BATCH, H_GP_EXP, H_GP_SYNC, H_GP_WORKER, H_IPI_WAIT, H_READER_OP, H_WRITER_OP, S_OPS, newHistogram } from '../src/machine/cpu.js';
-import type { Expect } from '../src/scenarios/scenario.js';
+import { newHistogram } from '../src/machine/cpu.js';
+import { H_READER_OP, H_WRITER_OP, STATS, S_OPS, type StatDef } from '../src/machine/stats.js';
+import { type Expect, roleCounters, windowPairs } from '../src/scenarios/scenario.js';
+import { H_IPI_WAIT, S_IPI_SENT, S_IPI_TARGETS } from '../src/sync/irq.js';
+import { H_CB_BATCH, H_GP_EXP, H_GP_SYNC, H_GP_WORKER, S_CALL_RCU, S_CB_RUN, S_GPS, S_GP_EXP, S_GP_SYNC } from '../src/sync/rcu.js';
+import { S_TABLES_FREED, S_TLBI } from '../src/sync/strategy.js';
 import type { WorkerResult } from '../workers/protocol.js';
 import type { RunConfig } from './config.js';
 import type { RawRun } from './runner.js';
@@ -110,8 +113,8 @@ function merged(encoded: string[]): hdr.Histogram {
   return total;
 }
 
-function sumStat(rs: WorkerResult[], i: number): number {
-  return rs.reduce((a, r) => a + (r.stats[i] ?? 0), 0);
+function sumStat(rs: WorkerResult[], st: StatDef): number {
+  return rs.reduce((a, r) => a + (r.stats[st.id] ?? 0), 0);
 }
 
 function runId(cfg: RunConfig, startedAt: string): string {
@@ -133,25 +136,24 @@ export function buildResults(run: RawRun): RunResults {
     const rs = run.results.filter((r) => r.role === name);
     const ops = sumStat(rs, S_OPS);
     const outcomes: Record<string, OutcomeResult> = {};
-    const def = name === 'reader' ? s.reader : s.writer;
-    def.outcomes.forEach((o, i) => {
+    roleCounters(s[name]).forEach((o, i) => {
       const count = rs.reduce((a, r) => a + (r.outcomes[i] ?? 0), 0);
-      outcomes[o.name] = { count, frequency: ops > 0 ? count / ops : 0, expect: o.expect, doc: o.doc };
+      outcomes[o.name] = { count, frequency: ops > 0 ? count / ops : 0, expect: o.def.expect, doc: o.def.doc };
     });
     for (const kind of s.detects) {
-      const k = VIOLATION_KINDS.indexOf(kind);
-      const count = rs.reduce((a, r) => a + (r.violationCounts[k] ?? 0), 0);
-      if (count > 0 || name === 'reader') outcomes[kind] = { count, frequency: ops > 0 ? count / ops : 0, expect: 'FORBIDDEN', doc: `violation: ${kind}` };
+      const count = rs.reduce((a, r) => a + (r.violationCounts[kind.id] ?? 0), 0);
+      if (count > 0 || name === 'reader') outcomes[kind.name] = { count, frequency: ops > 0 ? count / ops : 0, expect: 'FORBIDDEN', doc: `violation: ${kind.name}` };
     }
-    return { cpus: rs.length, ops, opsPerSec: secs > 0 ? Math.round(ops / secs) : 0, outcomes, latencyNs: summarize(merged(rs.map((r) => r.hists[name === 'reader' ? H_READER_OP : H_WRITER_OP]))) };
+    return { cpus: rs.length, ops, opsPerSec: secs > 0 ? Math.round(ops / secs) : 0, outcomes, latencyNs: summarize(merged(rs.map((r) => r.hists[name === 'reader' ? H_READER_OP.id : H_WRITER_OP.id]))) };
   };
   const reader = role('reader');
   const writer = role('writer');
 
   const windows: Record<string, WindowResult> = {};
   let overlapsPaired = 0;
-  for (const [name, pair] of Object.entries(s.windows)) {
-    const w = WINDOWS.find((x) => x.name === name)!;
+  for (const { window: w, pairedWith } of windowPairs(s)) {
+    const name = w.name;
+    const pair = pairedWith?.name ?? null;
     const entries = run.results.reduce((a, r) => a + (r.winEntries[w.id] ?? 0), 0);
     const overlaps = w.role === 'reader' && pair ? run.results.reduce((a, r) => a + (r.winOverlaps[w.id] ?? 0), 0) : null;
     if (overlaps !== null) overlapsPaired += overlaps;
@@ -161,15 +163,15 @@ export function buildResults(run: RawRun): RunResults {
     };
   }
 
-  const hist = (i: number): HistSummary => summarize(merged(run.results.map((r) => r.hists[i] ?? '')));
+  const hist = (h: StatDef): HistSummary => summarize(merged(run.results.map((r) => r.hists[h.id] ?? '')));
   const counters: Record<string, number> = {};
-  STAT_NAMES.forEach((n, i) => (counters[n] = sumStat(all, i)));
+  for (const st of STATS.all) counters[st.name] = sumStat(all, st);
   const violations = all.flatMap((r) => r.violations).sort((a, b) => a.timeMs - b.timeMs);
   const byKind: Record<string, number> = {};
-  VIOLATION_KINDS.forEach((k, i) => {
-    const n = all.reduce((a, r) => a + (r.violationCounts[i] ?? 0), 0);
-    if (n > 0) byKind[k] = n;
-  });
+  for (const k of VIOLATION_KINDS.all) {
+    const n = all.reduce((a, r) => a + (r.violationCounts[k.id] ?? 0), 0);
+    if (n > 0) byKind[k.name] = n;
+  }
   const violationCount = Object.values(byKind).reduce((a, b) => a + b, 0);
   const firsts = all.map((r) => r.firstViolationMs).filter((t) => t >= 0);
   const verdict = run.error !== null ? 'ERROR' : violationCount > 0 ? 'FAIL' : 'PASS';
@@ -216,14 +218,19 @@ export function buildResults(run: RawRun): RunResults {
   };
 }
 
-/** Writes JSON atomically: a temp file in the same folder, then rename. */
-export function writeJsonAtomic(dir: string, name: string, data: unknown): string {
+/** Writes a file atomically: a temp file in the same folder, then rename (a reader never sees half of it). */
+export function writeTextAtomic(dir: string, name: string, text: string): string {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, name);
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(data, null, 2) + '\n');
+  writeFileSync(tmp, text);
   renameSync(tmp, path);
   return path;
+}
+
+/** Writes JSON atomically: a temp file in the same folder, then rename. */
+export function writeJsonAtomic(dir: string, name: string, data: unknown): string {
+  return writeTextAtomic(dir, name, JSON.stringify(data, null, 2) + '\n');
 }
 
 export function writeResults(r: RunResults, dir: string): string {

@@ -3,22 +3,15 @@
 // run the end-of-run checks. The main thread never blocks: it coordinates with messages
 // and timers, and reads the shared words only to watch progress and stalls.
 import { Worker } from 'node:worker_threads';
-import { archByName } from '../src/arch/index.js';
 import { endOfRunAccounting, type AccountingSummary } from '../src/check/accounting.js';
 import { WINDOWS } from '../src/check/windows.js';
-import { Cpu } from '../src/machine/cpu.js';
-import { bugsFrom } from '../src/machine/bugs.js';
-import {
-  C_OPS, C_WAITING_ON, G_DRAIN, G_GP_CTR, G_GP_DONE, G_GP_DOORBELL, G_GP_REQ, G_RCU_PENDING_MAX, G_START, G_STOP, G_VIOLATIONS, LayoutError,
-  type Layout, bootCpu, computeLayout, cpuAddr, gpCpu,
-} from '../src/machine/layout.js';
-import { StressMem } from '../src/machine/mem.js';
-import { initPageAlloc } from '../src/mm/page_alloc.js';
+import type { Cpu } from '../src/machine/cpu.js';
+import { C_OPS, G_DRAIN, G_GP_DOORBELL, G_RCU_PENDING_MAX, G_START, G_STOP, G_VIOLATIONS, type Layout, cpuAddr, gpCpu } from '../src/machine/layout.js';
 import { scenarioById } from '../src/scenarios/index.js';
-import type { RunParams, Scenario } from '../src/scenarios/scenario.js';
-import { STRATEGIES } from '../src/sync/strategy.js';
+import { type Scenario, roleCounters, windowPairs } from '../src/scenarios/scenario.js';
 import type { ResultRole, WorkerInit, WorkerMessage, WorkerResult, WorkerRole } from '../workers/protocol.js';
 import { BadInput, type RunConfig } from './config.js';
+import { BootError, bootMachine, registryNames } from './machine.js';
 import type { Logger } from './log.js';
 import { type CpuSnapshot, snapshotCpus } from './stall.js';
 
@@ -52,9 +45,14 @@ export interface RawRun {
   stall: CpuSnapshot[] | null;
 }
 
-const WORKER_URL = import.meta.url.endsWith('.ts')
-  ? new URL('../workers/shim.mjs', import.meta.url)
-  : new URL('../workers/cpu.js', import.meta.url);
+/** Where a CPU worker starts: the compiled entry beside this file, or from the TypeScript
+ *  sources through the tsx shim. GUPSTRESS_COMPILED_WORKERS=1 makes a run from the sources
+ *  start compiled workers (dist/, 4x faster to start: the tests' many-CPU runs use it). */
+function workerUrl(): URL {
+  if (!import.meta.url.endsWith('.ts')) return new URL('../workers/cpu.js', import.meta.url);
+  if (process.env.GUPSTRESS_COMPILED_WORKERS === '1') return new URL('../dist/workers/cpu.js', import.meta.url);
+  return new URL('../workers/shim.mjs', import.meta.url);
+}
 
 function cpuResult(c: Cpu, role: ResultRole, outcomes: number): WorkerResult {
   return {
@@ -64,52 +62,32 @@ function cpuResult(c: Cpu, role: ResultRole, outcomes: number): WorkerResult {
   };
 }
 
-function runParams(cfg: RunConfig): RunParams {
-  return { readers: cfg.readers, writers: cfg.writers, mmLevels: cfg.levels, params: cfg.params };
-}
-
 /** Window widening and pairing as per-window arrays (indexed by window id). */
 function windowArrays(s: Scenario, cfg: RunConfig): { widenNs: number[]; winPair: number[] } {
-  const widenNs = WINDOWS.map((w) => cfg.widen[w.name] ?? 0);
-  const winPair = WINDOWS.map((w) => {
-    const pair = s.windows[w.name];
-    return pair ? WINDOWS.find((x) => x.name === pair)!.id : -1;
-  });
+  const widenNs = WINDOWS.all.map((w) => cfg.widen[w.name] ?? 0);
+  const winPair = WINDOWS.all.map(() => -1);
+  for (const { window, pairedWith } of windowPairs(s)) if (pairedWith) winPair[window.id] = pairedWith.id;
   return { widenNs, winPair };
 }
+
 
 export async function runScenario(cfg: RunConfig, hooks: RunHooks): Promise<RawRun> {
   const s = scenarioById(cfg.scenario);
   if (!s) throw new BadInput(`unknown scenario ${cfg.scenario}`);
   const log = hooks.log;
   const cpus = cfg.readers + cfg.writers;
-  let L: Layout;
+  let machine;
   try {
-    L = computeLayout({ frames: cfg.frames, hugeFolios: cfg.huge, cpus, mms: s.mms ?? 1, windows: WINDOWS.length, scratchWords: s.scratchWords });
+    machine = bootMachine(s, cfg);
   } catch (e) {
-    if (e instanceof LayoutError) throw new BadInput(e.message);
+    if (e instanceof BootError) throw new BadInput(`${s.id} cannot boot with --frames ${cfg.frames} --huge ${cfg.huge}: ${e.message}`);
     throw e;
   }
-  const sab = new SharedArrayBuffer(L.words * 4);
+  const { L, sab, boot, params } = machine;
   const i32 = new Int32Array(sab);
-  const mem = new StressMem(sab, cfg.seed);
-  const arch = s.archVariant ? s.archVariant(archByName(cfg.arch), runParams(cfg)) : archByName(cfg.arch);
+  const mem = machine.mem;
   const { widenNs, winPair } = windowArrays(s, cfg);
-  const boot = new Cpu(mem, L, bootCpu(L), arch, STRATEGIES[cfg.strategy], bugsFrom([]), {
-    widenNs: new Float64Array(WINDOWS.length), winPair: new Int32Array(WINDOWS.length).fill(-1), jitterP: 0,
-    seedStartNs: mem.now(), stopOnViolation: false, rcuTickUs: cfg.rcuTickUs,
-  });
-  // boot: the allocator, RCU's counters, the scenario's mm and mappings
-  for (let cpu = 0; cpu < L.cpuSlots; cpu++) mem.store(cpuAddr(L, cpu, C_WAITING_ON), -1);
-  mem.store(L.gBase + G_GP_CTR, 1);
-  mem.store(L.gBase + G_GP_DONE, 1);
-  mem.store(L.gBase + G_GP_REQ, 1);
-  initPageAlloc(mem, L);
-  try {
-    s.boot(boot, runParams(cfg));
-  } catch (e) {
-    throw new BadInput(`${s.id} cannot boot with --frames ${cfg.frames} --huge ${cfg.huge}: ${(e as Error).message}`);
-  }
+  const registries = registryNames();
 
   const roles: WorkerRole[] = [];
   for (let i = 0; i < cfg.readers; i++) roles.push('reader');
@@ -148,9 +126,9 @@ export async function runScenario(cfg: RunConfig, hooks: RunHooks): Promise<RawR
       sab, layout: L, cpu, role, roleIndex: role === 'writer' ? idx - cfg.readers : idx, scenario: s.id, arch: cfg.arch,
       strategy: cfg.strategy, bugs: cfg.bugs, widenNs, winPair, jitter: cfg.jitter, seed: cfg.seed, opsQuota: quota,
       stopOnViolation: cfg.stopOnViolation, rcuTickUs: cfg.rcuTickUs, readers: cfg.readers, writers: cfg.writers,
-      mmLevels: cfg.levels, params: cfg.params,
+      mmLevels: cfg.levels, params: cfg.params, registries,
     };
-    const w = new Worker(WORKER_URL, { workerData: init, stdout: false, stderr: false });
+    const w = new Worker(workerUrl(), { workerData: init, stdout: false, stderr: false });
     w.on('message', (msg: WorkerMessage) => {
       if (msg.type === 'ready') ready++;
       else if (msg.type === 'quota-done') readersDone++;
@@ -238,16 +216,17 @@ export async function runScenario(cfg: RunConfig, hooks: RunHooks): Promise<RawR
 
   // end-of-run checks on the boot CPU (every worker is gone or done)
   let accounting: AccountingSummary | null = null;
-  const bootOutcomes = { reader: new Float64Array(64), writer: new Float64Array(64) };
-  for (const r of results.values()) {
-    if (r.role === 'gp') continue;
-    r.outcomes.forEach((v, i) => (bootOutcomes[r.role as 'reader' | 'writer'][i] += v));
-  }
+  const byName = (role: 'reader' | 'writer'): Record<string, number> => {
+    const counters = roleCounters(s[role]);
+    const sums: Record<string, number> = Object.fromEntries(counters.map((x) => [x.name, 0]));
+    for (const r of results.values()) if (r.role === role) counters.forEach((x, i) => (sums[x.name] += r.outcomes[i] ?? 0));
+    return sums;
+  };
   if (error === null) {
     // the gp worker ran every callback before it exited (rcu_barrier semantics)
-    s.teardown?.(boot, runParams(cfg));
+    s.teardown?.(boot, params);
     accounting = endOfRunAccounting(boot, s.mms ?? 1);
-    s.check?.(boot, runParams(cfg), bootOutcomes);
+    s.check?.(boot, params, { reader: byName('reader'), writer: byName('writer') });
   }
   return {
     cfg, scenario: s, layout: L, startedAt, durationMs, results: [...results.values()].sort((a, b) => a.cpu - b.cpu),

@@ -36,6 +36,10 @@ test('bad input: exit 2, one line on stderr, no stack trace', () => {
     ['frobnicate'],
     [],
     ['run', '--scenario', 'ksm-merge', '--no-such-option'],
+    ['run', '--scenario', 'thp-collapse', '--param', 'pmds=20', '--duration', '2s'],
+    ['run', '--scenario', 'thp-collapse', '--writers', '2'],
+    ['run', '--scenario', 'munmap-free', '--param', 'pmds=64'],
+    ['limits', '--scenario', 'nope'],
   ];
   for (const args of cases) {
     const r = gupstress(...args);
@@ -45,6 +49,18 @@ test('bad input: exit 2, one line on stderr, no stack trace', () => {
     assert.match(lines[0], /^gupstress: /);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   }
+});
+
+test('issue 9: a size the layout cannot hold exits 2 with the allowed range, before anything runs', () => {
+  const out = tmpOut();
+  const r = gupstress('run', '--scenario', 'thp-collapse', '--param', 'pmds=20', '--duration', '2s', '--out', out);
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr.trim(), 'gupstress: --param pmds must be an integer from 1 to 16 for thp-collapse (got 20)');
+  assert.equal(readdirSync(out).length, 0, 'nothing ran: no results written');
+  const list = JSON.parse(gupstress('list', '--json').stdout);
+  const thp = list.scenarios.find((s: { id: string }) => s.id === 'thp-collapse');
+  assert.deepEqual([thp.params.pmds.min, thp.params.pmds.max], [1, 16], 'list prints the same range');
+  assert.deepEqual(thp.ranges.writers, { min: 0, max: 1 });
 });
 
 test('run --json: exit 0, the results JSON on stdout and written atomically to --out', () => {

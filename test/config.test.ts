@@ -43,3 +43,28 @@ test('run configuration: defaults from the scenario, and every kind of bad input
   resolveRunConfig({ scenario: 'ksm-merge', strategy: 'ipi', bug: 'gup-no-recheck' }, (m) => warnings.push(m));
   assert.match(warnings[0], /not expected to show under strategy ipi/);
 });
+
+test('sizes the layout cannot hold are refused with the allowed range, never run', () => {
+  const refused: [object, RegExp][] = [
+    // the report of issue 9: 20 VMAs in an mm of 16 slots ran and reported FAIL
+    [{ scenario: 'thp-collapse', param: ['pmds=20'] }, /--param pmds must be an integer from 1 to 16 for thp-collapse \(got 20\)/],
+    [{ scenario: 'thp-collapse', param: ['pmds=0'] }, /from 1 to 16/],
+    [{ scenario: 'ksm-merge', param: ['pages=3000'] }, /--param pages must be an integer from 1 to 2048 for ksm-merge with --frames 4096/],
+    [{ scenario: 'munmap-free', param: ['nr=65'] }, /from 1 to 64/],
+    [{ scenario: 'pfnmap-special', param: ['pte_special=2'] }, /from 0 to 1/],
+    [{ scenario: 'munmap-free', param: ['pmds=64'] }, /cannot boot .*--frames must be at least \d+ .*or --param pmds from 1 to \d+ with --frames 8192/],
+    [{ scenario: 'munmap-free', frames: '100' }, /cannot boot with --frames 100.*--frames must be at least \d+/],
+    [{ scenario: 'thp-collapse', writers: '2' }, /--writers must be an integer from 0 to 1 for thp-collapse/],
+    [{ scenario: 'split-migration', writers: '2' }, /from 0 to 1/],
+    [{ scenario: 's390-folding', writers: '2' }, /from 0 to 1/],
+    [{ scenario: 'ksm-merge', readers: '40', writers: '9' }, /--readers must be an integer from 1 to 39 with --writers 9/],
+    [{ scenario: 'ksm-merge', readers: '1', writers: '48' }, /--writers must be an integer from 0 to 47 \(at most 48 CPUs/],
+    [{ scenario: 'ksm-merge', readers: '48' }, /--readers must be an integer from 1 to 47 with --writers 1/],
+    [{ scenario: 'ksm-merge', frames: '524288' }, /--frames must be an integer from 64 to/],
+    [{ scenario: 'ksm-merge', huge: '9000' }, /--huge must be an integer from 0 to \d+ with --frames 4096/],
+  ];
+  for (const [args, re] of refused) assert.throws(() => resolveRunConfig({ seed: 1, ...args }), (e: Error) => e instanceof BadInput && re.test(e.message), `${JSON.stringify(args)}`);
+  // and the ends of a range are accepted
+  assert.equal(resolveRunConfig({ scenario: 'thp-collapse', param: ['pmds=16'], seed: 1 }).params.pmds, 16);
+  assert.equal(resolveRunConfig({ scenario: 'sync-witness', writers: '40', seed: 1 }).writers, 40, 'the object pool is sized from --writers');
+});

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { endOfRunAccounting } from '../src/check/accounting.js';
-import { W_GUP_PIN_RECHECK, W_KSM_CLEAR_CHECK, winReaderClose, winReaderOpen, winWriterClose, winWriterOpen } from '../src/check/windows.js';
+import { winReaderClose, winReaderOpen, winWriterClose, winWriterOpen } from '../src/check/windows.js';
 import { MD_MAPCOUNT, MD_REFCOUNT, MD_TYPE, PageType, frameAddr, mdAddr } from '../src/machine/layout.js';
 import { FOLL_GET, FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, folioMaybeDmaPinned } from '../src/mm/folio.js';
 import { GUP_FAST_NOT_PRESENT, GUP_FAST_PERM, gupFast, gupSlow, getUserPagesFast, putUserPages } from '../src/mm/gup.js';
@@ -13,7 +13,10 @@ import { MmuGather } from '../src/mm/mmu_gather.js';
 import { entryOffset } from '../src/mm/pgtable.js';
 import { VM_HUGEPAGE, VM_READ, VM_WRITE, vmaDefine } from '../src/mm/vma.js';
 import { LVL_PTE } from '../src/arch/arch.js';
+import { S_TABLES_FREED } from '../src/sync/strategy.js';
 import { machine } from './helpers.js';
+import { W_GUP_PIN_RECHECK } from '../src/mm/gup.js';
+import { W_KSM_CLEAR_CHECK } from '../src/mm/ksm.js';
 
 const BASE = 4096;
 
@@ -74,7 +77,7 @@ test('munmap frees pages and tables; GUP-fast then stops, the slow path says -EF
   assert.equal(gupSlow(m.c, 0, BASE + 5, 1, FOLL_GET), 0);
   putUserPages(m.c, 1, FOLL_GET, BASE);
   assert.equal(m.mem.load(mdAddr(m.L, held, MD_TYPE)), PageType.Free);
-  assert.equal(m.c.stats[10], 3, 'two pte tables and the pmd table were freed');
+  assert.equal(m.c.stats[S_TABLES_FREED.id], 3, 'two pte tables and the pmd table were freed');
   const acc = endOfRunAccounting(m.c, 1);
   assert.equal(acc.foliosMapped, 0);
   assert.equal(m.c.violations.length, 0, JSON.stringify(m.c.violations));
@@ -108,25 +111,25 @@ test('KSM merges an unpinned page; a FOLL_WRITE pin then breaks COW through the 
 
 test('window overlap: odd counter at open, or a change by close, means the windows overlapped', () => {
   const m = machine();
-  m.c.opts.winPair[W_GUP_PIN_RECHECK] = W_KSM_CLEAR_CHECK;
+  m.c.opts.winPair[W_GUP_PIN_RECHECK.id] = W_KSM_CLEAR_CHECK.id;
   winReaderOpen(m.c, W_GUP_PIN_RECHECK, 100);
   winReaderClose(m.c, W_GUP_PIN_RECHECK);
-  assert.equal(m.c.winOverlaps[W_GUP_PIN_RECHECK], 0);
+  assert.equal(m.c.winOverlaps[W_GUP_PIN_RECHECK.id], 0);
   winReaderOpen(m.c, W_GUP_PIN_RECHECK, 100);
   winWriterOpen(m.c, W_KSM_CLEAR_CHECK, 100);
   winReaderClose(m.c, W_GUP_PIN_RECHECK);
-  assert.equal(m.c.winOverlaps[W_GUP_PIN_RECHECK], 1, 'writer opened during the reader window');
+  assert.equal(m.c.winOverlaps[W_GUP_PIN_RECHECK.id], 1, 'writer opened during the reader window');
   winReaderOpen(m.c, W_GUP_PIN_RECHECK, 100);
   winReaderClose(m.c, W_GUP_PIN_RECHECK);
-  assert.equal(m.c.winOverlaps[W_GUP_PIN_RECHECK], 2, 'writer window open at the reader open');
+  assert.equal(m.c.winOverlaps[W_GUP_PIN_RECHECK.id], 2, 'writer window open at the reader open');
   winReaderOpen(m.c, W_GUP_PIN_RECHECK, 101);
   winReaderClose(m.c, W_GUP_PIN_RECHECK);
-  assert.equal(m.c.winOverlaps[W_GUP_PIN_RECHECK], 2, 'another object: no overlap');
+  assert.equal(m.c.winOverlaps[W_GUP_PIN_RECHECK.id], 2, 'another object: no overlap');
   winWriterClose(m.c, W_KSM_CLEAR_CHECK);
   winReaderOpen(m.c, W_GUP_PIN_RECHECK, 100);
   winReaderClose(m.c, W_GUP_PIN_RECHECK);
-  assert.equal(m.c.winOverlaps[W_GUP_PIN_RECHECK], 2);
-  assert.equal(m.c.winEntries[W_GUP_PIN_RECHECK], 5);
+  assert.equal(m.c.winOverlaps[W_GUP_PIN_RECHECK.id], 2);
+  assert.equal(m.c.winEntries[W_GUP_PIN_RECHECK.id], 5);
 });
 
 test('a speculative reference on a page-table frame defers its free to the last put (put_page_testzero)', async () => {

@@ -5,15 +5,18 @@ import { parentPort, workerData } from 'node:worker_threads';
 import hdr from 'hdr-histogram-js';
 import { archByName } from '../src/arch/index.js';
 import type { ArchName } from '../src/arch/arch.js';
-import { Cpu, S_GPS, S_OPS } from '../src/machine/cpu.js';
-import { bugsFrom } from '../src/machine/bugs.js';
+import { bugSwitches } from '../src/machine/bugs.js';
+import { Cpu } from '../src/machine/cpu.js';
 import { CpuState, G_START } from '../src/machine/layout.js';
 import { StressMem } from '../src/machine/mem.js';
+import { H_READER_OP, H_WRITER_OP, S_OPS } from '../src/machine/stats.js';
 import { freeTable } from '../src/mm/page_alloc.js';
-import { scenarioById } from '../src/scenarios/index.js';
+import { ALL_BUGS, scenarioById } from '../src/scenarios/index.js';
+import { roleCounters } from '../src/scenarios/scenario.js';
 import { handleIpi, irqPoint } from '../src/sync/irq.js';
-import { rcuBarrier, rcuGpKthread } from '../src/sync/rcu.js';
+import { S_GPS, rcuBarrier, rcuGpKthread } from '../src/sync/rcu.js';
 import { STRATEGIES, type StrategyName } from '../src/sync/strategy.js';
+import { registryNames, runParams } from '../harness/machine.js';
 import type { WorkerInit, WorkerMessage } from './protocol.js';
 
 const init = workerData as WorkerInit;
@@ -21,9 +24,12 @@ const port = parentPort!;
 const scenario = scenarioById(init.scenario)!;
 const L = init.layout;
 const mem = new StressMem(init.sab, (init.seed ^ Math.imul(init.cpu + 1, 0x9e3779b1)) >>> 0);
-const params = { readers: init.readers, writers: init.writers, mmLevels: init.mmLevels, params: init.params };
+// ids are given by name: a worker whose registries differ from the main thread's would
+// count into the wrong slots, so it refuses to start
+if (JSON.stringify(registryNames()) !== JSON.stringify(init.registries)) throw new Error('the worker\'s registries (windows, violation kinds, stats) differ from the main thread\'s');
+const { params } = runParams(scenario, { ...init, levels: init.mmLevels, frames: 0, huge: 0, rcuTickUs: init.rcuTickUs, arch: init.arch as ArchName, strategy: init.strategy as StrategyName }, L.scratchBase);
 const baseArch = archByName(init.arch as ArchName);
-const c = new Cpu(mem, L, init.cpu, scenario.archVariant ? scenario.archVariant(baseArch, params) : baseArch, STRATEGIES[init.strategy as StrategyName], bugsFrom(init.bugs), {
+const c = new Cpu(mem, L, init.cpu, scenario.archVariant ? scenario.archVariant(baseArch, params) : baseArch, STRATEGIES[init.strategy as StrategyName], bugSwitches(ALL_BUGS, init.bugs), {
   widenNs: Float64Array.from(init.widenNs),
   winPair: Int32Array.from(init.winPair),
   jitterP: init.jitter,
@@ -44,11 +50,22 @@ c.opts.seedStartNs = mem.now();
 mem.store(c.aState, CpuState.Running);
 
 let ops = 0;
+const counters = role ? roleCounters(role) : [];
+if (counters.length > c.outcomes.length) throw new Error(`${scenario.id} ${init.role}: ${counters.length} outcomes and events, at most ${c.outcomes.length}`);
+c.eventIndex = new Map(counters.map((x, i) => [x.name, i]));
 if (role && state !== null) {
   const op = role.op;
+  const index = c.eventIndex;
+  const hist = c.hists[init.role === 'reader' ? H_READER_OP.id : H_WRITER_OP.id];
   const quota = init.role === 'reader' ? init.opsQuota : 0;
   for (;;) {
-    op(c, state);
+    // the op skeleton, once for every scenario: time it, count the outcome it returns
+    const t0 = mem.now();
+    const outcome = op(c, state);
+    const i = index.get(outcome);
+    if (i === undefined || counters[i].event) throw new Error(`${scenario.id} ${init.role}: op returned '${outcome}', not a declared outcome`);
+    c.outcomes[i]++;
+    hist.recordValue(Math.round(mem.now() - t0));
     irqPoint(c); // between operations: take IPIs, report a quiescent state
     ops++;
     if (ops === quota) {
@@ -63,7 +80,7 @@ if (role && state !== null) {
 } else {
   // the gp worker: grace periods and call_rcu callbacks until told to drain
   rcuGpKthread(c, scenario.rcuCallback ?? freeTable);
-  ops = c.stats[S_GPS];
+  ops = c.stats[S_GPS.id];
 }
 // rcu_barrier(): a writer's deferred frees have all run before it reports
 if (init.role === 'writer') rcuBarrier(c);
@@ -72,14 +89,14 @@ mem.store(c.aState, CpuState.Done);
 handleIpi(c);
 c.wakeWaiters();
 
-c.stats[S_OPS] = ops;
+c.stats[S_OPS.id] = ops;
 
 send({
   type: 'result',
   cpu: init.cpu,
   role: init.role,
   stats: Array.from(c.stats),
-  outcomes: Array.from(c.outcomes.subarray(0, role ? role.outcomes.length : 0)),
+  outcomes: Array.from(c.outcomes.subarray(0, counters.length)),
   hists: c.hists.map((h) => hdr.encodeIntoCompressedBase64(h)),
   winEntries: Array.from(c.winEntries),
   winOverlaps: Array.from(c.winOverlaps),

@@ -26,6 +26,9 @@ export interface WorkerInit {
   writers: number;
   mmLevels: number;
   params: Record<string, number>;
+  /** the main thread's registries (windows, violation kinds, stats, histograms, trace
+   *  events) by name in id order: the worker's must agree */
+  registries: string[][];
 }
 
 export interface WorkerResult {

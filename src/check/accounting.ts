@@ -7,7 +7,9 @@ import {
   frameAddr, mdAddr, mmAddr,
 } from '../machine/layout.js';
 import { folioHead } from '../mm/page_alloc.js';
-import { V_REFCOUNT_LEAK } from './violations.js';
+import { defineViolation } from './violations.js';
+
+export const V_REFCOUNT_LEAK = defineViolation('refcount-leak', 'at the end of the run a frame holds references nothing explains');
 
 export interface AccountingSummary {
   tablesReachable: number;

@@ -1,26 +1,34 @@
 // The oracle: checks that ride along with the model's own steps. None of them changes
 // what the model does; each one records a violation with the CPU's trace.
 import type { Cpu } from '../machine/cpu.js';
-import { FANOUT, MD_GEN, MD_LEVEL, MD_PREV_VPN, MD_STAMP, MD_TYPE, MD_VPN, PageType, mdAddr } from '../machine/layout.js';
-import { V_PGTABLE_UAF, V_SPECIAL_REFCOUNTED, V_STALE_PAGE, V_WILD_PFN } from './violations.js';
+import { isHugeFolioHead } from '../mm/page_alloc.js';
+import { LVL_PMD } from '../arch/arch.js';
+import { FANOUT, FRAME_WORDS, MD_FLAGS, PG_TABLE_DETACHED, MD_GEN, MD_LEVEL, MD_PREV_VPN, MD_STAMP, MD_TYPE, MD_VPN, PageType, mdAddr } from '../machine/layout.js';
+import { defineViolation } from './violations.js';
 
-/** The walker enters table frame pfn: remember its generation. A frame that is not a page
- *  table any more was freed under the walker. Returns false if the walk must stop. */
-export function walkEnterTable(c: Cpu, pfn: number, vpn: number): boolean {
+export const V_STALE_PAGE = defineViolation('stale-page', 'GUP returned a page that was not mapped there at any time during the walk');
+export const V_PGTABLE_UAF = defineViolation('pgtable-use-after-free', 'a walker read a table frame that was freed or reused during its protected section');
+export const V_WILD_PFN = defineViolation('wild-pfn', 'a pfn was taken from a non-present entry, or a non-table frame was walked as a table');
+export const V_SPECIAL_REFCOUNTED = defineViolation('special-refcounted', 'a reference was taken on a pfn that has no refcounted page');
+export const V_DETACHED_NONEMPTY = defineViolation('detached-nonempty', 'a lockless reader read a non-empty pte from a retracted (detached) table');
+export const V_LOST_UPDATE = defineViolation('lost-update', 'a write made under a lock is not there afterwards');
+
+/** The walker enters table frame pfn: remember its generation, and judge the frame: one
+ *  that is not a page table any more was freed under the walker. Only records and judges;
+ *  whether the walk can go on is the model's decision (walkableTable in mm/pgtable.ts). */
+export function walkEnterTable(c: Cpu, pfn: number, vpn: number): void {
   const m = c.mem;
   const L = c.L;
   if (pfn <= 0 || pfn >= L.totalFrames) {
     c.violation(V_WILD_PFN, vpn, `walked pfn ${pfn} as a table: no such frame`);
-    return false;
+    return;
   }
   const i = c.nrWalk++;
   c.walkPfn[i] = pfn;
   c.walkGen[i] = m.load(mdAddr(L, pfn, MD_GEN));
   if (m.load(mdAddr(L, pfn, MD_TYPE)) !== PageType.PageTable) {
     c.violation(V_PGTABLE_UAF, vpn, `walked table frame ${pfn} after it was freed (type ${m.load(mdAddr(L, pfn, MD_TYPE))}, gen ${c.walkGen[i]})`);
-    return false;
   }
-  return true;
 }
 
 /** End of the protected section (before local_irq_restore): every table walked must still
@@ -39,36 +47,59 @@ export function walkCheckTables(c: Cpu, vpn: number): void {
 
 /** GUP is about to return `page` for vpn, holding a reference: it must be a user page that
  *  was mapped at vpn at some time during the walk (stale-page), taken from a real frame. */
-export function checkGotPage(c: Cpu, page: number, head: number, vpn: number): boolean {
+export function checkGotPage(c: Cpu, page: number, head: number, vpn: number): void {
   const m = c.mem;
   const L = c.L;
   if (page <= 0 || page >= L.totalFrames) {
     c.violation(V_WILD_PFN, vpn, `GUP took pfn ${page}: no such frame`);
-    return false;
+    return;
   }
   const type = m.load(mdAddr(L, page, MD_TYPE));
   if (type === PageType.Reserved) {
     c.violation(V_SPECIAL_REFCOUNTED, vpn, `a reference was taken on pfn ${page}: device memory of a pfn mapping, not a refcounted page`);
-    return false;
+    return;
   }
   if (type !== PageType.Anon && type !== PageType.Ksm && type !== PageType.Tail) {
     c.violation(V_STALE_PAGE, vpn, `GUP returned pfn ${page}, which is not a user page (type ${type})`);
-    return false;
+    return;
   }
   const expect = head === page ? vpn : vpn & ~(FANOUT - 1);
-  if (m.load(mdAddr(L, head, MD_VPN)) === expect) return true;
+  if (m.load(mdAddr(L, head, MD_VPN)) === expect) return;
   // unmapped after our walk started, from this very address: a legitimate race
-  if (m.load(mdAddr(L, head, MD_PREV_VPN)) === expect && m.load(mdAddr(L, head, MD_STAMP)) - c.walkStamp > 0) return true;
+  if (m.load(mdAddr(L, head, MD_PREV_VPN)) === expect && m.load(mdAddr(L, head, MD_STAMP)) - c.walkStamp > 0) return;
   c.violation(V_STALE_PAGE, vpn,
-    `GUP returned pfn ${page}, mapped at vpn 0x${(m.load(mdAddr(L, head, MD_VPN)) >>> 0).toString(16)}, not here at any time during the walk`);
-  return false;
+    `GUP returned pfn ${page}, mapped at 0x${((m.load(mdAddr(L, head, MD_VPN)) >>> 0) * 4096).toString(16)}, not here at any time during the walk`);
+  return;
 }
 
 /** A present pmd leaf names a PMD-sized folio: its pfn must be the head of one. That is a
  *  property of the frame layout, so it is checked without a reference and without a race. */
-export function checkPmdLeafPfn(c: Cpu, pfn: number, vpn: number, pmd: number): boolean {
-  const L = c.L;
-  if (pfn >= L.hugeBase && pfn < L.totalFrames && ((pfn - L.hugeBase) & (FANOUT - 1)) === 0) return true;
+export function checkPmdLeafPfn(c: Cpu, pfn: number, vpn: number, pmd: number): void {
+  if (isHugeFolioHead(c.L, pfn)) return;
   c.violation(V_WILD_PFN, vpn, `a "present" pmd leaf 0x${(pmd >>> 0).toString(16)} names pfn ${pfn}, which is not a PMD-sized folio (swap bits read as a pfn?)`);
-  return false;
+}
+
+
+/** Oracle bookkeeping, not kernel state: was table frame pfn retracted (its pmd cleared by
+ *  retract_page_tables) by now? */
+export function tableDetached(c: Cpu, pfn: number): boolean {
+  return (c.mem.load(mdAddr(c.L, pfn, MD_FLAGS)) & PG_TABLE_DETACHED) !== 0;
+}
+
+/** A lockless reader read `pte` from table frame pfn after it was retracted: a detached
+ *  table must read as empty entries until its grace period ends. */
+export function checkDetachedEmpty(c: Cpu, pfn: number, pte: number, vpn: number): void {
+  const a = c.arch;
+  if (!a.pteNone(pte)) c.violation(V_DETACHED_NONEMPTY, vpn, `read pte 0x${(pte >>> 0).toString(16)} from retracted table ${pfn}: a detached table must read empty (0x${(a.emptyPte >>> 0).toString(16)})`);
+}
+
+/** A writer that holds the ptl of the table at ptep wrote a pte: the pmd must still link
+ *  that table, or the write went into a retracted table and is lost. */
+export function checkPtlStillLinked(c: Cpu, pmdp: number, ptep: number, vpn: number): void {
+  const a = c.arch;
+  const now = c.mem.load(pmdp);
+  const table = ((ptep - c.L.framesBase) / FRAME_WORDS) | 0;
+  if (a.pmdNone(now) || a.tablePfn(LVL_PMD, now) !== table) {
+    c.violation(V_LOST_UPDATE, vpn, `pte written into table ${table} after it was retracted: the update is lost`);
+  }
 }

@@ -2,52 +2,18 @@
 // Everything here is allocated once, before the role loop starts.
 import hdr from 'hdr-histogram-js';
 import type { Arch } from '../arch/arch.js';
-import { TRACE_LEN, EV_NAMES } from '../check/trace.js';
-import type { Violation, ViolationKind } from '../check/violations.js';
-import { VIOLATION_KINDS } from '../check/violations.js';
+import { TRACE_EVENTS, TRACE_LEN, type TraceDef, formatTraceEvent } from '../check/trace.js';
+import { VIOLATION_KINDS, type Violation, type ViolationDef } from '../check/violations.js';
 import { WINDOWS } from '../check/windows.js';
 import type { Strategy } from '../sync/strategy.js';
-import type { Bugs } from './bugs.js';
+import type { BugSwitches } from './bugs.js';
+import { HISTS, S_BLOCKS, STATS } from './stats.js';
 import {
   C_IPI_ACK, C_IPI_REQ, C_IRQ_OFF, C_OPS, C_QS_SEQ, C_RCU_CTR, C_STATE, C_WAITING_ON,
   C_STACK, C_WAKE, C_WANT, G_GP_CTR, G_STAMP, G_VIOLATIONS, G_STOP, type Layout, cpuAddr, CpuState, CB_RING,
 } from './layout.js';
 import type { Mem } from './mem.js';
 
-// CPU-local counters (summed over CPUs at print time, like rcutorture's)
-export const S_OPS = 0;
-export const S_IPI_SENT = 1; //        broadcasts sent
-export const S_IPI_TARGETS = 2; //     per-CPU requests posted
-export const S_IPI_HANDLED = 3; //     requests this CPU acknowledged itself
-export const S_TLBI = 4; //            broadcast TLB invalidations that do not wait (rcu strategies)
-export const S_GP_SYNC = 5; //         synchronize_rcu calls
-export const S_GP_EXP = 6; //          synchronize_rcu_expedited calls
-export const S_CALL_RCU = 7;
-export const S_GPS = 8; //             grace periods completed by the gp worker
-export const S_CB_RUN = 9; //          callbacks invoked
-export const S_TABLES_FREED = 10;
-export const S_PAGES_FREED = 11;
-export const S_OOM = 12; //            allocations that found no free frame
-export const S_SLOW = 13; //           slow-path GUP calls
-export const S_FAULTS = 14;
-export const S_PAGES_GOT = 15; //      pages returned by GUP (fast + slow)
-export const S_FAST_PAGES = 16; //     pages returned by GUP-fast
-export const S_BLOCKS = 17; //         times this CPU slept in Atomics.wait
-export const N_STATS = 18;
-export const STAT_NAMES = [
-  'ops', 'ipiSent', 'ipiTargets', 'ipiHandled', 'tlbiBroadcasts', 'syncRcu', 'syncRcuExpedited', 'callRcu',
-  'gracePeriods', 'callbacksRun', 'tablesFreed', 'pagesFreed', 'oom', 'slowGup', 'faults', 'pagesGot',
-  'fastPages', 'blocks',
-];
-
-export const H_IPI_WAIT = 0;
-export const H_GP_SYNC = 1;
-export const H_GP_EXP = 2;
-export const H_GP_WORKER = 3; //  gp worker: from gp start to all CPUs quiescent
-export const H_CB_BATCH = 4; //   callbacks invoked per grace period
-export const H_WRITER_OP = 5;
-export const H_READER_OP = 6;
-export const N_HISTS = 7;
 
 export const MAX_VIOLATION_RECORDS = 20;
 export const GUP_MAX = 64;
@@ -71,7 +37,8 @@ export class Cpu {
   readonly id: number;
   readonly arch: Arch;
   readonly strategy: Strategy;
-  readonly bugs: Bugs;
+  /** the bug switches of this run, by name (src/machine/bugs.ts): c.bug['name'] */
+  readonly bug: BugSwitches;
   readonly opts: CpuOptions;
 
   // this CPU's words
@@ -99,17 +66,18 @@ export class Cpu {
   readonly ipiReqs: Int32Array; // scratch: request number posted to each target
 
   // statistics
-  readonly stats = new Float64Array(N_STATS);
+  readonly stats = new Float64Array(STATS.size);
+  /** the role's outcome counts, by the outcome's index in its declaration */
   readonly outcomes = new Float64Array(64);
   readonly hists: hdr.Histogram[] = [];
-  readonly winEntries = new Float64Array(WINDOWS.length);
-  readonly winOverlaps = new Float64Array(WINDOWS.length);
+  readonly winEntries = new Float64Array(WINDOWS.size);
+  readonly winOverlaps = new Float64Array(WINDOWS.size);
   readonly winHists: hdr.Histogram[] = [];
-  readonly winSlot = new Int32Array(WINDOWS.length);
-  readonly winSeq = new Int32Array(WINDOWS.length);
-  readonly winT0 = new Float64Array(WINDOWS.length);
-  readonly winShift = new Int32Array(WINDOWS.length);
-  readonly violationCounts = new Float64Array(VIOLATION_KINDS.length);
+  readonly winSlot = new Int32Array(WINDOWS.size);
+  readonly winSeq = new Int32Array(WINDOWS.size);
+  readonly winT0 = new Float64Array(WINDOWS.size);
+  readonly winShift = new Int32Array(WINDOWS.size);
+  readonly violationCounts = new Float64Array(VIOLATION_KINDS.size);
   readonly violations: Violation[] = [];
   firstViolationMs = -1;
 
@@ -129,13 +97,13 @@ export class Cpu {
   /** why the last gup_fast stopped short (GUP_FAST_* in mm/gup.ts) */
   gupFastReason = 0;
 
-  constructor(mem: Mem, L: Layout, id: number, arch: Arch, strategy: Strategy, bugs: Bugs, opts: CpuOptions) {
+  constructor(mem: Mem, L: Layout, id: number, arch: Arch, strategy: Strategy, bug: BugSwitches, opts: CpuOptions) {
     this.mem = mem;
     this.L = L;
     this.id = id;
     this.arch = arch;
     this.strategy = strategy;
-    this.bugs = bugs;
+    this.bug = bug;
     this.opts = opts;
     this.aState = cpuAddr(L, id, C_STATE);
     this.aIrqOff = cpuAddr(L, id, C_IRQ_OFF);
@@ -153,8 +121,8 @@ export class Cpu {
     this.gStop = L.gBase + G_STOP;
     this.ipiReqs = new Int32Array(L.cpus);
     this.ipiSeen = mem.load(this.aIpiReq);
-    for (let i = 0; i < N_HISTS; i++) this.hists.push(newHistogram());
-    for (const w of WINDOWS) {
+    for (let i = 0; i < HISTS.size; i++) this.hists.push(newHistogram());
+    for (const w of WINDOWS.all) {
       this.winHists.push(newHistogram());
       this.winShift[w.id] = w.shift;
     }
@@ -167,7 +135,7 @@ export class Cpu {
     const m = this.mem;
     m.store(this.aWaitingOn, p);
     m.store(this.aState, CpuState.Blocked);
-    this.stats[S_BLOCKS]++;
+    this.stats[S_BLOCKS.id]++;
     const r = m.wait(p, v, timeoutMs);
     m.store(this.aState, CpuState.Running);
     m.store(this.aWaitingOn, -1);
@@ -184,10 +152,10 @@ export class Cpu {
     }
   }
 
-  trace(ev: number, a: number, b: number): void {
+  trace(ev: TraceDef, a: number, b: number): void {
     const i = this.tracePos;
     const t = this.traceBuf;
-    t[i] = ev;
+    t[i] = ev.id + 1; // 0 marks an empty slot
     t[i + 1] = a;
     t[i + 2] = b;
     this.tracePos = i === (TRACE_LEN - 1) * 3 ? 0 : i + 3;
@@ -199,24 +167,32 @@ export class Cpu {
       const i = (this.tracePos + k * 3) % (TRACE_LEN * 3);
       const ev = this.traceBuf[i];
       if (ev === 0) continue;
-      const a = this.traceBuf[i + 1] >>> 0;
-      const b = this.traceBuf[i + 2] >>> 0;
-      out.push(`${EV_NAMES[ev]} 0x${a.toString(16)} 0x${b.toString(16)}`);
+      out.push(formatTraceEvent(TRACE_EVENTS.all[ev - 1], this.traceBuf[i + 1], this.traceBuf[i + 2]));
     }
     return out;
   }
 
+  /** outcome and event names of the role this CPU runs -> counter index (set by the worker) */
+  eventIndex: ReadonlyMap<string, number> = new Map();
+
+  /** Counts an event the role declared (Role.events): a near miss on the way, a result. */
+  event(name: string): void {
+    const i = this.eventIndex.get(name);
+    if (i === undefined) throw new Error(`cpu ${this.id}: no event '${name}' declared by its role`);
+    this.outcomes[i]++;
+  }
+
   /** Records a violation (cheap after the first MAX_VIOLATION_RECORDS of them). */
-  violation(kind: number, vpn: number, detail: string): void {
+  violation(kind: ViolationDef, vpn: number, detail: string): void {
     const m = this.mem;
     const t = (m.now() - this.opts.seedStartNs) / 1e6;
-    this.violationCounts[kind]++;
+    this.violationCounts[kind.id]++;
     if (this.firstViolationMs < 0) this.firstViolationMs = t;
     m.add(this.L.gBase + G_VIOLATIONS, 1);
     if (this.opts.stopOnViolation) m.store(this.gStop, 1);
     if (this.violations.length < MAX_VIOLATION_RECORDS) {
       this.violations.push({
-        kind: VIOLATION_KINDS[kind] as ViolationKind,
+        kind: kind.name,
         cpu: this.id,
         address: '0x' + (vpn * 4096).toString(16),
         detail,

@@ -100,6 +100,19 @@ export const enum CpuState {
   Done = 3,
 }
 
+/** pfns are 20 bits in a 32-bit entry (pfn << 12 | flags); the layout keeps them below this */
+export const PFN_LIMIT = 1 << 19;
+export const MIN_FRAMES = 64;
+
+/** The most small frames a layout with `huge` PMD-sized folios holds. */
+export function maxFrames(huge: number): number {
+  return PFN_LIMIT - FANOUT * (huge + 1);
+}
+/** The most PMD-sized folios a layout with `frames` small frames holds. */
+export function maxHuge(frames: number): number {
+  return Math.max(0, Math.floor((PFN_LIMIT - 1 - Math.ceil(frames / FANOUT) * FANOUT) / FANOUT));
+}
+
 export const CB_RING = 4096; //      call_rcu ring entries per CPU
 export const WIN_SLOTS = 1024; //     race-window object counters per window
 export const MAX_CPUS = 48;
@@ -132,14 +145,14 @@ export class LayoutError extends Error {}
 
 /** Computes every region's offset; throws LayoutError (bad input) for sizes that cannot work. */
 export function computeLayout(cfg: LayoutConfig): Layout {
-  if (!Number.isInteger(cfg.frames) || cfg.frames < 64) throw new LayoutError(`--frames must be an integer >= 64 (got ${cfg.frames})`);
+  if (!Number.isInteger(cfg.frames) || cfg.frames < MIN_FRAMES) throw new LayoutError(`--frames must be an integer >= ${MIN_FRAMES} (got ${cfg.frames})`);
   if (!Number.isInteger(cfg.hugeFolios) || cfg.hugeFolios < 0) throw new LayoutError(`--huge must be an integer >= 0 (got ${cfg.hugeFolios})`);
   if (!Number.isInteger(cfg.cpus) || cfg.cpus < 1 || cfg.cpus > MAX_CPUS) throw new LayoutError(`readers + writers must be between 1 and ${MAX_CPUS} (got ${cfg.cpus})`);
   const hugeFrames = cfg.hugeFolios * FANOUT;
   // pfns are 20 bits in a 32-bit entry (pfn << 12 | flags)
   const hugeBase = Math.ceil(cfg.frames / FANOUT) * FANOUT;
   const totalFrames = hugeBase + hugeFrames;
-  if (totalFrames >= 1 << 19) throw new LayoutError(`--frames + --huge*${FANOUT} must stay below ${1 << 19} frames (got ${totalFrames})`);
+  if (totalFrames >= PFN_LIMIT) throw new LayoutError(`--frames + --huge*${FANOUT} must stay below ${PFN_LIMIT} frames (got ${totalFrames})`);
   const cpuSlots = cfg.cpus + 2;
   let off = 0;
   const gBase = off; off += G_WORDS;

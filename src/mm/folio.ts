@@ -1,9 +1,13 @@
 // Folio references and pins (include/linux/mm.h, mm/gup.c).
 import type { Cpu } from '../machine/cpu.js';
-import { S_PAGES_FREED } from '../machine/cpu.js';
+import { defineStat } from '../machine/stats.js';
 import { MD_MAPCOUNT, MD_PINCOUNT, MD_REFCOUNT, mdAddr } from '../machine/layout.js';
-import { V_REFCOUNT_UNDERFLOW } from '../check/violations.js';
 import { freeFolio } from './page_alloc.js';
+import { defineViolation } from '../check/violations.js';
+
+export const V_REFCOUNT_UNDERFLOW = defineViolation('refcount-underflow', 'a folio refcount went below zero');
+
+export const S_PAGES_FREED = defineStat('pagesFreed', 'folios freed by their last reference');
 
 export const FOLL_WRITE = 1;
 export const FOLL_GET = 2;
@@ -33,7 +37,7 @@ export function folioPutRefs(c: Cpu, head: number, refs: number, vpn: number): v
   const v = c.mem.add(mdAddr(c.L, head, MD_REFCOUNT), -refs) - refs;
   if (v === 0) {
     freeFolio(c, head);
-    c.stats[S_PAGES_FREED]++;
+    c.stats[S_PAGES_FREED.id]++;
   } else if (v < 0) {
     c.violation(V_REFCOUNT_UNDERFLOW, vpn, `folio pfn ${head}: refcount went to ${v}`);
   }

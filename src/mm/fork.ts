@@ -1,7 +1,7 @@
 // fork's page-table copy and the child's exit (kernel/fork.c dup_mmap, mm/memory.c
 // copy_page_range / copy_present_pte, mm/mmap.c exit_mmap).
 import { LVL_PGD, LVL_PMD } from '../arch/arch.js';
-import { W_FORK_DUP, winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
+import { winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
 import { FANOUT, MM_MMAP_LOCK, MM_PGD, MM_LEVELS, MM_VMA_COUNT, MM_WP_SEQ, PageType, VMA_PRESENT, frameAddr, mmAddr } from '../machine/layout.js';
 import { downWrite, upWrite } from '../sync/rwsem.js';
@@ -17,6 +17,9 @@ import { mmAlloc } from './mm.js';
 import { munmapVma } from './memory.js';
 import { vmaAddr, vmaDefine, vmaEnd, vmaFlags, vmaStart } from './vma.js';
 import { MD_MAPCOUNT, mdAddr } from '../machine/layout.js';
+import { defineWindow } from '../check/windows.js';
+
+export const W_FORK_DUP = defineWindow({ name: 'fork.dup-wrprotect', role: 'writer', doc: 'copy_present_pte: from folio_try_dup_anon_rmap_pte (the pin check) to ptep_set_wrprotect' });
 
 /** copy_present_pte() for an anon page, both ptls held. Returns false when out of memory. */
 function copyPresentPte(c: Cpu, srcPtep: number, dstPtep: number, vpn: number): boolean {
@@ -49,19 +52,12 @@ function copyPresentPte(c: Cpu, srcPtep: number, dstPtep: number, vpn: number): 
   return true;
 }
 
-/** dup_mmap() of VMA 0 of `parent` into `child` (an empty mm slot), under the parent's
- *  mmap_write_lock and write_protect_seq (raw_write_seqcount_begin in copy_page_range). */
-export function forkMm(c: Cpu, parent: number, child: number): boolean {
+/** copy_page_range() of [start, end) from `parent` into `child`: pte tables are copied
+ *  under both ptls (copy_pte_range), each present anon pte by copy_present_pte. The caller
+ *  holds mmap_write_lock and write_protect_seq. Returns false when out of memory. */
+export function copyPageRange(c: Cpu, parent: number, child: number, start: number, end: number): boolean {
   const m = c.mem;
   const a = c.arch;
-  const lock = mmAddr(c.L, parent, MM_MMAP_LOCK);
-  downWrite(c, lock);
-  mmAlloc(c, child, m.load(mmAddr(c.L, parent, MM_LEVELS)));
-  const start = vmaStart(c, parent, 0);
-  const end = vmaEnd(c, parent, 0);
-  vmaDefine(m, c.L, child, 0, start, end, vmaFlags(c, parent, 0), true);
-  const seq = mmAddr(c.L, parent, MM_WP_SEQ);
-  writeSeqcountBegin(c, seq);
   let ok = true;
   for (let vpn = start; vpn < end && ok; ) {
     const next = Math.min(end, (vpn + FANOUT) & ~(FANOUT - 1));
@@ -88,6 +84,25 @@ export function forkMm(c: Cpu, parent: number, child: number): boolean {
     }
     vpn = next;
   }
+  return ok;
+}
+
+/** dup_mmap() of VMA 0 of `parent` into `child` (an empty mm slot), under the parent's
+ *  mmap_write_lock and write_protect_seq (raw_write_seqcount_begin in copy_page_range). */
+export function forkMm(c: Cpu, parent: number, child: number): boolean {
+  const m = c.mem;
+  const a = c.arch;
+  const lock = mmAddr(c.L, parent, MM_MMAP_LOCK);
+  downWrite(c, lock);
+  mmAlloc(c, child, m.load(mmAddr(c.L, parent, MM_LEVELS)));
+  const start = vmaStart(c, parent, 0);
+  const end = vmaEnd(c, parent, 0);
+  vmaDefine(m, c.L, child, 0, start, end, vmaFlags(c, parent, 0), true);
+  const seq = mmAddr(c.L, parent, MM_WP_SEQ);
+  // copy_page_range(): raw_write_seqcount_begin, so a GUP-fast pin that lands during the
+  // copy gives itself back (gup_fast_fallback's read_seqcount_retry)
+  writeSeqcountBegin(c, seq);
+  const ok = copyPageRange(c, parent, child, start, end);
   writeSeqcountEnd(c, seq);
   c.strategy.flushTlb(c); // flush_tlb_mm(oldmm): the parent's ptes were write-protected
   upWrite(c, lock);

@@ -8,14 +8,10 @@
 // waits for an IPI acknowledgement, or for an RCU grace period (an irq-off section is one).
 import { LVL_P4D, LVL_PGD, LVL_PMD, LVL_PTE, LVL_PUD } from '../arch/arch.js';
 import { checkGotPage, walkCheckTables, walkEnterTable } from '../check/oracle.js';
-import {
-  EV_GRAB, EV_GUP, EV_GUP_SLOW, EV_IRQ_RESTORE, EV_IRQ_SAVE, EV_PMD, EV_PMD_LEAF, EV_PTE, EV_PUD, EV_RECHECK_FAIL,
-} from '../check/trace.js';
-import { W_GUP_PIN_RECHECK, W_GUP_WALK, winReaderClose, winReaderOpen, winWiden } from '../check/windows.js';
+import { winReaderClose, winReaderOpen, winWiden } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
-import { S_FAST_PAGES, S_PAGES_GOT, S_SLOW } from '../machine/cpu.js';
+import { defineStat } from '../machine/stats.js';
 import { FANOUT, FANOUT_SHIFT, MD_PINCOUNT, MD_TYPE, MM_MMAP_LOCK, MM_WP_SEQ, PageType, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
-import { V_WILD_PFN } from '../check/violations.js';
 import { localIrqRestore, localIrqSave } from '../sync/irq.js';
 import { downRead, upRead } from '../sync/rwsem.js';
 import { rawReadSeqcount, readSeqcountRetry } from '../sync/seqcount.js';
@@ -23,9 +19,28 @@ import { spinUnlock } from '../sync/spinlock.js';
 import { FOLL_PIN, FOLL_WRITE, folioRefAdd, gupPutFolio, tryGrabFolioFast, GUP_PIN_COUNTING_BIAS } from './folio.js';
 import { VM_FAULT_OK, handleMmFault } from './memory.js';
 import { folioHead } from './page_alloc.js';
-import { entryOffset, pgdOffsetLockless, pmdLock, pteOffsetMapLock, pteUnmapUnlock } from './pgtable.js';
+import { entryOffset, pgdOffsetLockless, walkableTable, withinReach, pmdLock, pteOffsetMapLock, pteUnmapUnlock } from './pgtable.js';
 import { pageAnonExclusive } from './rmap.js';
 import { VM_IO, VM_PFNMAP, VM_WRITE, findVma, vmaFlags } from './vma.js';
+import { V_WILD_PFN } from '../check/oracle.js';
+import { defineTrace } from '../check/trace.js';
+import { defineWindow } from '../check/windows.js';
+import { EV_PMD, EV_PTE } from './pgtable.js';
+
+export const EV_PUD = defineTrace('READ_ONCE(*pudp)', 'addr', 'pud');
+export const EV_GUP = defineTrace('gup_fast_fallback', 'addr', 'nr');
+export const EV_IRQ_SAVE = defineTrace('local_irq_save');
+export const EV_IRQ_RESTORE = defineTrace('local_irq_restore', 'nr');
+export const EV_GRAB = defineTrace('try_grab_folio_fast', 'pfn');
+export const EV_RECHECK_FAIL = defineTrace('gup_fast_pte_range: re-check failed', 'addr', 'pte');
+export const EV_PMD_LEAF = defineTrace('gup_fast_pmd_leaf', 'addr', 'pmd');
+export const EV_GUP_SLOW = defineTrace('__get_user_pages (slow path)', 'addr', 'nr');
+export const W_GUP_WALK = defineWindow({ name: 'gup.walk', role: 'reader', doc: 'gup_fast_fallback: local_irq_save to local_irq_restore, the whole lockless walk' });
+export const W_GUP_PIN_RECHECK = defineWindow({ name: 'gup.pin-recheck', role: 'reader', doc: 'gup_fast_pte_range: from ptep_get_lockless to the pte re-check after the pin' });
+
+export const S_SLOW = defineStat('slowGup', 'slow-path GUP calls');
+export const S_PAGES_GOT = defineStat('pagesGot', 'pages returned by GUP (fast + slow)');
+export const S_FAST_PAGES = defineStat('fastPages', 'pages returned by GUP-fast');
 
 // why GUP-fast stopped short (the caller turns it into an outcome)
 export const GUP_FAST_OK = 0;
@@ -35,7 +50,7 @@ export const GUP_FAST_REFZERO = 3; //      folio_ref_try_add refused: the page i
 export const GUP_FAST_RECHECK = 4; //      the pte or pmd changed between the read and the pin
 export const GUP_FAST_UNSHARE = 5; //      gup_must_unshare()
 export const GUP_FAST_SEQ = 6; //          write_protect_seq: a fork is (or was) copying the mm
-export const GUP_FAST_TABLE_GONE = 7; //   the oracle stopped a walk into a freed table
+export const GUP_FAST_TABLE_GONE = 7; //   the walk reached a frame that is no page table (walkableTable)
 
 /** gup_must_unshare(): FOLL_PIN without FOLL_WRITE of an anon page that is not exclusive. */
 function gupMustUnshare(c: Cpu, flags: number, head: number): boolean {
@@ -52,10 +67,11 @@ function gupFastPteRange(c: Cpu, pmd: number, pmdp: number, addr: number, end: n
   const write = (flags & FOLL_WRITE) !== 0;
   // without pte_special GUP-fast cannot tell a pfnmap pte from a page: everything
   // pte-mapped takes the slow path, whose check_vma_flags refuses VM_PFNMAP
-  if (!a.hasPteSpecial && !c.bugs.gupfastWithoutPteSpecial) return fail(c, GUP_FAST_PERM);
+  if (!a.hasPteSpecial && !c.bug['gupfast-without-pte-special']) return fail(c, GUP_FAST_PERM);
   const table = a.tablePfn(LVL_PMD, pmd);
   // pte_offset_map(&pmd, addr): from the walker's copy of the pmd
-  if (!walkEnterTable(c, table, addr)) return fail(c, GUP_FAST_TABLE_GONE);
+  walkEnterTable(c, table, addr); // oracle: remember and judge the frame
+  if (!walkableTable(c, table)) return fail(c, GUP_FAST_TABLE_GONE);
   let ptep = frameAddr(c.L, table, a.index(LVL_PTE, LVL_PGD, addr));
   do {
     winReaderOpen(c, W_GUP_PIN_RECHECK, addr);
@@ -75,7 +91,7 @@ function gupFastPteRange(c: Cpu, pmd: number, pmdp: number, addr: number, end: n
     // the re-check after the pin: a writer that cleared the pte and flushed before checking
     // the refcount either sees our reference, or we see its change here (the pmd too:
     // 70cbc3cc78a9, a THP collapse may have replaced the whole table)
-    if (!c.bugs.gupNoRecheck && ((!c.bugs.gupNoPmdRecheck && m.load(pmdp) !== pmd) || m.load(ptep) !== pte)) {
+    if (!c.bug['gup-no-recheck'] && ((!c.bug['gup-no-pmd-recheck'] && m.load(pmdp) !== pmd) || m.load(ptep) !== pte)) {
       c.trace(EV_RECHECK_FAIL, addr, m.load(ptep));
       gupPutFolio(c, head, 1, flags, addr);
       return failWin(c, GUP_FAST_RECHECK);
@@ -115,8 +131,9 @@ function gupFastPmdLeaf(c: Cpu, orig: number, pmdp: number, addr: number, end: n
   }
   const refs = end - addr;
   if (!tryGrabFolioFast(c, head, refs, flags)) return fail(c, GUP_FAST_REFZERO);
-  // re-check: pmd_val(orig) != pmd_val(*pmdp)
-  if (!c.bugs.gupNoRecheck && c.mem.load(pmdp) !== orig) {
+  // re-check: pmd_val(orig) != pmd_val(*pmdp). A zap that cleared the pmd and freed the
+  // folio after a flush that did not wait for us may have handed it to another mapping
+  if (!c.bug['gup-no-pmd-leaf-recheck'] && c.mem.load(pmdp) !== orig) {
     gupPutFolio(c, head, refs, flags, addr);
     return fail(c, GUP_FAST_RECHECK);
   }
@@ -137,7 +154,8 @@ function gupFastPmdRange(c: Cpu, pudp: number, pud: number, addr: number, end: n
   const m = c.mem;
   const a = c.arch;
   const table = a.tablePfn(LVL_PUD, pud);
-  if (!walkEnterTable(c, table, addr)) return fail(c, GUP_FAST_TABLE_GONE);
+  walkEnterTable(c, table, addr); // oracle: remember and judge the frame
+  if (!walkableTable(c, table)) return fail(c, GUP_FAST_TABLE_GONE);
   // pmd_offset_lockless(pudp, pud, addr): the pmd level is never folded here
   let pmdp = frameAddr(c.L, table, a.index(LVL_PMD, levels, addr));
   do {
@@ -161,7 +179,7 @@ function gupFastPudRange(c: Cpu, p4dp: number, p4d: number, addr: number, end: n
   const m = c.mem;
   const a = c.arch;
   let pudp: number;
-  const stackCopy = c.bugs.stackCopyWalk;
+  const stackCopy = c.bug['stack-copy-walk'];
   if (stackCopy) {
     m.store(c.aStack + SP_P4D, p4d);
     m.store(c.aStack + SP_P4D + 1, addr);
@@ -174,7 +192,8 @@ function gupFastPudRange(c: Cpu, p4dp: number, p4d: number, addr: number, end: n
     pudp = stackCopy ? c.aStack + SP_P4D : p4dp;
   } else {
     const table = a.tablePfn(LVL_P4D, p4d);
-    if (!walkEnterTable(c, table, addr)) return fail(c, GUP_FAST_TABLE_GONE);
+    walkEnterTable(c, table, addr); // oracle: remember and judge the frame
+    if (!walkableTable(c, table)) return fail(c, GUP_FAST_TABLE_GONE);
     pudp = frameAddr(c.L, table, a.index(LVL_PUD, levels, addr)); // pud_offset_lockless(p4dp, p4d, addr)
   }
   do {
@@ -196,7 +215,7 @@ function gupFastP4dRange(c: Cpu, pgdp: number, pgd: number, addr: number, end: n
   const m = c.mem;
   const a = c.arch;
   let p4dp: number;
-  const stackCopy = c.bugs.stackCopyWalk;
+  const stackCopy = c.bug['stack-copy-walk'];
   if (stackCopy) {
     // the walker's frame, as it would sit on its stack: the pgd it was passed by value,
     // then its live locals
@@ -211,7 +230,8 @@ function gupFastP4dRange(c: Cpu, pgdp: number, pgd: number, addr: number, end: n
     p4dp = stackCopy ? c.aStack + SP_PGD : pgdp;
   } else {
     const table = a.tablePfn(LVL_PGD, pgd);
-    if (!walkEnterTable(c, table, addr)) return fail(c, GUP_FAST_TABLE_GONE);
+    walkEnterTable(c, table, addr); // oracle: remember and judge the frame
+    if (!walkableTable(c, table)) return fail(c, GUP_FAST_TABLE_GONE);
     p4dp = frameAddr(c.L, table, a.index(LVL_P4D, levels, addr));
   }
   do {
@@ -245,10 +265,10 @@ function gupFastPgdRange(c: Cpu, mm: number, addr: number, end: number, flags: n
   let pgdp = pgdOffsetLockless(c, mm, addr);
   const levels = c.walkLevels;
   // gup_fast_permitted(): nothing beyond what this mm's top table can reach (s390's asce limit)
-  if (end > 1 << (levels * FANOUT_SHIFT)) return fail(c, GUP_FAST_NOT_PRESENT);
+  if (!withinReach(levels, end - 1)) return fail(c, GUP_FAST_NOT_PRESENT);
   do {
     const pgd = m.load(pgdp);
-    const next = a.addrEnd(LVL_PGD, c.bugs.stackCopyWalk ? LVL_PGD : levels, addr, end);
+    const next = a.addrEnd(LVL_PGD, c.bug['stack-copy-walk'] ? LVL_PGD : levels, addr, end);
     if (a.upperNone(LVL_PGD, pgd)) return fail(c, GUP_FAST_NOT_PRESENT);
     if (!gupFastP4dRange(c, pgdp, pgd, addr, next, flags, levels)) return false;
     pgdp++;
@@ -264,7 +284,7 @@ export function gupFast(c: Cpu, mm: number, start: number, nr: number, flags: nu
   c.nrPages = 0;
   c.trace(EV_GUP, start, nr);
   c.gupFastReason = GUP_FAST_OK;
-  const checkSeq = (flags & FOLL_PIN) !== 0 && !c.bugs.noWriteProtectSeq;
+  const checkSeq = (flags & FOLL_PIN) !== 0 && !c.bug['no-write-protect-seq'];
   if (checkSeq) {
     // a fork in progress (odd) may be write-protecting ptes it is about to share
     seq = rawReadSeqcount(c, mmAddr(c.L, mm, MM_WP_SEQ));
@@ -289,7 +309,7 @@ export function gupFast(c: Cpu, mm: number, start: number, nr: number, flags: nu
     c.nrPages = 0;
     c.gupFastReason = GUP_FAST_SEQ;
   }
-  c.stats[S_FAST_PAGES] += c.nrPages;
+  c.stats[S_FAST_PAGES.id] += c.nrPages;
   return c.nrPages;
 }
 
@@ -352,7 +372,7 @@ function grabLocked(c: Cpu, head: number, flags: number): void {
 
 /** __get_user_pages_locked(): the slow path, under mmap_lock. Appends to c.pages. */
 export function gupSlow(c: Cpu, mm: number, start: number, nr: number, flags: number): number {
-  c.stats[S_SLOW]++;
+  c.stats[S_SLOW.id]++;
   c.trace(EV_GUP_SLOW, start, nr);
   const lock = mmAddr(c.L, mm, MM_MMAP_LOCK);
   const before = c.nrPages;
@@ -374,7 +394,7 @@ export function gupSlow(c: Cpu, mm: number, start: number, nr: number, flags: nu
 export function getUserPagesFast(c: Cpu, mm: number, start: number, nr: number, flags: number): number {
   const n = gupFast(c, mm, start, nr, flags);
   const total = n < nr ? n + gupSlow(c, mm, start + n, nr - n, flags) : n;
-  c.stats[S_PAGES_GOT] += total;
+  c.stats[S_PAGES_GOT.id] += total;
   return total;
 }
 

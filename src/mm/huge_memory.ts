@@ -1,15 +1,20 @@
 // THP migration and split on a PMD (mm/huge_memory.c, mm/migrate.c), with the pmd lock held
 // where the kernel holds it.
-import { EV_SPLIT, EV_MIGRATION } from '../check/trace.js';
-import { W_SPLIT_INVALIDATE, winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
+import { winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
-import { FANOUT, MD_MAPCOUNT, MD_REFCOUNT, frameAddr, mdAddr } from '../machine/layout.js';
+import { FANOUT, FANOUT_SHIFT, MD_MAPCOUNT, MD_REFCOUNT, frameAddr, mdAddr } from '../machine/layout.js';
 import { spinLock, spinUnlock } from '../sync/spinlock.js';
 import { folioPutRefs } from './folio.js';
 import { copyPage } from './memory.js';
 import { allocTable, freeFolio } from './page_alloc.js';
 import { mmLevels, pmdLock, tableLockptr } from './pgtable.js';
 import { folioAddNewAnonRmap, folioRemoveRmap } from './rmap.js';
+import { defineTrace } from '../check/trace.js';
+import { defineWindow } from '../check/windows.js';
+
+export const EV_SPLIT = defineTrace('__split_huge_pmd_locked', 'addr', 'pmd');
+export const EV_MIGRATION = defineTrace('set_pmd_migration_entry', 'pfn', 'on');
+export const W_SPLIT_INVALIDATE = defineWindow({ name: 'split.migration-pmd', role: 'writer', shift: FANOUT_SHIFT, doc: '__split_huge_pmd_locked on a migration entry: from reading the pmd to pmd_populate (with pmdp_invalidate inside, under invalidate-nonpresent)' });
 
 /** pmdp_invalidate(): make the pmd not present for the MMU and flush; returns the old pmd.
  *  "Invalidates a present PMD; do not call for a non-present one." */
@@ -59,7 +64,7 @@ export function removeMigrationPmd(c: Cpu, pmdp: number, entry: number, nhead: n
 
 /** __split_huge_pmd_locked() for a pmd migration entry: a pte table of pte migration
  *  entries replaces it. The table is allocated by the caller (the deposited table). */
-export function splitHugePmdMigration(c: Cpu, pmdp: number, vpn: number): number {
+export function __splitHugePmdLocked(c: Cpu, pmdp: number, vpn: number): number {
   const m = c.mem;
   const a = c.arch;
   const levels = mmLevels(c, 0);
@@ -75,7 +80,7 @@ export function splitHugePmdMigration(c: Cpu, pmdp: number, vpn: number): number
     freeFolio(c, table);
     return -1;
   }
-  if (c.bugs.invalidateNonpresent) {
+  if (c.bug['invalidate-nonpresent']) {
     // the historical bug: pmdp_invalidate on a non-present pmd. On arm64 <= 6.9 that sets
     // PMD_PRESENT_INVALID: the swap entry now reads as a present leaf to lockless readers
     pmdpInvalidate(c, pmdp);

@@ -1,10 +1,9 @@
 // khugepaged's anonymous collapse (mm/khugepaged.c collapse_huge_page) and the zap of a
 // huge pmd that frees the table deposited by it (mm/huge_memory.c zap_huge_pmd).
 import { LVL_PMD } from '../arch/arch.js';
-import { EV_CLEAR_FLUSH, EV_FREE_TABLE, EV_KSM_CHECK } from '../check/trace.js';
-import { W_COLLAPSE, W_RETRACT, winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
+import { winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
-import { FANOUT, MD_FLAGS, MD_GEN, MM_MMAP_LOCK, PG_TABLE_DETACHED, PageType, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
+import { FANOUT, FANOUT_SHIFT, MD_FLAGS, MD_GEN, MM_MMAP_LOCK, PG_TABLE_DETACHED, PageType, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
 import { callRcu } from '../sync/rcu.js';
 import { downRead, downWrite, upRead, upWrite } from '../sync/rwsem.js';
 import { spinLock, spinUnlock } from '../sync/spinlock.js';
@@ -14,6 +13,13 @@ import { type MmuGather, tlbFinishMmu, tlbGatherMmu, tlbRemovePage } from './mmu
 import { allocHugeFolio, folioHead, freeTable } from './page_alloc.js';
 import { entryOffset, mmLevels, pmdLock, tableLockptr } from './pgtable.js';
 import { folioAddNewAnonRmap, folioRemoveRmap } from './rmap.js';
+import { defineTrace } from '../check/trace.js';
+import { defineWindow } from '../check/windows.js';
+import { EV_CLEAR_FLUSH, EV_FREE_TABLE } from './pgtable.js';
+
+export const EV_ISOLATE = defineTrace('__collapse_huge_page_isolate: refcount check', 'pfn', 'refcount');
+export const W_COLLAPSE = defineWindow({ name: 'collapse.flush-isolate', role: 'writer', doc: 'collapse_huge_page: from pmdp_collapse_flush to the end of __collapse_huge_page_isolate (the isolate to the flush, with isolate-before-flush)' });
+export const W_RETRACT = defineWindow({ name: 'retract.detach', role: 'writer', shift: FANOUT_SHIFT, doc: 'retract_page_tables: from pmdp_collapse_flush to pte_free_defer' });
 
 export const COLLAPSE_OK = 0;
 export const COLLAPSE_SKIP = 1; //        not a pte table (already huge, or empty)
@@ -30,7 +36,7 @@ function collapseIsolate(c: Cpu, ptep0: number): boolean {
     if (!a.ptePresent(pte) || !a.pteWrite(pte)) return false;
     const head = folioHead(c.L, a.ptePfn(pte));
     if (head !== a.ptePfn(pte) || m.load(mdAddr(c.L, head, 0)) !== PageType.Anon) return false;
-    c.trace(EV_KSM_CHECK, head, folioRefCount(c, head));
+    c.trace(EV_ISOLATE, head, folioRefCount(c, head));
     if (folioRefCount(c, head) !== folioMapcount(c, head)) return false;
   }
   return true;
@@ -56,7 +62,7 @@ export function collapseHugePage(c: Cpu, mm: number, vpn: number, deposit: numbe
   const table = a.tablePfn(LVL_PMD, pmd);
   const ptep0 = frameAddr(c.L, table, 0);
   const ptl = tableLockptr(c.L, ptep0);
-  if (c.bugs.isolateBeforeFlush) {
+  if (c.bug['isolate-before-flush']) {
     // the historical order: a GUP-fast pin can land after this check, before the flush
     winWriterOpen(c, W_COLLAPSE, vpn);
     spinLock(c, ptl);
@@ -79,13 +85,14 @@ export function collapseHugePage(c: Cpu, mm: number, vpn: number, deposit: numbe
   spinUnlock(c, pmdPtl);
   c.trace(EV_CLEAR_FLUSH, vpn, orig);
   // ...and no walker may still be inside it: tlb_remove_table_sync_one() (2ba99c5e0881).
-  // Before 70cbc3cc78a9 added the pmd re-check there was no IPI here either.
-  if (!c.bugs.collapseNoIpi && !c.bugs.gupNoPmdRecheck) c.strategy.tlbRemoveTableSyncOne(c);
+  // (Before 70cbc3cc78a9 added the pmd re-check there was no IPI here either: the
+  // gup-no-pmd-recheck declaration implies this switch.)
+  if (!c.bug['collapse-no-ipi']) c.strategy.tlbRemoveTableSyncOne(c);
   winWiden(c, W_COLLAPSE);
   // map the old table from the stack copy of the pmd, then isolate: a pin taken before
   // the flush shows up in the refcounts here
   spinLock(c, ptl);
-  if (!c.bugs.isolateBeforeFlush && !collapseIsolate(c, ptep0)) {
+  if (!c.bug['isolate-before-flush'] && !collapseIsolate(c, ptep0)) {
     spinUnlock(c, ptl);
     const p2 = pmdLock(c, pmdp);
     m.store(pmdp, orig); // pmd_populate(): put the old table back
@@ -189,20 +196,20 @@ export function retractPageTables(c: Cpu, mm: number, vpn: number, tlb: MmuGathe
     return RETRACT_SKIP;
   }
   // the table must read as empty before anybody can find it detached
-  if (!c.bugs.detachedNotEmpty) clearTablePtes(c, ptep0, vpn, tlb, a.emptyPte);
+  if (!c.bug['detached-not-empty']) clearTablePtes(c, ptep0, vpn, tlb, a.emptyPte);
   winWriterOpen(c, W_RETRACT, vpn);
   m.xchg(pmdp, a.emptyEntry(LVL_PMD, mmLevels(c, mm))); // pmdp_collapse_flush()
   c.strategy.flushTlb(c);
   m.store(mdAddr(c.L, table, MD_FLAGS), m.load(mdAddr(c.L, table, MD_FLAGS)) | PG_TABLE_DETACHED);
   c.trace(EV_CLEAR_FLUSH, vpn, pmd);
-  if (c.bugs.detachedNotEmpty) {
+  if (c.bug['detached-not-empty']) {
     // the bug: emptied too late, and with 0, which on s390 is not an empty pte
     winWiden(c, W_RETRACT);
     clearTablePtes(c, ptep0, vpn, tlb, 0);
   }
   spinUnlock(c, ptl);
   spinUnlock(c, pml);
-  if (c.bugs.freeWithoutRcu) {
+  if (c.bug['free-without-rcu']) {
     c.trace(EV_FREE_TABLE, table, m.load(mdAddr(c.L, table, MD_GEN)));
     freeTable(c, table); // the bug: lockless pte_offset_map() readers may still be inside
   } else {

@@ -3,8 +3,7 @@
 // "merging" copies the content into a fresh KSM page, exactly where an O_DIRECT write
 // through a pin taken too late would be lost.
 import { LVL_PMD } from '../arch/arch.js';
-import { EV_CLEAR_FLUSH, EV_KSM_CHECK, EV_REPLACE, EV_SET_PTE } from '../check/trace.js';
-import { W_KSM_CLEAR_CHECK, winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
+import { winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
 import { MD_REFCOUNT, MD_TYPE, MM_MMAP_LOCK, PageType, mdAddr, mmAddr } from '../machine/layout.js';
 import { downRead, upRead } from '../sync/rwsem.js';
@@ -13,6 +12,13 @@ import { copyPage, ptepClearFlush } from './memory.js';
 import { allocAnonPage, freeFolio } from './page_alloc.js';
 import { entryOffset, pteOffsetMapLock, pteUnmapUnlock } from './pgtable.js';
 import { clearPageAnonExclusive, folioAddKsmRmap, folioRemoveRmap } from './rmap.js';
+import { defineTrace } from '../check/trace.js';
+import { defineWindow } from '../check/windows.js';
+import { EV_CLEAR_FLUSH, EV_SET_PTE } from './pgtable.js';
+
+export const EV_KSM_CHECK = defineTrace('write_protect_page: refcount check', 'pfn', 'refcount');
+export const EV_REPLACE = defineTrace('replace_page', 'addr', 'pfn');
+export const W_KSM_CLEAR_CHECK = defineWindow({ name: 'ksm.clear-check', role: 'writer', doc: 'write_protect_page: from ptep_clear_flush to the refcount check (the check to the clear, with ksm-check-before-clear)' });
 
 export const KSM_MERGED = 0;
 export const KSM_SKIP = 1; //          nothing mergeable there (not present, huge, already KSM)
@@ -31,7 +37,7 @@ function refcountExplained(c: Cpu, page: number): boolean {
 function writeProtectPage(c: Cpu, ptep: number, page: number, vpn: number): number {
   const m = c.mem;
   const a = c.arch;
-  if (c.bugs.ksmCheckBeforeClear) {
+  if (c.bug['ksm-check-before-clear']) {
     // the historical order: a GUP-fast pin can land between this check and the clear
     winWriterOpen(c, W_KSM_CLEAR_CHECK, vpn);
     const ok = refcountExplained(c, page);

@@ -1,18 +1,28 @@
 // Faults, zapping and freeing page tables (mm/memory.c, mm/huge_memory.c, mm/mmap.c).
 import { LVL_PMD, LVL_PUD } from '../arch/arch.js';
-import { EV_POPULATE, EV_UNLINK, EV_FREE_TABLE } from '../check/trace.js';
-import { W_MUNMAP_UNLINK_FREE, winWriterClose, winWriterOpen } from '../check/windows.js';
+import { winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
-import { S_FAULTS } from '../machine/cpu.js';
-import { FANOUT, FRAME_WORDS, MD_GEN, MD_REFCOUNT, MD_TYPE, MM_MMAP_LOCK, PageType, VMA_PRESENT, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
+import { defineStat } from '../machine/stats.js';
+import { FANOUT, FANOUT_SHIFT, FRAME_WORDS, MD_GEN, MD_REFCOUNT, MD_TYPE, MM_MMAP_LOCK, PageType, VMA_PRESENT, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
 import { downRead, downWrite, upRead, upWrite } from '../sync/rwsem.js';
 import { spinUnlock } from '../sync/spinlock.js';
-import { folioPutRefs, folioRefCount } from './folio.js';
+import { folioPutRefs, folioRefAdd, folioRefCount } from './folio.js';
+import { checkGotPage, checkPtlStillLinked } from '../check/oracle.js';
 import { type MmuGather, tlbFinishMmu, tlbGatherMmu, tlbRemovePage, tlbRemoveTable } from './mmu_gather.js';
 import { allocAnonPage, allocHugeFolio, folioHead, freeFolio, freeTable } from './page_alloc.js';
 import { entryOffset, mmLevels, pmdLock, pteAlloc, pteOffsetMapLock, pteUnmapUnlock } from './pgtable.js';
 import { folioAddNewAnonRmap, folioRemoveRmap, pageAnonExclusive, setPageAnonExclusive } from './rmap.js';
-import { VM_HUGEPAGE, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_WRITE, findVma, setVmaPgoff, vmaAddr, vmaEnd, vmaFlags, vmaPgoff, vmaStart } from './vma.js';
+import { VM_HUGEPAGE, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_WRITE, findVma, setVmaPgoff, vmaAddr, vmaDefine, vmaEnd, vmaFlags, vmaPgoff, vmaStart } from './vma.js';
+import { defineTrace } from '../check/trace.js';
+import { defineWindow } from '../check/windows.js';
+import { EV_FREE_TABLE, EV_PTE, EV_SET_PTE } from './pgtable.js';
+
+export const EV_UNLINK = defineTrace('free_pgtables: pmd_clear/pud_clear', 'addr', 'pfn');
+export const EV_POPULATE = defineTrace('mmap populate', 'addr', 'pages');
+export const W_MUNMAP_UNLINK_FREE = defineWindow({ name: 'munmap.unlink-free', role: 'writer', shift: 2 * FANOUT_SHIFT, doc: 'free_pgtables + tlb_finish_mmu: from pmd/pud_clear to the table free (after the flush or grace period)' });
+
+export const W_ZAP = defineWindow({ name: 'zap.clear-free', role: 'writer', shift: FANOUT_SHIFT, doc: 'zap_page_range_single (MADV_DONTNEED): from clearing the ptes/pmd to freeing the pages after the flush' });
+export const S_FAULTS = defineStat('faults', 'page faults handled');
 
 export const VM_FAULT_OK = 0;
 export const VM_FAULT_SIGSEGV = 1;
@@ -127,7 +137,7 @@ function doHugePmdAnonymousPage(c: Cpu, mm: number, pmdp: number, vpn: number): 
 export function handleMmFault(c: Cpu, mm: number, vpn: number, write: boolean): number {
   const m = c.mem;
   const a = c.arch;
-  c.stats[S_FAULTS]++;
+  c.stats[S_FAULTS.id]++;
   const vma = findVma(c, mm, vpn);
   if (vma < 0) return VM_FAULT_SIGSEGV;
   const flags = vmaFlags(c, mm, vma);
@@ -195,7 +205,7 @@ function unmapPageRange(c: Cpu, mm: number, vma: number, tlb: MmuGather, start: 
 function unlinkTable(c: Cpu, mm: number, tlb: MmuGather, parentp: number, level: number, tablePfn: number, vpn: number): void {
   c.mem.store(parentp, c.arch.emptyEntry(level, mmLevels(c, mm))); // pmd_clear() / pud_clear()
   c.trace(EV_UNLINK, vpn, tablePfn);
-  if (c.bugs.freeBeforeSync) {
+  if (c.bug['free-before-sync']) {
     // the historical bug: no flush, no grace period between the unlink and the free
     c.trace(EV_FREE_TABLE, tablePfn, c.mem.load(mdAddr(c.L, tablePfn, MD_GEN)));
     freeTable(c, tablePfn);
@@ -239,6 +249,34 @@ export function munmapVma(c: Cpu, mm: number, vma: number, tlb: MmuGather, floor
   tlbFinishMmu(c, tlb);
   winWriterClose(c, W_MUNMAP_UNLINK_FREE);
   upWrite(c, lock);
+}
+
+/** zap_page_range_single() for madvise(MADV_DONTNEED) of [start, end) in VMA slot `vma`,
+ *  mmap_lock held for read: the ptes and huge pmds are cleared, the pages gathered, and
+ *  tlb_finish_mmu flushes before it drops the mappings' references (the tables stay).
+ *  Between the clear and the free is the window a lockless walker that read an entry just
+ *  before the clear relies on: its speculative reference must fail, or its re-check must
+ *  see the entry gone. */
+export function zapPageRangeSingle(c: Cpu, mm: number, vma: number, tlb: MmuGather, start: number, end: number): void {
+  const lock = mmAddr(c.L, mm, MM_MMAP_LOCK);
+  downRead(c, lock);
+  tlbGatherMmu(tlb);
+  winWriterOpen(c, W_ZAP, start);
+  unmapPageRange(c, mm, vma, tlb, start, end);
+  winWiden(c, W_ZAP);
+  tlbFinishMmu(c, tlb);
+  winWriterClose(c, W_ZAP);
+  upRead(c, lock);
+}
+
+/** A new mm's mappings at boot: `n` PMD-sized VMAs (slots 0..n-1) side by side from `base`,
+ *  each mmap(MAP_POPULATE)d with `flags`. Throws when out of frames: the CLI's boot check
+ *  turns that into the smallest --frames that boots. */
+export function mmapPmdRanges(c: Cpu, mm: number, base: number, n: number, flags: number): void {
+  for (let i = 0; i < n; i++) {
+    vmaDefine(c.mem, c.L, mm, i, base + i * FANOUT, base + (i + 1) * FANOUT, flags, false);
+    if (mmapPopulate(c, mm, i) !== VM_FAULT_OK) throw new Error(`out of frames populating ${n} PMD-sized VMAs`);
+  }
 }
 
 /** mmap(MAP_POPULATE) of VMA slot `vma`: make it present, then fault every page in. */
@@ -301,4 +339,82 @@ export function mmapEmpty(c: Cpu, mm: number, vma: number): void {
   downWrite(c, lock);
   c.mem.store(vmaAddr(c.L, mm, vma, VMA_PRESENT), 1);
   upWrite(c, lock);
+}
+
+// what a pte write under pte_offset_map_lock() did (faultOrChangePte)
+export const PTE_WRITE_INSTALLED = 0; //  do_anonymous_page(): an empty pte got a new page
+export const PTE_WRITE_CHANGED = 1; //    change_pte_range(): a present pte was changed
+export const PTE_WRITE_RACED = 2; //      pte_offset_map_lock() found no table (or the pmd changed) and gave up
+
+/** One pte written under pte_offset_map_lock() with mmap_lock held for read: a fault on an
+ *  empty pte installs a new anon page (do_anonymous_page), a present pte is write-protected
+ *  or made writable (change_pte_range, mprotect-like). pte_offset_map_lock re-checks
+ *  pmd_same() after taking the ptl, so the write lands in the table the pmd links. */
+export function faultOrChangePte(c: Cpu, mm: number, vpn: number): number {
+  const m = c.mem;
+  const a = c.arch;
+  const lock = mmAddr(c.L, mm, MM_MMAP_LOCK);
+  downRead(c, lock);
+  const pmdp = entryOffset(c, mm, vpn, LVL_PMD, true);
+  if (pmdp < 0 || !pteAlloc(c, mm, pmdp, vpn)) {
+    upRead(c, lock);
+    return PTE_WRITE_RACED;
+  }
+  const page = allocAnonPage(c, mm, PageType.Anon); // allocated before the lock, used if the pte is empty
+  const ptep = pteOffsetMapLock(c, pmdp, vpn);
+  if (ptep < 0) {
+    if (page >= 0) folioPutRefs(c, page, 1, vpn);
+    upRead(c, lock);
+    return PTE_WRITE_RACED;
+  }
+  const pte = m.load(ptep);
+  c.trace(EV_PTE, vpn, pte);
+  let r: number;
+  if (a.pteNone(pte) && page >= 0) {
+    folioAddNewAnonRmap(c, page, vpn);
+    m.store(ptep, a.mkPte(page, true)); // set_pte_at()
+    c.trace(EV_SET_PTE, vpn, m.load(ptep));
+    r = PTE_WRITE_INSTALLED;
+  } else {
+    if (page >= 0) folioPutRefs(c, page, 1, vpn);
+    if (a.ptePresent(pte)) m.store(ptep, a.pteWrite(pte) ? a.pteWrprotect(pte) : a.mkPte(a.ptePfn(pte), true));
+    r = PTE_WRITE_CHANGED;
+  }
+  checkPtlStillLinked(c, pmdp, ptep, vpn); // oracle: with the ptl held the pmd still links our table
+  pteUnmapUnlock(c, ptep);
+  upRead(c, lock);
+  return r;
+}
+
+// what folioWalkGet found (a vm_normal_page() user)
+export const FOLIO_WALK_NONE = 0; //      nothing mapped there
+export const FOLIO_WALK_NO_PAGE = 1; //   vm_normal_page(): a pfn without a page
+export const FOLIO_WALK_PAGE = 2; //      a page, referenced and released
+
+/** A vm_normal_page() user that takes a reference on what it returns (folio_walk_start,
+ *  follow_page users: KSM, migration, pagemap), under mmap_lock and the ptl. */
+export function folioWalkGet(c: Cpu, mm: number, vma: number, vpn: number): number {
+  const m = c.mem;
+  const lock = mmAddr(c.L, mm, MM_MMAP_LOCK);
+  downRead(c, lock);
+  let r = FOLIO_WALK_NONE;
+  const pmdp = entryOffset(c, mm, vpn, LVL_PMD, false);
+  const ptep = pmdp < 0 ? -1 : pteOffsetMapLock(c, pmdp, vpn);
+  if (ptep >= 0) {
+    const pte = m.load(ptep);
+    if (c.arch.ptePresent(pte)) {
+      c.walkStamp = m.load(c.gStamp);
+      const head = vmNormalPage(c, mm, vma, vpn, pte);
+      if (head < 0) r = FOLIO_WALK_NO_PAGE;
+      else {
+        folioRefAdd(c, head, 1); // folio_get(): safe under the ptl for a real page
+        checkGotPage(c, c.arch.ptePfn(pte), head, vpn);
+        folioPutRefs(c, head, 1, vpn);
+        r = FOLIO_WALK_PAGE;
+      }
+    }
+    pteUnmapUnlock(c, ptep);
+  }
+  upRead(c, lock);
+  return r;
 }

@@ -1,9 +1,12 @@
 // struct mmu_gather (mm/mmu_gather.c): pages and tables unmapped under one flush are
 // freed only after it. One gather per CPU, allocated once.
 import type { Cpu } from '../machine/cpu.js';
-import { EV_FLUSH, EV_TLB_FINISH } from '../check/trace.js';
 import { freeTable } from './page_alloc.js';
 import { folioPutRefs } from './folio.js';
+import { defineTrace } from '../check/trace.js';
+
+export const EV_FLUSH = defineTrace('flush_tlb_mm_range');
+export const EV_TLB_FINISH = defineTrace('tlb_finish_mmu', 'pages', 'tables');
 
 export class MmuGather {
   readonly pages = new Int32Array(8192);

@@ -2,7 +2,7 @@
 // Every alloc and free bumps the frame's generation, which is how a walker that read a
 // table frame can later tell the frame was freed (or freed and reused) meanwhile.
 import type { Cpu } from '../machine/cpu.js';
-import { S_OOM } from '../machine/cpu.js';
+import { defineStat } from '../machine/stats.js';
 import {
   FANOUT, FRAME_WORDS, G_FREE_COUNT, G_FREE_HEAD, G_HUGE_COUNT, G_HUGE_HEAD, G_ZONE_LOCK, type Layout, MD_FLAGS, MD_GEN,
   MD_HEAD, MD_LEVEL, MD_MAPCOUNT, MD_NEXT, MD_ORDER, MD_OWNER_MM, MD_PINCOUNT, MD_PREV_VPN, MD_PTL, MD_REFCOUNT, MD_STAMP,
@@ -10,6 +10,8 @@ import {
 } from '../machine/layout.js';
 import type { Mem } from '../machine/mem.js';
 import { spinLock, spinUnlock } from '../sync/spinlock.js';
+
+export const S_OOM = defineStat('oom', 'allocations that found no free frame');
 
 /** Builds both free lists. Runs on the boot CPU before any worker starts. */
 export function initPageAlloc(m: Mem, L: Layout): void {
@@ -22,6 +24,9 @@ export function initPageAlloc(m: Mem, L: Layout): void {
     head = pfn;
   }
   m.store(mdAddr(L, 0, MD_TYPE), PageType.Reserved);
+  // the padding between the small frames and the huge region (which starts PMD-aligned)
+  // belongs to nobody: reserved, not free (type 0 would read as a free frame)
+  for (let pfn = L.frames; pfn < L.hugeBase; pfn++) m.store(mdAddr(L, pfn, MD_TYPE), PageType.Reserved);
   m.store(g + G_FREE_HEAD, head);
   m.store(g + G_FREE_COUNT, L.frames - 1);
   let hhead = -1;
@@ -78,7 +83,7 @@ function initMeta(m: Mem, L: Layout, pfn: number, type: number, mm: number, vpn:
 export function allocTable(c: Cpu, mm: number, level: number, vpn: number, mmLevels: number): number {
   const pfn = pop(c, G_FREE_HEAD, G_FREE_COUNT);
   if (pfn < 0) {
-    c.stats[S_OOM]++;
+    c.stats[S_OOM.id]++;
     return -1;
   }
   const m = c.mem;
@@ -95,7 +100,7 @@ export function allocTable(c: Cpu, mm: number, level: number, vpn: number, mmLev
 export function allocAnonPage(c: Cpu, mm: number, type: number): number {
   const pfn = pop(c, G_FREE_HEAD, G_FREE_COUNT);
   if (pfn < 0) {
-    c.stats[S_OOM]++;
+    c.stats[S_OOM.id]++;
     return -1;
   }
   const m = c.mem;
@@ -152,4 +157,10 @@ export function freeTable(c: Cpu, pfn: number): boolean {
   const v = c.mem.add(mdAddr(c.L, pfn, MD_REFCOUNT), -1) - 1;
   if (v === 0) freeFolio(c, pfn);
   return v === 0;
+}
+
+/** Is pfn the head frame of a PMD-sized folio? (pmd_folio() of a present leaf must be one:
+ *  a fact of the frame layout.) */
+export function isHugeFolioHead(L: Layout, pfn: number): boolean {
+  return pfn >= L.hugeBase && pfn < L.totalFrames && ((pfn - L.hugeBase) & (FANOUT - 1)) === 0;
 }

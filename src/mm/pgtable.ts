@@ -3,12 +3,19 @@
 import { LVL_PGD, LVL_PMD, LVL_PTE } from '../arch/arch.js';
 import type { Cpu } from '../machine/cpu.js';
 import {
-  FRAME_WORDS, type Layout, MD_PTL, MM_LEVELS, MM_PGD, MM_PTL, frameAddr, mdAddr, mmAddr,
+  FANOUT_SHIFT, FRAME_WORDS, type Layout, MD_PTL, MD_TYPE, MM_LEVELS, PageType, MM_PGD, MM_PTL, frameAddr, mdAddr, mmAddr,
 } from '../machine/layout.js';
 import { walkEnterTable } from '../check/oracle.js';
 import { rcuReadLock, rcuReadUnlock } from '../sync/rcu.js';
 import { spinLock, spinUnlock } from '../sync/spinlock.js';
 import { allocTable, freeTable } from './page_alloc.js';
+import { defineTrace } from '../check/trace.js';
+
+export const EV_PMD = defineTrace('READ_ONCE(*pmdp)', 'addr', 'pmd');
+export const EV_PTE = defineTrace('ptep_get_lockless', 'addr', 'pte');
+export const EV_SET_PTE = defineTrace('set_pte_at', 'addr', 'pte');
+export const EV_CLEAR_FLUSH = defineTrace('ptep/pmdp_clear_flush', 'addr', 'entry');
+export const EV_FREE_TABLE = defineTrace('pte_free / __tlb_remove_table', 'pfn', 'gen');
 
 /** The frame an entry pointer lives in (virt_to_page of a page-table pointer). */
 export function pfnOfPtr(L: Layout, p: number): number {
@@ -77,6 +84,9 @@ export function entryOffset(c: Cpu, mm: number, vpn: number, level: number, allo
   const m = c.mem;
   const a = c.arch;
   const levels = mmLevels(c, mm);
+  // an address beyond what the top table reaches has no entry (TASK_SIZE; s390's asce_limit,
+  // which mmap raises with crst_table_upgrade first): never index the top table with it
+  if (!withinReach(levels, vpn)) return -1;
   let p = pgdOffset(c, mm, levels, vpn);
   for (let lvl = LVL_PGD - 1; lvl >= level; lvl--) {
     if (a.folded(lvl, levels)) continue; // p4d_offset() on a folded p4d is the pgd entry
@@ -116,7 +126,7 @@ export function pteOffsetMapLock(c: Cpu, pmdp: number, vpn: number): number {
     const ptl = tableLockptr(c.L, ptep);
     spinLock(c, ptl);
     // pmd_same() after taking the ptl: the table may have been detached while we waited
-    if (c.bugs.lockNoPmdSame || m.load(pmdp) === pmd) return ptep;
+    if (c.bug['lock-no-pmd-same'] || m.load(pmdp) === pmd) return ptep;
     spinUnlock(c, ptl);
     rcuReadUnlock(c);
   }
@@ -148,8 +158,22 @@ export function pmdOffsetLockless(c: Cpu, mm: number, vpn: number): number {
     const v = m.load(p);
     if (a.upperNone(lvl + 1, v)) return -1;
     const table = a.tablePfn(lvl + 1, v);
-    if (!walkEnterTable(c, table, vpn)) return -1;
+    walkEnterTable(c, table, vpn);
+    if (!walkableTable(c, table)) return -1;
     p = frameAddr(c.L, table, a.index(lvl, levels, vpn));
   }
   return p;
+}
+
+/** The emulator's limit, not the kernel's: a lockless walker can follow only a frame that is
+ *  a page table now. A real CPU would go on and read whatever a freed (or never-table) frame
+ *  holds; the emulated walk stops here, after the oracle has judged the frame
+ *  (walkEnterTable), so a use-after-free is reported and never dereferenced. */
+export function walkableTable(c: Cpu, pfn: number): boolean {
+  return pfn > 0 && pfn < c.L.totalFrames && c.mem.load(mdAddr(c.L, pfn, MD_TYPE)) === PageType.PageTable;
+}
+
+/** Does an mm of `levels` levels reach vpn (the pages its top table can map)? */
+export function withinReach(levels: number, vpn: number): boolean {
+  return vpn >= 0 && vpn < 2 ** (levels * FANOUT_SHIFT);
 }

@@ -1,7 +1,7 @@
 // VMAs: a small fixed table per mm (start, end, flags, present), enough for find_vma()
 // and check_vma_flags(). munmap clears "present"; the range stays reserved for re-mmap.
 import type { Cpu } from '../machine/cpu.js';
-import { MM_VMA_BASE, MM_VMA_COUNT, VMA_END, VMA_FLAGS, VMA_PGOFF, VMA_PRESENT, VMA_START, VMA_WORDS, mmAddr } from '../machine/layout.js';
+import { MAX_VMAS, MM_VMA_BASE, MM_VMA_COUNT, VMA_END, VMA_FLAGS, VMA_PGOFF, VMA_PRESENT, VMA_START, VMA_WORDS, mmAddr } from '../machine/layout.js';
 import type { Mem } from '../machine/mem.js';
 import type { Layout } from '../machine/layout.js';
 
@@ -17,8 +17,11 @@ export function vmaAddr(L: Layout, mm: number, vma: number, field: number): numb
   return mmAddr(L, mm, MM_VMA_BASE + vma * VMA_WORDS + field);
 }
 
-/** Creates VMA slot `vma` (boot time). */
+/** Creates VMA slot `vma` (boot time). An mm holds MAX_VMAS slots: a scenario declares its
+ *  parameters' ranges from that, and a slot beyond it is refused here, never written over
+ *  the next mm. */
 export function vmaDefine(m: Mem, L: Layout, mm: number, vma: number, start: number, end: number, flags: number, present: boolean): void {
+  if (!(vma >= 0 && vma < MAX_VMAS)) throw new Error(`VMA slot ${vma}: an mm holds ${MAX_VMAS}`);
   m.store(vmaAddr(L, mm, vma, VMA_START), start);
   m.store(vmaAddr(L, mm, vma, VMA_END), end);
   m.store(vmaAddr(L, mm, vma, VMA_FLAGS), flags);

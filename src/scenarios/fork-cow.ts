@@ -1,26 +1,26 @@
 // fork (copy_page_range under mm->write_protect_seq) racing with FOLL_PIN GUP-fast. A page
 // that may be pinned is copied for the child, never COW-shared; a GUP-fast pin that lands
 // between fork's pin check and its write-protect is undone because write_protect_seq moved.
-import { V_COW_PINNED_SHARED } from '../check/violations.js';
+import { V_REFCOUNT_LEAK } from '../check/accounting.js';
+import { V_PGTABLE_UAF, V_STALE_PAGE } from '../check/oracle.js';
+import { defineViolation } from '../check/violations.js';
 import type { Cpu } from '../machine/cpu.js';
-import { H_WRITER_OP } from '../machine/cpu.js';
-import { exitMmap, forkMm } from '../mm/fork.js';
+import { V_REFCOUNT_UNDERFLOW } from '../mm/folio.js';
+import { W_FORK_DUP, exitMmap, forkMm } from '../mm/fork.js';
+import { W_GUP_PIN_RECHECK, W_GUP_WALK } from '../mm/gup.js';
 import { mmapPopulate } from '../mm/memory.js';
 import { mmAlloc } from '../mm/mm.js';
 import { MmuGather } from '../mm/mmu_gather.js';
 import { pageAnonExclusive } from '../mm/rmap.js';
 import { VM_READ, VM_WRITE, vmaDefine } from '../mm/vma.js';
-import { ODIRECT_OUTCOMES, type OdirectState, odirectInit, odirectOp } from './odirect.js';
-import { type OutcomeDef, defineScenario } from './scenario.js';
+import { V_LOST_DMA_WRITE, V_PIN_NOT_MAPPED, W_DIO_DMA, odirectInit, odirectReader } from './odirect.js';
+import { defineScenario } from './scenario.js';
+
+export const V_COW_PINNED_SHARED = defineViolation('cow-pinned-shared', 'a pinned anon page was COW-shared with a child');
 
 const PARENT = 0;
 const CHILD = 1;
 const BASE = 0x4000;
-
-const WRITER_OUTCOMES: OutcomeDef[] = [
-  { name: 'forked', expect: 'ACCEPTABLE', doc: 'fork copied the page tables (pinned pages copied, the rest COW-shared), then the child exited' },
-  { name: 'fork-oom', expect: 'ACCEPTABLE', doc: 'out of frames during the copy' },
-];
 
 /** A page we hold a FOLL_PIN on must stay exclusive to the parent: never COW-shared. */
 function pinnedStaysExclusive(c: Cpu, head: number, vpn: number): void {
@@ -39,47 +39,48 @@ export const forkCow = defineScenario({
   strategies: ['ipi', 'rcu'],
   defaultStrategy: 'rcu',
   defaults: { readers: 1, writers: 1, frames: 4096, huge: 0, widen: { 'fork.dup-wrprotect': '2us', 'gup.pin-recheck': '1us', 'dio.dma': '2us' } },
-  params: { pages: { value: 16, doc: 'pages in the parent\'s VMA' } },
-  windows: { 'gup.pin-recheck': 'fork.dup-wrprotect', 'gup.walk': null, 'dio.dma': null, 'fork.dup-wrprotect': null },
-  bugs: [
-    {
-      name: 'no-write-protect-seq',
+  params: {
+    // the parent's pages, the child's copies of pinned ones and both mms' tables
+    pages: { value: 16, min: 1, max: (k) => Math.floor(k.frames / 3), doc: 'pages in the parent\'s VMA (at most a third of the frames)' },
+  },
+  windows: [[W_GUP_PIN_RECHECK, W_FORK_DUP], W_GUP_WALK, W_DIO_DMA, W_FORK_DUP],
+  bugs: {
+    'no-write-protect-seq': {
       doc: 'GUP-fast with FOLL_PIN ignores mm->write_protect_seq: a pin taken between fork\'s pin check and its write-protect survives',
+      changes: 'gup_fast_fallback',
       fixedBy: '57efa1fe5957',
-      expectKinds: ['cow-pinned-shared'],
+      expectKinds: [V_COW_PINNED_SHARED],
     },
-  ],
-  detects: ['cow-pinned-shared', 'lost-dma-write', 'pin-not-mapped', 'stale-page', 'pgtable-use-after-free', 'refcount-underflow', 'refcount-leak'],
-  scratchWords: 0,
+  },
+  detects: [V_COW_PINNED_SHARED, V_LOST_DMA_WRITE, V_PIN_NOT_MAPPED, V_STALE_PAGE, V_PGTABLE_UAF, V_REFCOUNT_UNDERFLOW, V_REFCOUNT_LEAK],
   mms: 2,
-  maxWriters: 1,
+  maxWriters: 1, // one forking writer: the child mm has one slot
 
   boot(c, p) {
     mmAlloc(c, PARENT, p.mmLevels);
     vmaDefine(c.mem, c.L, PARENT, 0, BASE, BASE + p.params.pages, VM_READ | VM_WRITE, false);
-    if (mmapPopulate(c, PARENT, 0) !== 0) throw new Error('fork-cow: out of frames');
+    if (mmapPopulate(c, PARENT, 0) !== 0) throw new Error('out of frames');
   },
 
-  reader: {
-    outcomes: ODIRECT_OUTCOMES,
+  reader: odirectReader({
+    mm: PARENT,
     init: (c, p) => ({ io: odirectInit(c), pages: p.params.pages }),
-    op(c: Cpu, s: { io: OdirectState; pages: number }) {
-      odirectOp(c, s.io, PARENT, BASE + (c.mem.random() % s.pages), pinnedStaysExclusive);
-    },
-  },
+    pick: (c, s) => BASE + (c.mem.random() % s.pages),
+    whilePinned: pinnedStaysExclusive,
+  }),
 
   writer: {
-    outcomes: WRITER_OUTCOMES,
-    // one forking writer: the child mm has one slot
-    init: (_c, p) => ({ tlb: new MmuGather(), pages: p.params.pages }),
+    outcomes: {
+      forked: { expect: 'ACCEPTABLE', doc: 'fork copied the page tables (pinned pages copied, the rest COW-shared), then the child exited' },
+      'fork-oom': { expect: 'ACCEPTABLE', doc: 'out of frames during the copy' },
+    },
+    init: () => ({ tlb: new MmuGather() }),
     op(c: Cpu, s: { tlb: MmuGather }) {
-      const t0 = c.mem.now();
       const ok = forkMm(c, PARENT, CHILD);
       exitMmap(c, CHILD, s.tlb); // the child exits at once; its COW references go away
-      c.outcomes[ok ? 0 : 1]++;
-      c.hists[H_WRITER_OP].recordValue(Math.round(c.mem.now() - t0));
       // a process does not fork back to back: leave mmap_lock to the faulting readers a while
       c.block(c.aWake, c.mem.load(c.aWake), 0.02);
+      return ok ? 'forked' : 'fork-oom';
     },
   },
 });

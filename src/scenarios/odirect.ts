@@ -3,11 +3,8 @@
 // some microseconds later (dio.dma), unpin, then read the token back through the mapping.
 // A write through a pin that is no longer the mapped page is lost.
 import { LVL_PMD } from '../arch/arch.js';
-import { EV_DMA, EV_UNPIN, EV_VERIFY } from '../check/trace.js';
-import { V_LOST_DMA_WRITE, V_PIN_NOT_MAPPED } from '../check/violations.js';
-import { W_DIO_DMA, winReaderClose, winReaderOpen, winWiden } from '../check/windows.js';
+import { winReaderClose, winReaderOpen, winWiden } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
-import { H_READER_OP } from '../machine/cpu.js';
 import { FANOUT, MD_VPN, MM_MMAP_LOCK, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
 import { downRead, upRead } from '../sync/rwsem.js';
 import { FOLL_PIN, FOLL_WRITE, gupPutFolio } from '../mm/folio.js';
@@ -15,19 +12,32 @@ import { GUP_FAST_OK, GUP_FAST_RECHECK, GUP_FAST_REFZERO, GUP_FAST_SEQ, getUserP
 import { folioHead } from '../mm/page_alloc.js';
 import { entryOffset, pmdLock, pteOffsetMapLock, pteUnmapUnlock } from '../mm/pgtable.js';
 import { spinUnlock } from '../sync/spinlock.js';
-import type { OutcomeDef } from './scenario.js';
+import { type Outcomes, type RunParams, defineRole } from './scenario.js';
+import { defineTrace } from '../check/trace.js';
+import { defineViolation } from '../check/violations.js';
+import { defineWindow } from '../check/windows.js';
 
-export const ODIRECT_OUTCOMES: OutcomeDef[] = [
-  { name: 'fast-pinned', expect: 'ACCEPTABLE', doc: 'GUP-fast pinned the page' },
-  { name: 'fast-retry-pte-changed', expect: 'INTERESTING', doc: 'the re-check after the pin saw the pte (or pmd) change: the race was hit and the protocol saved it' },
-  { name: 'fast-refcount-zero', expect: 'INTERESTING', doc: 'folio_ref_try_add refused a page being freed' },
-  { name: 'fast-seq-retry', expect: 'INTERESTING', doc: 'write_protect_seq moved during the walk (a fork): everything unpinned, slow path' },
-  { name: 'slow-pinned', expect: 'ACCEPTABLE', doc: 'GUP-fast stopped short (read-only or cleared pte); the slow path faulted and pinned' },
-  { name: 'gup-failed', expect: 'INTERESTING', doc: 'neither path returned a page' },
-  { name: 'dma-visible', expect: 'ACCEPTABLE', doc: 'the token written through the pin reads back through the mapping' },
-  { name: 'discarded', expect: 'ACCEPTABLE', doc: 'the application discarded the range (MADV_DONTNEED) during the I/O: its data is gone by design' },
-];
-const R_FAST = 0, R_RECHECK = 1, R_REFZERO = 2, R_SEQ = 3, R_SLOW = 4, R_FAILED = 5, R_VISIBLE = 6, R_DISCARDED = 7;
+export const EV_DMA = defineTrace('device write (DMA)', 'pfn', 'token');
+export const EV_UNPIN = defineTrace('unpin_user_page', 'pfn');
+export const EV_VERIFY = defineTrace('read back through the mapping', 'addr', 'value');
+export const V_LOST_DMA_WRITE = defineViolation('lost-dma-write', 'a write through a FOLL_PIN|FOLL_WRITE pin is not visible through the mapping afterwards');
+export const V_PIN_NOT_MAPPED = defineViolation('pin-not-mapped', 'the pinned page was no longer mapped at the pinned address when the device wrote');
+export const W_DIO_DMA = defineWindow({ name: 'dio.dma', role: 'reader', doc: 'O_DIRECT: from the pin returned to the device write landing in the page (the I/O latency)' });
+
+export const ODIRECT_OUTCOMES = {
+  'fast-pinned': { expect: 'ACCEPTABLE', doc: 'GUP-fast pinned the page' },
+  'slow-pinned': { expect: 'ACCEPTABLE', doc: 'GUP-fast stopped short (read-only or cleared pte); the slow path faulted and pinned' },
+  'gup-failed': { expect: 'INTERESTING', doc: 'neither path returned a page' },
+} as const satisfies Outcomes;
+export type OdirectOutcome = keyof typeof ODIRECT_OUTCOMES;
+
+export const ODIRECT_EVENTS = {
+  'fast-retry-pte-changed': { expect: 'INTERESTING', doc: 'the re-check after the pin saw the pte (or pmd) change: the race was hit and the protocol saved it' },
+  'fast-refcount-zero': { expect: 'INTERESTING', doc: 'folio_ref_try_add refused a page being freed' },
+  'fast-seq-retry': { expect: 'INTERESTING', doc: 'write_protect_seq moved during the walk (a fork): everything unpinned, slow path' },
+  'dma-visible': { expect: 'ACCEPTABLE', doc: 'the token written through the pin reads back through the mapping' },
+  'discarded': { expect: 'ACCEPTABLE', doc: 'the application discarded the range (MADV_DONTNEED) during the I/O: its data is gone by design' },
+} as const satisfies Outcomes;
 
 export interface OdirectState {
   token: number;
@@ -77,21 +87,16 @@ function readMapped(c: Cpu, mm: number, vpn: number, slot: number): number {
  *  (MADV_DONTNEED): [discard] before it starts, [discard + 1] after it ended; -1 if the
  *  scenario never discards. A discard that overlaps the I/O legitimately loses the data:
  *  it did iff more discards had started by the end than had ended at the beginning. */
-export function odirectOp(c: Cpu, s: OdirectState, mm: number, vpn: number, whilePinned: ((c: Cpu, head: number, vpn: number) => void) | null, discard = -1): void {
+export function odirectOp(c: Cpu, s: OdirectState, mm: number, vpn: number, whilePinned: ((c: Cpu, head: number, vpn: number) => void) | null, discard = -1): OdirectOutcome {
   const m = c.mem;
-  const t0 = m.now();
   const endedBefore = discard < 0 ? 0 : m.load(discard + 1);
   const flags = FOLL_PIN | FOLL_WRITE;
   const n = getUserPagesFast(c, mm, vpn, 1, flags);
   const r = c.gupFastReason;
-  if (r === GUP_FAST_RECHECK) c.outcomes[R_RECHECK]++;
-  else if (r === GUP_FAST_REFZERO) c.outcomes[R_REFZERO]++;
-  else if (r === GUP_FAST_SEQ) c.outcomes[R_SEQ]++;
-  if (n === 0) {
-    c.outcomes[R_FAILED]++;
-    return;
-  }
-  c.outcomes[r === GUP_FAST_OK ? R_FAST : R_SLOW]++;
+  if (r === GUP_FAST_RECHECK) c.event('fast-retry-pte-changed');
+  else if (r === GUP_FAST_REFZERO) c.event('fast-refcount-zero');
+  else if (r === GUP_FAST_SEQ) c.event('fast-seq-retry');
+  if (n === 0) return 'gup-failed';
   const page = c.pages[0];
   const head = folioHead(c.L, page);
   const expectVpn = head === page ? vpn : vpn & ~(FANOUT - 1);
@@ -111,11 +116,31 @@ export function odirectOp(c: Cpu, s: OdirectState, mm: number, vpn: number, whil
   const now = readThroughMapping(c, mm, vpn, s.slot);
   c.trace(EV_VERIFY, vpn, now);
   if (discard >= 0 && m.load(discard) !== endedBefore) {
-    c.outcomes[R_DISCARDED]++;
+    c.event('discarded');
   } else {
     if (!mapped) c.violation(V_PIN_NOT_MAPPED, vpn, `pinned pfn ${page} was no longer mapped at the pinned address when the DMA landed`);
-    if (now === token) c.outcomes[R_VISIBLE]++;
+    if (now === token) c.event('dma-visible');
     else c.violation(V_LOST_DMA_WRITE, vpn, `token ${token} written through the pin on pfn ${page}; the mapping shows ${now === -1 ? 'nothing' : now}`);
   }
-  c.hists[H_READER_OP].recordValue(Math.round(m.now() - t0));
+  return r === GUP_FAST_OK ? 'fast-pinned' : 'slow-pinned';
+}
+
+/** The O_DIRECT reader role of a scenario: `pick` chooses the page of each I/O. */
+export function odirectReader<S extends { io: OdirectState }>(o: {
+  mm: number;
+  init: (c: Cpu, p: RunParams) => S;
+  pick: (c: Cpu, s: S) => number;
+  whilePinned?: (c: Cpu, head: number, vpn: number) => void;
+  /** the discard counters of the page's range (see odirectOp), or -1 */
+  discard?: (s: S, vpn: number) => number;
+}) {
+  return defineRole({
+    outcomes: ODIRECT_OUTCOMES,
+    events: ODIRECT_EVENTS,
+    init: o.init,
+    op(c: Cpu, s: S): OdirectOutcome {
+      const vpn = o.pick(c, s);
+      return odirectOp(c, s.io, o.mm, vpn, o.whilePinned ?? null, o.discard ? o.discard(s, vpn) : -1);
+    },
+  });
 }

@@ -3,41 +3,34 @@
 // frees a page table (IPI flush, call_rcu, synchronize_rcu, expedited); readers find the
 // object inside a read-side section (irq-off, or rcu_read_lock) and check it is not freed
 // before they leave.
-import { EV_SYNC } from '../check/trace.js';
-import { V_SYNC_BROKEN } from '../check/violations.js';
-import { W_SYNC_READER, W_SYNC_UPDATE, winReaderClose, winReaderOpen, winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
+import { defineTrace } from '../check/trace.js';
+import { defineViolation } from '../check/violations.js';
+import { defineWindow, winReaderClose, winReaderOpen, winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
-import { H_READER_OP, H_WRITER_OP } from '../machine/cpu.js';
 import { localIrqRestore, localIrqSave } from '../sync/irq.js';
 import { rcuReadLock, rcuReadUnlock } from '../sync/rcu.js';
-import { type OutcomeDef, defineScenario } from './scenario.js';
+import { defineScenario } from './scenario.js';
+
+export const W_SYNC_READER = defineWindow({ name: 'sync.reader', role: 'reader', doc: 'selftest: a read-side section (irq-off or rcu_read_lock) holding a published object' });
+export const W_SYNC_UPDATE = defineWindow({ name: 'sync.update', role: 'writer', doc: 'selftest: from unpublishing an object to freeing it' });
+export const V_SYNC_BROKEN = defineViolation('sync-broken', 'the selftests\' witness: an object freed while a reader that found it was inside its section');
+export const EV_SYNC = defineTrace('sync selftest: object', 'obj', 'gen');
 
 const OBJS_PER_WRITER = 256;
-const MAX_WRITERS = 8;
-const BOOT_OBJ = OBJS_PER_WRITER * MAX_WRITERS;
-// scratch words: [0] the published object, [1 + i] object i's generation (odd = live)
-const PUB = 0;
-const GEN = 1;
-
-const READER_OUTCOMES: OutcomeDef[] = [
-  { name: 'irq-off-section', expect: 'ACCEPTABLE', doc: 'held an object through an irq-off section' },
-  { name: 'rcu-section', expect: 'ACCEPTABLE', doc: 'held an object through an rcu_read_lock section' },
-];
-const WRITER_OUTCOMES: OutcomeDef[] = [
-  { name: 'replaced', expect: 'ACCEPTABLE', doc: 'published a new object, freed the old one through the strategy' },
-  { name: 'pool-busy', expect: 'INTERESTING', doc: 'every object of this writer was still waiting for its grace period' },
-];
 
 interface WriterState {
   next: number;
   first: number;
   one: Int32Array;
+  pub: number;
+  gen: number;
 }
 
-function freeObject(c: Cpu, obj: number): void {
-  // free: the generation goes even; a reader still holding obj sees it change
-  c.mem.add(c.L.scratchBase + GEN + obj, 1);
-  c.trace(EV_SYNC, obj, 2);
+/** The call_rcu callback and the strategy's free: the object's generation goes even; a
+ *  reader still holding it sees it change. The argument is the generation word. */
+function freeObject(c: Cpu, genWord: number): void {
+  c.mem.add(genWord, 1);
+  c.trace(EV_SYNC, genWord, 2);
 }
 
 export const syncWitness = defineScenario({
@@ -51,73 +44,72 @@ export const syncWitness = defineScenario({
   defaultStrategy: 'rcu-sync',
   defaults: { readers: 1, writers: 1, frames: 256, huge: 0, widen: { 'sync.reader': '2us' } },
   params: {},
-  windows: { 'sync.reader': 'sync.update', 'sync.update': null },
-  bugs: [
-    { name: 'rcu-no-wait', doc: 'synchronize_rcu, its expedited form and the gp worker return without waiting for readers', strategies: ['rcu', 'rcu-sync', 'rcu-exp'], expectKinds: ['sync-broken'] },
-    { name: 'ipi-no-wait', doc: 'the IPI broadcast posts its requests and returns without waiting for acknowledgements', strategies: ['ipi'], expectKinds: ['sync-broken'] },
-  ],
-  detects: ['sync-broken'],
-  scratchWords: 1 + BOOT_OBJ + 1,
-  maxWriters: MAX_WRITERS,
+  // the published object, and each object's generation (odd = live): OBJS_PER_WRITER per
+  // writer, and the one published at boot
+  scratch: (p) => ({ pub: 1, gen: OBJS_PER_WRITER * p.writers + 1 }),
+  windows: [[W_SYNC_READER, W_SYNC_UPDATE], W_SYNC_UPDATE],
+  bugs: {
+    'rcu-no-wait': { doc: 'synchronize_rcu, its expedited form and the gp worker return without waiting for readers', changes: 'synchronize_rcu, synchronize_rcu_expedited, rcu_gp_kthread', strategies: ['rcu', 'rcu-sync', 'rcu-exp'], expectKinds: [V_SYNC_BROKEN] },
+    'ipi-no-wait': { doc: 'the IPI broadcast posts its requests and returns without waiting for acknowledgements', changes: 'on_each_cpu_mask (smp_call_function_many, wait=1)', strategies: ['ipi'], expectKinds: [V_SYNC_BROKEN] },
+  },
+  detects: [V_SYNC_BROKEN],
 
-  boot(c) {
-    c.mem.store(c.L.scratchBase + GEN + BOOT_OBJ, 1);
-    c.mem.store(c.L.scratchBase + PUB, BOOT_OBJ);
+  boot(c, p) {
+    const bootObj = OBJS_PER_WRITER * p.writers;
+    c.mem.store(p.scratch.gen + bootObj, 1);
+    c.mem.store(p.scratch.pub, bootObj);
   },
 
   rcuCallback: freeObject,
 
   reader: {
-    outcomes: READER_OUTCOMES,
-    init: () => ({}),
-    op(c: Cpu) {
+    outcomes: {
+      'irq-off-section': { expect: 'ACCEPTABLE', doc: 'held an object through an irq-off section' },
+      'rcu-section': { expect: 'ACCEPTABLE', doc: 'held an object through an rcu_read_lock section' },
+    },
+    init: (_c, p) => ({ pub: p.scratch.pub, gen: p.scratch.gen }),
+    op(c: Cpu, s: { pub: number; gen: number }) {
       const m = c.mem;
-      const t0 = m.now();
       // irq-off holds off IPIs and grace periods alike; rcu_read_lock only grace periods
       const irq = c.strategy.name === 'ipi' || (m.random() & 1) === 0;
       if (irq) localIrqSave(c);
       else rcuReadLock(c);
       winReaderOpen(c, W_SYNC_READER, 0);
-      const obj = m.load(c.L.scratchBase + PUB);
-      const gen = m.load(c.L.scratchBase + GEN + obj);
+      const obj = m.load(s.pub);
+      const gen = m.load(s.gen + obj);
       c.trace(EV_SYNC, obj, gen);
       if ((gen & 1) === 0) c.violation(V_SYNC_BROKEN, 0, `object ${obj} was already freed when the reader found it published`);
       winWiden(c, W_SYNC_READER);
-      const now = m.load(c.L.scratchBase + GEN + obj);
+      const now = m.load(s.gen + obj);
       if (now !== gen) c.violation(V_SYNC_BROKEN, 0, `object ${obj} freed (gen ${gen} -> ${now}) while a reader that found it was still inside its ${irq ? 'irq-off' : 'RCU'} section`);
       winReaderClose(c, W_SYNC_READER);
       if (irq) localIrqRestore(c);
       else rcuReadUnlock(c);
-      c.outcomes[irq ? 0 : 1]++;
-      c.hists[H_READER_OP].recordValue(Math.round(m.now() - t0));
+      return irq ? 'irq-off-section' : 'rcu-section';
     },
   },
 
   writer: {
-    outcomes: WRITER_OUTCOMES,
-    init: (_c, _p, index): WriterState => {
-      return { next: 0, first: index * OBJS_PER_WRITER, one: new Int32Array(1) };
+    outcomes: {
+      replaced: { expect: 'ACCEPTABLE', doc: 'published a new object, freed the old one through the strategy' },
+      'pool-busy': { expect: 'INTERESTING', doc: 'every object of this writer was still waiting for its grace period' },
     },
+    init: (_c, p, index): WriterState => ({ next: 0, first: index * OBJS_PER_WRITER, one: new Int32Array(1), pub: p.scratch.pub, gen: p.scratch.gen }),
     op(c: Cpu, s: WriterState) {
       const m = c.mem;
-      const t0 = m.now();
       const obj = s.first + s.next;
-      const pGen = c.L.scratchBase + GEN + obj;
-      if ((m.load(pGen) & 1) !== 0) {
-        c.outcomes[1]++; // still live or waiting for its grace period
-        return;
-      }
+      const pGen = s.gen + obj;
+      if ((m.load(pGen) & 1) !== 0) return 'pool-busy'; // still live or waiting for its grace period
       s.next = (s.next + 1) % OBJS_PER_WRITER;
       m.add(pGen, 1); // allocate: live
-      const old = m.xchg(c.L.scratchBase + PUB, obj); // unpublish the old object
+      const old = m.xchg(s.pub, obj); // unpublish the old object
       winWriterOpen(c, W_SYNC_UPDATE, 0);
       // exactly the table-free path of tlb_finish_mmu: flush, then free by the strategy
       c.strategy.flushTlb(c);
-      s.one[0] = old;
+      s.one[0] = s.gen + old;
       c.strategy.freeTables(c, s.one, 1, freeObject);
       winWriterClose(c, W_SYNC_UPDATE);
-      c.outcomes[0]++;
-      c.hists[H_WRITER_OP].recordValue(Math.round(m.now() - t0));
+      return 'replaced';
     },
   },
 });

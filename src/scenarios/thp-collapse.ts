@@ -2,41 +2,42 @@
 // application MADV_DONTNEEDs THPs, which frees the deposited old table at once.
 // Fixed: pmdp_collapse_flush, tlb_remove_table_sync_one, then isolate (refcounts), and
 // GUP-fast re-checks the pmd after its pin.
+import { LVL_PMD } from '../arch/arch.js';
+import { V_REFCOUNT_LEAK } from '../check/accounting.js';
+import { V_PGTABLE_UAF, V_STALE_PAGE } from '../check/oracle.js';
 import type { Cpu } from '../machine/cpu.js';
-import { H_WRITER_OP } from '../machine/cpu.js';
-import { FANOUT } from '../machine/layout.js';
-import { COLLAPSE_NOMEM, COLLAPSE_OK, COLLAPSE_PINNED, COLLAPSE_SKIP, collapseHugePage, zapHugePmd } from '../mm/khugepaged.js';
-import { mmapPopulate } from '../mm/memory.js';
+import { FANOUT, MAX_VMAS } from '../machine/layout.js';
+import { V_REFCOUNT_UNDERFLOW } from '../mm/folio.js';
+import { W_GUP_PIN_RECHECK, W_GUP_WALK } from '../mm/gup.js';
+import { COLLAPSE_NOMEM, COLLAPSE_OK, COLLAPSE_PINNED, COLLAPSE_SKIP, W_COLLAPSE, collapseHugePage, zapHugePmd } from '../mm/khugepaged.js';
+import { mmapPmdRanges, mmapPopulate } from '../mm/memory.js';
 import { mmAlloc } from '../mm/mm.js';
 import { MmuGather } from '../mm/mmu_gather.js';
 import { freeTable } from '../mm/page_alloc.js';
 import { entryOffset } from '../mm/pgtable.js';
-import { LVL_PMD } from '../arch/arch.js';
 import { VM_READ, VM_WRITE, vmaDefine } from '../mm/vma.js';
-import { ODIRECT_OUTCOMES, type OdirectState, odirectInit, odirectOp } from './odirect.js';
-import { type OutcomeDef, defineScenario } from './scenario.js';
+import { V_LOST_DMA_WRITE, V_PIN_NOT_MAPPED, W_DIO_DMA, odirectInit, odirectReader } from './odirect.js';
+import { defineScenario } from './scenario.js';
 
 const MM = 0;
 const BASE = 0x10000;
 
-const WRITER_OUTCOMES: OutcomeDef[] = [
-  { name: 'collapsed', expect: 'ACCEPTABLE', doc: 'khugepaged collapsed 64 ptes into a THP and deposited the old table' },
-  { name: 'collapse-skip', expect: 'ACCEPTABLE', doc: 'not a pte table' },
-  { name: 'collapse-abort-pinned', expect: 'INTERESTING', doc: 'isolation after the flush saw a pin and put the old table back' },
-  { name: 'collapse-nomem', expect: 'ACCEPTABLE', doc: 'no free PMD-sized folio' },
-  { name: 'discarded-thp', expect: 'ACCEPTABLE', doc: 'the application MADV_DONTNEEDed a THP (its deposited table freed at once) and faulted small pages back' },
-];
-const W_DISCARD = 4;
-const OUT: Record<number, number> = { [COLLAPSE_OK]: 0, [COLLAPSE_SKIP]: 1, [COLLAPSE_PINNED]: 2, [COLLAPSE_NOMEM]: 3 };
+const COLLAPSE_OUTCOME = {
+  [COLLAPSE_OK]: 'collapsed',
+  [COLLAPSE_SKIP]: 'collapse-skip',
+  [COLLAPSE_PINNED]: 'collapse-abort-pinned',
+  [COLLAPSE_NOMEM]: 'collapse-nomem',
+} as const;
 
 interface WriterState {
   pmds: number;
   tlb: MmuGather;
+  /** scratch: the table deposited under huge pmd i (pgtable_trans_huge_deposit) */
+  deposit: number;
+  /** scratch: two counters per range, [2i] bumped before MADV_DONTNEED of range i starts,
+   *  [2i + 1] after it (and the refault) ended */
+  discard: number;
 }
-
-const deposit = (c: Cpu, i: number): number => c.L.scratchBase + i;
-/** [0] bumped before MADV_DONTNEED of range i starts, [1] after it (and the refault) ended */
-const discard = (c: Cpu, i: number): number => c.L.scratchBase + 16 + 2 * i;
 
 export const thpCollapse = defineScenario({
   id: 'thp-collapse',
@@ -48,77 +49,79 @@ export const thpCollapse = defineScenario({
   strategies: ['rcu', 'ipi'],
   defaultStrategy: 'rcu',
   defaults: { readers: 1, writers: 1, frames: 4096, huge: 8, widen: { 'gup.pin-recheck': '10us', 'collapse.flush-isolate': '15us', 'dio.dma': '50us' } },
-  params: { pmds: { value: 2, doc: 'PMD-sized VMAs that khugepaged collapses' } },
-  windows: { 'gup.pin-recheck': 'collapse.flush-isolate', 'gup.walk': null, 'dio.dma': null, 'collapse.flush-isolate': null },
-  bugs: [
-    {
-      name: 'gup-no-pmd-recheck',
+  params: { pmds: { value: 2, min: 1, max: MAX_VMAS, doc: 'PMD-sized VMAs that khugepaged collapses (one VMA each: an mm holds MAX_VMAS)' } },
+  scratch: (p) => ({ deposit: p.params.pmds, discard: 2 * p.params.pmds }),
+  windows: [[W_GUP_PIN_RECHECK, W_COLLAPSE], W_GUP_WALK, W_DIO_DMA, W_COLLAPSE],
+  bugs: {
+    'gup-no-pmd-recheck': {
       doc: 'gup_fast_pte_range re-checks the pte but not the pmd after the pin; as before 70cbc3cc78a9, collapse sends no IPI either (2ba99c5e0881 came later)',
+      changes: 'gup_fast_pte_range',
       fixedBy: '70cbc3cc78a9',
       strategies: ['rcu'],
-      expectKinds: ['lost-dma-write', 'pin-not-mapped', 'pgtable-use-after-free'],
+      expectKinds: [V_LOST_DMA_WRITE, V_PIN_NOT_MAPPED, V_PGTABLE_UAF],
+      implies: ['collapse-no-ipi'],
     },
-    {
-      name: 'collapse-no-ipi',
+    'collapse-no-ipi': {
       doc: 'collapse_huge_page skips tlb_remove_table_sync_one: a walker still inside the old table when MADV_DONTNEED frees it (pte_free, no RCU)',
+      changes: 'collapse_huge_page',
       fixedBy: '2ba99c5e0881',
       strategies: ['rcu'],
-      expectKinds: ['pgtable-use-after-free'],
+      expectKinds: [V_PGTABLE_UAF],
     },
-    {
-      name: 'isolate-before-flush',
+    'isolate-before-flush': {
       doc: '__collapse_huge_page_isolate checks the refcounts before pmdp_collapse_flush: a pin can land in between and its DMA write is lost',
-      expectKinds: ['lost-dma-write', 'pin-not-mapped'],
+      changes: 'collapse_huge_page',
+      expectKinds: [V_LOST_DMA_WRITE, V_PIN_NOT_MAPPED],
     },
-  ],
-  detects: ['lost-dma-write', 'pin-not-mapped', 'pgtable-use-after-free', 'stale-page', 'refcount-underflow', 'refcount-leak'],
-  scratchWords: 48,
+  },
+  // one khugepaged: two collapsing writers would race on the same range's deposited table
+  // and discard counters, which the kernel serializes (one khugepaged thread, mmap_lock)
+  maxWriters: 1,
+  detects: [V_LOST_DMA_WRITE, V_PIN_NOT_MAPPED, V_PGTABLE_UAF, V_STALE_PAGE, V_REFCOUNT_UNDERFLOW, V_REFCOUNT_LEAK],
 
   boot(c, p) {
     mmAlloc(c, MM, p.mmLevels);
-    for (let i = 0; i < p.params.pmds; i++) {
-      vmaDefine(c.mem, c.L, MM, i, BASE + i * FANOUT, BASE + (i + 1) * FANOUT, VM_READ | VM_WRITE, false);
-      if (mmapPopulate(c, MM, i) !== 0) throw new Error('thp-collapse: out of frames');
-    }
+    mmapPmdRanges(c, MM, BASE, p.params.pmds, VM_READ | VM_WRITE);
   },
 
   teardown(c, p) {
     // exit: withdraw and free the tables still deposited under huge pmds
     for (let i = 0; i < p.params.pmds; i++) {
-      const t = c.mem.xchg(deposit(c, i), 0);
+      const t = c.mem.xchg(p.scratch.deposit + i, 0);
       if (t > 0) freeTable(c, t);
     }
   },
 
-  reader: {
-    outcomes: ODIRECT_OUTCOMES,
-    init: (c, p) => ({ io: odirectInit(c), pages: p.params.pmds * FANOUT }),
-    op(c: Cpu, s: { io: OdirectState; pages: number }) {
-      const off = c.mem.random() % s.pages;
-      odirectOp(c, s.io, MM, BASE + off, null, discard(c, off >>> 6));
-    },
-  },
+  reader: odirectReader({
+    mm: MM,
+    init: (c, p) => ({ io: odirectInit(c), pages: p.params.pmds * FANOUT, discard: p.scratch.discard }),
+    pick: (c, s) => BASE + (c.mem.random() % s.pages),
+    discard: (s, vpn) => s.discard + 2 * ((vpn - BASE) >>> 6),
+  }),
 
   writer: {
-    outcomes: WRITER_OUTCOMES,
-    init: (_c, p): WriterState => ({ pmds: p.params.pmds, tlb: new MmuGather() }),
+    outcomes: {
+      collapsed: { expect: 'ACCEPTABLE', doc: 'khugepaged collapsed 64 ptes into a THP and deposited the old table' },
+      'collapse-skip': { expect: 'ACCEPTABLE', doc: 'not a pte table' },
+      'collapse-abort-pinned': { expect: 'INTERESTING', doc: 'isolation after the flush saw a pin and put the old table back' },
+      'collapse-nomem': { expect: 'ACCEPTABLE', doc: 'no free PMD-sized folio' },
+      'discarded-thp': { expect: 'ACCEPTABLE', doc: 'the application MADV_DONTNEEDed a THP (its deposited table freed at once) and faulted small pages back' },
+    },
+    init: (_c, p): WriterState => ({ pmds: p.params.pmds, tlb: new MmuGather(), deposit: p.scratch.deposit, discard: p.scratch.discard }),
     op(c: Cpu, s: WriterState) {
       const m = c.mem;
-      const t0 = m.now();
       const i = m.random() % s.pmds;
       const vpn = BASE + i * FANOUT;
       const pmdp = entryOffset(c, MM, vpn, LVL_PMD, false);
       if (pmdp >= 0 && c.arch.pmdLeaf(m.load(pmdp))) {
         // the application drops a THP range (MADV_DONTNEED) and touches it again: small pages
-        m.add(discard(c, i), 1);
-        zapHugePmd(c, MM, vpn, deposit(c, i), s.tlb);
+        m.add(s.discard + 2 * i, 1);
+        zapHugePmd(c, MM, vpn, s.deposit + i, s.tlb);
         mmapPopulate(c, MM, i);
-        m.add(discard(c, i) + 1, 1);
-        c.outcomes[W_DISCARD]++;
-      } else {
-        c.outcomes[OUT[collapseHugePage(c, MM, vpn, deposit(c, i))]]++;
+        m.add(s.discard + 2 * i + 1, 1);
+        return 'discarded-thp';
       }
-      c.hists[H_WRITER_OP].recordValue(Math.round(m.now() - t0));
+      return COLLAPSE_OUTCOME[collapseHugePage(c, MM, vpn, s.deposit + i) as keyof typeof COLLAPSE_OUTCOME];
     },
   },
 });

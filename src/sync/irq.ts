@@ -3,8 +3,14 @@
 // (and the table free after it) waits for every lockless walker in flight. Under
 // consolidated RCU an irq-off section is also an RCU read-side critical section: the
 // per-CPU word holds the grace-period counter sampled at local_irq_save.
-import { type Cpu, H_IPI_WAIT, S_IPI_HANDLED, S_IPI_SENT, S_IPI_TARGETS } from '../machine/cpu.js';
+import type { Cpu } from '../machine/cpu.js';
+import { defineHist, defineStat } from '../machine/stats.js';
 import { C_IPI_ACK, C_IPI_REQ, C_IRQ_OFF, C_QS_SEQ, C_RCU_CTR, C_STATE, C_WAKE, C_WANT, cpuAddr, CpuState } from '../machine/layout.js';
+
+export const S_IPI_SENT = defineStat('ipiSent', 'IPI broadcasts sent');
+export const S_IPI_TARGETS = defineStat('ipiTargets', 'per-CPU IPI requests posted');
+export const S_IPI_HANDLED = defineStat('ipiHandled', 'IPI requests this CPU acknowledged');
+export const H_IPI_WAIT = defineHist('ipiWait', 'an IPI broadcast from the first post to the last acknowledgement, ns');
 
 export const SPIN_LIMIT = 200; // ~0.2 us a spin: bounded spinning, then Atomics.wait
 export const WAIT_SLICE_MS = 5;
@@ -30,7 +36,7 @@ export function handleIpi(c: Cpu): void {
   if (req !== c.ipiSeen) {
     c.ipiSeen = req;
     m.store(c.aIpiAck, req);
-    c.stats[S_IPI_HANDLED]++;
+    c.stats[S_IPI_HANDLED.id]++;
   }
 }
 
@@ -57,18 +63,18 @@ export function ipiBroadcast(c: Cpu): void {
   const L = c.L;
   const n = L.cpus;
   const t0 = m.now();
-  c.stats[S_IPI_SENT]++;
+  c.stats[S_IPI_SENT.id]++;
   for (let t = 0; t < n; t++) {
     if (t === c.id) continue;
     c.ipiReqs[t] = m.add(cpuAddr(L, t, C_IPI_REQ), 1) + 1;
-    c.stats[S_IPI_TARGETS]++;
+    c.stats[S_IPI_TARGETS.id]++;
   }
-  if (c.bugs.ipiNoWait) return;
+  if (c.bug['ipi-no-wait']) return;
   for (let t = 0; t < n; t++) {
     if (t === c.id) continue;
     waitIpiAck(c, t, c.ipiReqs[t]);
   }
-  c.hists[H_IPI_WAIT].recordValue(Math.round(m.now() - t0));
+  c.hists[H_IPI_WAIT.id].recordValue(Math.round(m.now() - t0));
 }
 
 function ipiDone(c: Cpu, t: number, req: number): boolean {

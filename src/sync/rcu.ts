@@ -7,14 +7,23 @@
 //     every rcuTickUs like the scheduler tick;
 //   - expedited (synchronize_rcu_expedited): the caller prods every CPU now (reads its
 //     state, as the expedited IPI handler would) and sleeps until each leaves its section.
-import {
-  type Cpu, H_CB_BATCH, H_GP_EXP, H_GP_SYNC, H_GP_WORKER, S_CALL_RCU, S_CB_RUN, S_GP_EXP, S_GP_SYNC, S_GPS,
-} from '../machine/cpu.js';
+import type { Cpu } from '../machine/cpu.js';
+import { defineHist, defineStat } from '../machine/stats.js';
 import {
   C_CB_HEAD, C_CB_TAIL, C_STATE, C_WAKE, C_WANT, CB_RING, cpuAddr, CpuState, G_DRAIN, G_GP_DONE, G_GP_DOORBELL,
   G_GP_REQ, G_RCU_PENDING, G_RCU_PENDING_MAX,
 } from '../machine/layout.js';
 import { WAIT_SLICE_MS, SPIN_LIMIT, handleIpi, inOldReader, irqPoint, passedQs } from './irq.js';
+
+export const S_GP_SYNC = defineStat('syncRcu', 'synchronize_rcu calls');
+export const S_GP_EXP = defineStat('syncRcuExpedited', 'synchronize_rcu_expedited calls');
+export const S_CALL_RCU = defineStat('callRcu', 'call_rcu calls');
+export const S_GPS = defineStat('gracePeriods', 'grace periods completed by the gp worker');
+export const S_CB_RUN = defineStat('callbacksRun', 'call_rcu callbacks invoked');
+export const H_GP_SYNC = defineHist('gpSync', 'synchronize_rcu latency, ns');
+export const H_GP_EXP = defineHist('gpExpedited', 'synchronize_rcu_expedited latency, ns');
+export const H_GP_WORKER = defineHist('gpWorker', 'a normal grace period, from its start to every CPU quiescent, ns');
+export const H_CB_BATCH = defineHist('cbBatch', 'callbacks invoked per grace period');
 
 const CB_ENTRIES = CB_RING;
 
@@ -61,8 +70,8 @@ function ringDoorbell(c: Cpu): void {
 export function synchronizeRcu(c: Cpu): void {
   const m = c.mem;
   const t0 = m.now();
-  c.stats[S_GP_SYNC]++;
-  if (c.bugs.rcuNoWait) return;
+  c.stats[S_GP_SYNC.id]++;
+  if (c.bug['rcu-no-wait']) return;
   const need = m.load(c.gGpCtr) + 1;
   raiseMax(c, c.L.gBase + G_GP_REQ, need);
   ringDoorbell(c);
@@ -78,22 +87,22 @@ export function synchronizeRcu(c: Cpu): void {
     c.block(pDone, d, WAIT_SLICE_MS);
     irqPoint(c);
   }
-  c.hists[H_GP_SYNC].recordValue(Math.round(m.now() - t0));
+  c.hists[H_GP_SYNC.id].recordValue(Math.round(m.now() - t0));
 }
 
 /** synchronize_rcu_expedited(): start a grace period now and wait for each CPU in turn. */
 export function synchronizeRcuExpedited(c: Cpu): void {
   const m = c.mem;
   const t0 = m.now();
-  c.stats[S_GP_EXP]++;
-  if (c.bugs.rcuNoWait) return;
+  c.stats[S_GP_EXP.id]++;
+  if (c.bug['rcu-no-wait']) return;
   const g = m.add(c.gGpCtr, 1) + 1;
   for (let t = 0; t < c.L.cpus; t++) {
     if (t === c.id) continue;
     waitReaderExit(c, t, g);
   }
   advanceDone(c, g);
-  c.hists[H_GP_EXP].recordValue(Math.round(m.now() - t0));
+  c.hists[H_GP_EXP.id].recordValue(Math.round(m.now() - t0));
 }
 
 function waitReaderExit(c: Cpu, t: number, g: number): void {
@@ -128,7 +137,7 @@ export function callRcu(c: Cpu, arg: number): void {
   // the gp worker takes a batch before it starts the grace period that covers it
   m.store(c.cbAddr(c.id, tail), arg);
   m.store(aTail, tail + 1);
-  c.stats[S_CALL_RCU]++;
+  c.stats[S_CALL_RCU.id]++;
   const pending = m.add(c.L.gBase + G_RCU_PENDING, 1) + 1;
   raiseMax(c, c.L.gBase + G_RCU_PENDING_MAX, pending);
   ringDoorbell(c);
@@ -175,10 +184,10 @@ export function rcuGpKthread(c: Cpu, invoke: (c: Cpu, arg: number) => void): voi
     const g = m.add(c.gGpCtr, 1) + 1;
     // rcu_gp_fqs_loop: poll every tick until each CPU has passed a quiescent state
     for (let t = 0; t < L.cpus; t++) {
-      while (!c.bugs.rcuNoWait && !passedQs(c, t, g)) c.block(c.aWake, m.load(c.aWake), tickMs);
+      while (!c.bug['rcu-no-wait'] && !passedQs(c, t, g)) c.block(c.aWake, m.load(c.aWake), tickMs);
     }
-    c.hists[H_GP_WORKER].recordValue(Math.round(m.now() - t0));
-    c.stats[S_GPS]++;
+    c.hists[H_GP_WORKER.id].recordValue(Math.round(m.now() - t0));
+    c.stats[S_GPS.id]++;
     advanceDone(c, g);
     // rcu_do_batch
     let n = 0;
@@ -195,8 +204,8 @@ export function rcuGpKthread(c: Cpu, invoke: (c: Cpu, arg: number) => void): voi
     }
     if (n > 0) {
       m.add(L.gBase + G_RCU_PENDING, -n);
-      c.stats[S_CB_RUN] += n;
-      c.hists[H_CB_BATCH].recordValue(n);
+      c.stats[S_CB_RUN.id] += n;
+      c.hists[H_CB_BATCH.id].recordValue(n);
     }
   }
 }

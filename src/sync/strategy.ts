@@ -1,9 +1,13 @@
 // Synchronization strategies, one ops record each (like rcutorture's rcu_torture_ops):
 // how a TLB flush treats lockless walkers, and how an unlinked page table is freed.
 // Scenarios are written once against this record and pick it with --strategy.
-import { type Cpu, S_TABLES_FREED, S_TLBI } from '../machine/cpu.js';
+import type { Cpu } from '../machine/cpu.js';
+import { defineStat } from '../machine/stats.js';
 import { ipiBroadcast } from './irq.js';
 import { callRcu, synchronizeRcu, synchronizeRcuExpedited } from './rcu.js';
+
+export const S_TLBI = defineStat('tlbiBroadcasts', 'broadcast TLB invalidations that wait for nobody (rcu strategies)');
+export const S_TABLES_FREED = defineStat('tablesFreed', 'page tables freed after a flush');
 
 export type StrategyName = 'ipi' | 'rcu' | 'rcu-sync' | 'rcu-exp';
 export const STRATEGY_NAMES: readonly StrategyName[] = ['ipi', 'rcu', 'rcu-sync', 'rcu-exp'];
@@ -22,11 +26,11 @@ export interface Strategy {
 
 function freeAll(c: Cpu, tables: Int32Array, n: number, free: (c: Cpu, pfn: number) => void): void {
   for (let i = 0; i < n; i++) free(c, tables[i]);
-  c.stats[S_TABLES_FREED] += n;
+  c.stats[S_TABLES_FREED.id] += n;
 }
 
 function tlbiBroadcast(c: Cpu): void {
-  c.stats[S_TLBI]++;
+  c.stats[S_TLBI.id]++;
 }
 
 export const STRATEGIES: Record<StrategyName, Strategy> = {

@@ -1,0 +1,155 @@
+// Building and booting the emulated machine of a run: the layout (sized from the scenario's
+// declaration), the shared memory, the boot CPU, RCU's counters and the scenario's mm and
+// mappings. The runner boots every run here; the CLI boots a throwaway copy to refuse sizes
+// the scenario cannot boot with before anything runs.
+import { archByName } from '../src/arch/index.js';
+import { TRACE_EVENTS } from '../src/check/trace.js';
+import { VIOLATION_KINDS } from '../src/check/violations.js';
+import { WINDOWS } from '../src/check/windows.js';
+import { HISTS, STATS } from '../src/machine/stats.js';
+import { bugSwitches } from '../src/machine/bugs.js';
+import { Cpu } from '../src/machine/cpu.js';
+import {
+  C_WAITING_ON, G_GP_CTR, G_GP_DONE, G_GP_REQ, type Layout, LayoutError, MIN_FRAMES, bootCpu, computeLayout, cpuAddr,
+} from '../src/machine/layout.js';
+import { StressMem } from '../src/machine/mem.js';
+import { initPageAlloc } from '../src/mm/page_alloc.js';
+import { ALL_BUGS } from '../src/scenarios/index.js';
+import { type RunParams, type Scenario, scratchFields } from '../src/scenarios/scenario.js';
+import { STRATEGIES, type StrategyName } from '../src/sync/strategy.js';
+import type { ArchName } from '../src/arch/arch.js';
+
+/** What a machine is built from (a subset of RunConfig). */
+export interface MachineConfig {
+  frames: number;
+  huge: number;
+  readers: number;
+  writers: number;
+  levels: number;
+  arch: ArchName;
+  strategy: StrategyName;
+  seed: number;
+  rcuTickUs: number;
+  params: Record<string, number>;
+}
+
+export interface Machine {
+  L: Layout;
+  sab: SharedArrayBuffer;
+  mem: StressMem;
+  boot: Cpu;
+  params: RunParams;
+}
+
+/** The scenario could not boot with these sizes (bad input, not a harness failure). */
+export class BootError extends Error {}
+
+/** The run's parameters: sizes, --param values and the scratch fields laid out from the
+ *  layout's scratch region. `scratchBase` is where that region starts (0 to size it). */
+export function runParams(s: Scenario, cfg: MachineConfig, scratchBase: number): { params: RunParams; scratchWords: number } {
+  const base = { readers: cfg.readers, writers: cfg.writers, mmLevels: cfg.levels, params: cfg.params };
+  const { addr, words } = scratchFields(s.scratch ? s.scratch(base) : {}, scratchBase);
+  return { params: { ...base, scratch: addr }, scratchWords: words };
+}
+
+/** Lays out and boots a machine for scenario s; throws BootError for sizes it cannot hold. */
+export function bootMachine(s: Scenario, cfg: MachineConfig): Machine {
+  const cpus = cfg.readers + cfg.writers;
+  let L: Layout;
+  try {
+    const { scratchWords } = runParams(s, cfg, 0);
+    L = computeLayout({ frames: cfg.frames, hugeFolios: cfg.huge, cpus, mms: s.mms ?? 1, windows: WINDOWS.size, scratchWords });
+  } catch (e) {
+    if (e instanceof LayoutError) throw new BootError(e.message);
+    throw e;
+  }
+  const { params, scratchWords } = runParams(s, cfg, L.scratchBase);
+  // the fields are laid out one after the other inside the region: overlap is impossible by
+  // construction; this checks the construction
+  if (scratchWords !== L.scratchWords) throw new Error(`${s.id}: scratch fields take ${scratchWords} words, the layout holds ${L.scratchWords}`);
+  const sab = new SharedArrayBuffer(L.words * 4);
+  const mem = new StressMem(sab, cfg.seed);
+  const arch = s.archVariant ? s.archVariant(archByName(cfg.arch), params) : archByName(cfg.arch);
+  const boot = new Cpu(mem, L, bootCpu(L), arch, STRATEGIES[cfg.strategy], bugSwitches(ALL_BUGS, []), {
+    widenNs: new Float64Array(WINDOWS.size), winPair: new Int32Array(WINDOWS.size).fill(-1), jitterP: 0,
+    seedStartNs: mem.now(), stopOnViolation: false, rcuTickUs: cfg.rcuTickUs,
+  });
+  for (let cpu = 0; cpu < L.cpuSlots; cpu++) mem.store(cpuAddr(L, cpu, C_WAITING_ON), -1);
+  mem.store(L.gBase + G_GP_CTR, 1);
+  mem.store(L.gBase + G_GP_DONE, 1);
+  mem.store(L.gBase + G_GP_REQ, 1);
+  initPageAlloc(mem, L);
+  try {
+    s.boot(boot, params);
+  } catch (e) {
+    throw new BootError((e as Error).message);
+  }
+  return { L, sab, mem, boot, params };
+}
+
+function boots(s: Scenario, cfg: MachineConfig): boolean {
+  try {
+    bootMachine(s, cfg);
+    return true;
+  } catch (e) {
+    if (e instanceof BootError) return false;
+    throw e;
+  }
+}
+
+/** The smallest --frames (from MIN_FRAMES up to `upTo`) the scenario boots with, all else
+ *  equal, or null if none does. Booting needs more frames, never fewer, as frames shrink. */
+export function minFramesToBoot(s: Scenario, cfg: MachineConfig, upTo: number): number | null {
+  // gallop up from the run's own --frames (the answer is usually near it), then bisect
+  let lo = MIN_FRAMES;
+  let hi = Math.max(MIN_FRAMES, Math.min(cfg.frames, upTo));
+  while (!boots(s, { ...cfg, frames: hi })) {
+    if (hi >= upTo) return null;
+    lo = hi;
+    hi = Math.min(upTo, hi * 2);
+  }
+  if (lo === MIN_FRAMES && boots(s, { ...cfg, frames: lo })) return lo;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (boots(s, { ...cfg, frames: mid })) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+/** The largest value of parameter `name` (from its min up to `upTo`) the scenario boots
+ *  with at the run's sizes, or null if not even the min does (a larger value never needs
+ *  less memory). */
+export function maxParamToBoot(s: Scenario, cfg: MachineConfig, name: string, min: number, upTo: number): number | null {
+  const at = (v: number): MachineConfig => ({ ...cfg, params: { ...cfg.params, [name]: v } });
+  if (!boots(s, at(min))) return null;
+  let lo = min;
+  let hi = upTo;
+  if (boots(s, at(hi))) return hi;
+  while (hi - lo > 1) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    if (boots(s, at(mid))) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The registries' names in id order: each worker checks its own agree before it counts. */
+export function registryNames(): string[][] {
+  return [WINDOWS, VIOLATION_KINDS, STATS, HISTS, TRACE_EVENTS].map((r) => r.names());
+}
+
+/** A machine with one CPU (id 0) on this thread and no scenario booted: for single-threaded
+ *  tests of the model and the bench's walk. */
+export function bareMachine(o: { frames?: number; huge?: number; strategy?: StrategyName; bugs?: string[]; arch?: ArchName; scratchWords?: number } = {}): { c: Cpu; L: Layout; mem: StressMem } {
+  const L = computeLayout({ frames: o.frames ?? 1024, hugeFolios: o.huge ?? 4, cpus: 1, mms: 1, windows: WINDOWS.size, scratchWords: o.scratchWords ?? 16 });
+  const mem = new StressMem(new SharedArrayBuffer(L.words * 4), 7);
+  mem.store(L.gBase + G_GP_CTR, 1);
+  mem.store(L.gBase + G_GP_DONE, 1);
+  initPageAlloc(mem, L);
+  const c = new Cpu(mem, L, 0, archByName(o.arch ?? 'x86-64'), STRATEGIES[o.strategy ?? 'ipi'], bugSwitches(ALL_BUGS, o.bugs ?? []), {
+    widenNs: new Float64Array(WINDOWS.size), winPair: new Int32Array(WINDOWS.size).fill(-1), jitterP: 0, seedStartNs: 0,
+    stopOnViolation: false, rcuTickUs: 250,
+  });
+  return { c, L, mem };
+}
