@@ -10,6 +10,7 @@ import { writeReport } from './report.js';
 import { runSweep } from './sweep.js';
 import { dirname, basename } from 'node:path';
 import { BadInput, type RawRunArgs, resolveRunConfig } from './config.js';
+import { runExplore, runReplay } from './explore.js';
 import { runLimits } from './limits.js';
 import { listScenarios } from './list.js';
 import { makeLogger } from './log.js';
@@ -145,6 +146,21 @@ await yargs(hideBin(process.argv))
   .command('compare <a> <b>', 'two runs side by side, with B/A ratios', (y) =>
     y.positional('a', { type: 'string', demandOption: true }).positional('b', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }),
     (a) => guarded(async () => runCompare(String(a.a), String(a.b), Boolean(a.json))))
+  .command('explore', 'controlled executions (one CPU at a time, a seeded scheduler), no widening: the failing schedule is written and replays', (y) =>
+    runOptions(y).option('scenario', { type: 'string', demandOption: true, describe: 'scenario id (see list)' })
+      .option('sched', { type: 'string', describe: 'pct (default) | random' })
+      .option('depth', { type: 'string', describe: 'PCT depth d: d-1 priority change points (default 3)' })
+      .option('runs', { type: 'string', describe: 'executions (default 1000), or --duration' })
+      .option('max-preemptions', { type: 'string', describe: 'preemption bound (default: none)' })
+      .option('reader-ops', { type: 'string', describe: 'operations per reader CPU in each execution (default 3)' })
+      .option('writer-ops', { type: 'string', describe: 'operations per writer CPU in each execution (default 2)' })
+      .option('minimize', { type: 'string', describe: 'time to spend shrinking the failing schedule (default 10s)' })
+      .option('keep-going', { type: 'boolean', describe: 'run on after the first violation' })
+      .option('json', { type: 'boolean' }),
+    (a) => guarded(() => runExplore({ ...rawArgs(a), sched: a.sched, depth: a.depth, runs: a.runs, maxPreemptions: a.maxPreemptions, readerOps: a.readerOps, writerOps: a.writerOps, minimize: a.minimize, keepGoing: a.keepGoing, out: a.out, json: Boolean(a.json) }, log, interruptible().signal)))
+  .command('replay <file>', 'the recorded schedule of an explore result again: the same violation (exit 1), or exit 2 if it no longer applies', (y) =>
+    y.positional('file', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }),
+    (a) => guarded(() => runReplay(String(a.file), Boolean(a.json))))
   .command('limits', 'every fixed form at each end of every range the CLI accepts (a false verdict check)', (y) =>
     y.option('scenario', { type: 'string', array: true, describe: 'only these scenarios' })
       .option('duration', { type: 'string', describe: 'each run (default 300ms)' })
@@ -153,7 +169,7 @@ await yargs(hideBin(process.argv))
   .command('bench', 'micro-benchmarks: Atomics, the walk (raw vs harness), IPI and grace-period latency', (y) =>
     y.option('json', { type: 'boolean' }).option('time', { type: 'string', describe: 'time per micro-benchmark (default 1s)' }),
     (a) => guarded(() => runBench({ json: Boolean(a.json), time: a.time }, log)))
-  .demandCommand(1, 'give a command: list, run, sweep, report, compare, campaign, limits, bench')
+  .demandCommand(1, 'give a command: list, run, explore, replay, sweep, report, compare, campaign, limits, bench')
   .strict()
   .fail((msg, err) => {
     if (err && !(err instanceof BadInput)) {

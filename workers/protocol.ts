@@ -47,3 +47,44 @@ export interface WorkerResult {
 }
 
 export type WorkerMessage = { type: 'ready'; cpu: number } | { type: 'quota-done'; cpu: number } | WorkerResult;
+
+/** A CPU worker of the controlled executor: fixed for the whole exploration. */
+export interface ControlledInit {
+  controlled: true;
+  cpu: number;
+  role: WorkerRole;
+  roleIndex: number;
+  scenario: string;
+  arch: string;
+  strategy: string;
+  rcuTickUs: number;
+  readers: number;
+  writers: number;
+  mmLevels: number;
+  params: Record<string, number>;
+  registries: string[][];
+}
+
+/** One controlled execution: its machine, its control block, its seed. */
+export interface ControlledExec {
+  sab: SharedArrayBuffer;
+  ctl: SharedArrayBuffer;
+  layout: Layout;
+  seed: number;
+  bugs: string[];
+  winPair: number[];
+  /** operations of this CPU's role (the gp worker runs until drained) */
+  ops: number;
+}
+
+export interface ControlledResult {
+  type: 'exec-result';
+  cpu: number;
+  /** why the execution was cut short, or null */
+  aborted: string | null;
+  outcomes: number[];
+  violations: import('../src/check/violations.js').Violation[];
+  violationCounts: number[];
+  /** every trace event of the execution: [time ns, event id, a, b] flattened */
+  trace: number[];
+}

@@ -152,7 +152,11 @@ export class Cpu {
     }
   }
 
+  /** controlled runs: every trace event with its logical time, [t, id, a, b] flattened */
+  traceLog: number[] | null = null;
+
   trace(ev: TraceDef, a: number, b: number): void {
+    if (this.traceLog !== null) this.traceLog.push(this.mem.now(), ev.id, a, b);
     const i = this.tracePos;
     const t = this.traceBuf;
     t[i] = ev.id + 1; // 0 marks an empty slot

@@ -55,6 +55,7 @@ export const G_DRAIN = 12; //         the gp worker drains its queues and exits 
 export const G_VIOLATIONS = 13; //    count of violations seen by every CPU (for --stop-on-violation)
 export const G_RCU_PENDING = 14; //   deferred frees queued but not run
 export const G_RCU_PENDING_MAX = 15;
+export const G_ROLES_DONE = 16; //    controlled runs: readers and writers that finished their operations
 export const G_WORDS = 32;
 
 // ---- per mm ----

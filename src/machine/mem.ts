@@ -29,6 +29,10 @@ export interface Mem {
   delay(ns: number): void;
   /** Seeded 32-bit PRNG (unsigned). */
   random(): number;
+  /** A race-window point: a window opens (+1), closes (-1) or widens (0). Nothing under
+   *  stress; under the controlled executor a scheduling point, and PCT places its priority
+   *  change points on the steps a CPU makes inside its windows, where races are hit. */
+  point(delta: number): void;
 }
 
 /** xorshift128: small, fast, seedable; the run's seed is in its results. */
@@ -104,4 +108,5 @@ export class StressMem implements Mem {
   random(): number {
     return this.prng.next();
   }
+  point(_delta: number): void {}
 }

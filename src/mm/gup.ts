@@ -36,6 +36,7 @@ export const EV_RECHECK_FAIL = defineTrace('gup_fast_pte_range: re-check failed'
 export const EV_PMD_LEAF = defineTrace('gup_fast_pmd_leaf', 'addr', 'pmd');
 export const EV_GUP_SLOW = defineTrace('__get_user_pages (slow path)', 'addr', 'nr');
 export const W_GUP_WALK = defineWindow({ name: 'gup.walk', role: 'reader', doc: 'gup_fast_fallback: local_irq_save to local_irq_restore, the whole lockless walk' });
+export const W_GUP_PMD_RECHECK = defineWindow({ name: 'gup.pmd-leaf-recheck', role: 'reader', shift: FANOUT_SHIFT, doc: 'gup_fast_pmd_leaf: from the pmd read to its re-check after the try-get' });
 export const W_GUP_PIN_RECHECK = defineWindow({ name: 'gup.pin-recheck', role: 'reader', doc: 'gup_fast_pte_range: from ptep_get_lockless to the pte re-check after the pin' });
 
 export const S_SLOW = defineStat('slowGup', 'slow-path GUP calls');
@@ -130,13 +131,20 @@ function gupFastPmdLeaf(c: Cpu, orig: number, pmdp: number, addr: number, end: n
     return fail(c, GUP_FAST_NOT_PRESENT);
   }
   const refs = end - addr;
-  if (!tryGrabFolioFast(c, head, refs, flags)) return fail(c, GUP_FAST_REFZERO);
+  winReaderOpen(c, W_GUP_PMD_RECHECK, addr);
+  winWiden(c, W_GUP_PMD_RECHECK);
+  if (!tryGrabFolioFast(c, head, refs, flags)) {
+    winReaderClose(c, W_GUP_PMD_RECHECK);
+    return fail(c, GUP_FAST_REFZERO);
+  }
   // re-check: pmd_val(orig) != pmd_val(*pmdp). A zap that cleared the pmd and freed the
   // folio after a flush that did not wait for us may have handed it to another mapping
   if (!c.bug['gup-no-pmd-leaf-recheck'] && c.mem.load(pmdp) !== orig) {
+    winReaderClose(c, W_GUP_PMD_RECHECK);
     gupPutFolio(c, head, refs, flags, addr);
     return fail(c, GUP_FAST_RECHECK);
   }
+  winReaderClose(c, W_GUP_PMD_RECHECK);
   if (!a.pmdWrite(orig) && gupMustUnshare(c, flags, head)) {
     gupPutFolio(c, head, refs, flags, addr);
     return fail(c, GUP_FAST_UNSHARE);

@@ -11,7 +11,7 @@ import type { Cpu } from '../machine/cpu.js';
 import { GUP_MAX } from '../machine/cpu.js';
 import { FANOUT, MAX_VMAS } from '../machine/layout.js';
 import { V_REFCOUNT_UNDERFLOW } from '../mm/folio.js';
-import { W_GUP_WALK } from '../mm/gup.js';
+import { W_GUP_PMD_RECHECK, W_GUP_WALK } from '../mm/gup.js';
 import { VM_FAULT_OK, W_ZAP, mmapPmdRanges, mmapPopulate, zapPageRangeSingle } from '../mm/memory.js';
 import { mmAlloc } from '../mm/mm.js';
 import { MmuGather } from '../mm/mmu_gather.js';
@@ -31,12 +31,12 @@ export const madvDontneed = defineScenario({
   arches: ['x86-64', 'arm64'],
   strategies: ['rcu', 'ipi'],
   defaultStrategy: 'rcu',
-  defaults: { readers: 1, writers: 1, frames: 2048, huge: 12, widen: { 'zap.clear-free': '1us' } },
+  defaults: { readers: 1, writers: 1, frames: 2048, huge: 12, widen: { 'gup.pmd-leaf-recheck': '20us', 'zap.clear-free': '1us' } },
   params: {
     ranges: { value: 8, min: 2, max: MAX_VMAS, doc: 'PMD-sized THP ranges, one VMA each (an mm holds MAX_VMAS); a freed THP is refaulted into another' },
     nr: { value: 4, min: 1, max: GUP_MAX, doc: 'largest GUP request in pages' },
   },
-  windows: [[W_GUP_WALK, W_ZAP], W_ZAP],
+  windows: [[W_GUP_WALK, W_ZAP], [W_GUP_PMD_RECHECK, W_ZAP], W_ZAP],
   bugs: {
     'gup-no-pmd-leaf-recheck': {
       doc: 'gup_fast_pmd_leaf skips the pmd re-check after its try-get: a THP zapped and refaulted elsewhere meanwhile is returned for this address',

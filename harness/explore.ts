@@ -1,0 +1,404 @@
+// `gupstress explore` and `gupstress replay`: many short controlled executions (a few
+// operations per CPU, no widening, no jitter), each a function of its seed; the first that
+// fails is written with its schedule (gupstress/explore@1) and replays to the same violation.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { endOfRunAccounting } from '../src/check/accounting.js';
+import { TRACE_EVENTS, formatTraceEvent } from '../src/check/trace.js';
+import type { Violation } from '../src/check/violations.js';
+import { WINDOWS } from '../src/check/windows.js';
+import {
+  MAX_DEPTH, MAX_PARTICIPANTS, SCHED_NAMES, STEP_NS, type SchedName, controlResult, finishedWord, newControl, pctBound, startControl,
+} from '../src/machine/controlled.js';
+import { gpCpu } from '../src/machine/layout.js';
+import { scenarioById } from '../src/scenarios/index.js';
+import { type Scenario, roleCounters, windowPairs } from '../src/scenarios/scenario.js';
+import type { ControlledExec, ControlledInit, ControlledResult, WorkerRole } from '../workers/protocol.js';
+import { BadInput, type RawRunArgs, type RunConfig, parseDuration, resolveRunConfig } from './config.js';
+import type { Logger } from './log.js';
+import { bootMachine, registryNames } from './machine.js';
+import { hostInfo, writeJsonAtomic } from './results.js';
+
+export const EXPLORE_SCHEMA = 'gupstress/explore@1';
+
+export interface ExploreOptions {
+  sched: SchedName;
+  depth: number;
+  maxPreemptions: number;
+  readerOps: number;
+  writerOps: number;
+  maxSteps: number;
+}
+
+/** One execution's outcome, as the main thread sees it. */
+export interface Execution {
+  seed: number;
+  steps: number;
+  /** steps made inside race windows (PCT's k) */
+  points: number;
+  preemptions: number;
+  aborted: string | null;
+  diverged: number;
+  schedule: Int8Array;
+  violations: Violation[];
+  trace: { step: number; cpu: number; text: string }[];
+}
+
+function workerUrl(): URL {
+  if (!import.meta.url.endsWith('.ts')) return new URL('../workers/controlled.js', import.meta.url);
+  if (process.env.GUPSTRESS_COMPILED_WORKERS === '1') return new URL('../dist/workers/controlled.js', import.meta.url);
+  return new URL('../workers/shim.mjs', import.meta.url);
+}
+
+/** A build's fingerprint for replay: the registries and the scenario's declaration. A
+ *  schedule recorded by another build may not apply. */
+export function buildFingerprint(s: Scenario): string {
+  const decl = JSON.stringify({ reg: registryNames(), bugs: Object.keys(s.bugs), params: s.params, windows: windowPairs(s).map((w) => [w.window.name, w.pairedWith?.name ?? null]), reader: roleCounters(s.reader).map((x) => x.name), writer: roleCounters(s.writer).map((x) => x.name) });
+  return createHash('sha256').update(decl).digest('hex').slice(0, 16);
+}
+
+/** The CPUs of one exploration: worker threads that live for all its executions. */
+export class ControlledMachine {
+  private readonly workers: Worker[] = [];
+  private readonly roles: WorkerRole[] = [];
+  private pending: ((r: ControlledResult) => void) | null = null;
+  private results: ControlledResult[] = [];
+  private failure: Error | null = null;
+
+  constructor(readonly cfg: RunConfig, readonly s: Scenario) {}
+
+  get participants(): number {
+    return this.cfg.readers + this.cfg.writers + 1;
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.cfg;
+    if (this.participants > MAX_PARTICIPANTS) throw new BadInput(`explore runs at most ${MAX_PARTICIPANTS - 1} readers and writers (got ${cfg.readers + cfg.writers})`);
+    const registries = registryNames();
+    for (let i = 0; i < cfg.readers; i++) this.roles.push('reader');
+    for (let i = 0; i < cfg.writers; i++) this.roles.push('writer');
+    this.roles.push('gp');
+    let ready = 0;
+    await new Promise<void>((resolve, reject) => {
+      this.roles.forEach((role, idx) => {
+        const init: ControlledInit = {
+          controlled: true, cpu: idx, role, roleIndex: role === 'writer' ? idx - cfg.readers : idx, scenario: this.s.id, arch: cfg.arch,
+          strategy: cfg.strategy, rcuTickUs: cfg.rcuTickUs, readers: cfg.readers, writers: cfg.writers, mmLevels: cfg.levels, params: cfg.params, registries,
+        };
+        const w = new Worker(workerUrl(), { workerData: init, stdout: false, stderr: false });
+        w.on('message', (msg: { type: 'ready' } | ControlledResult) => {
+          if (msg.type === 'ready') {
+            if (++ready === this.roles.length) resolve();
+          } else this.collect(msg);
+        });
+        w.on('error', (e) => {
+          this.failure = e;
+          reject(e);
+          this.pending?.(null as unknown as ControlledResult);
+        });
+        this.workers.push(w);
+      });
+    });
+  }
+
+  private collect(r: ControlledResult): void {
+    this.results.push(r);
+    if (this.results.length === this.workers.length && this.pending) this.pending(r);
+  }
+
+  /** One execution under the given scheduler; resolves when every CPU reported. */
+  async execute(seed: number, o: ExploreOptions, replay?: ArrayLike<number>, pctSteps = 2000): Promise<Execution> {
+    const cfg = this.cfg;
+    const m = bootMachine(this.s, { ...cfg, seed });
+    const ctl = newControl({ sched: o.sched, seed, participants: this.participants, depth: o.depth, pctSteps, maxPreemptions: o.maxPreemptions, maxSteps: o.maxSteps, replay });
+    const winPair = WINDOWS.all.map(() => -1);
+    for (const { window, pairedWith } of windowPairs(this.s)) if (pairedWith) winPair[window.id] = pairedWith.id;
+    this.results = [];
+    const done = new Promise<void>((resolve) => (this.pending = () => resolve()));
+    this.workers.forEach((w, i) => {
+      const x: ControlledExec = { sab: m.sab, ctl, layout: m.L, seed, bugs: cfg.bugs, winPair, ops: this.roles[i] === 'reader' ? o.readerOps : o.writerOps };
+      w.postMessage(x);
+    });
+    startControl(ctl);
+    const { k, index } = finishedWord(ctl);
+    // the main thread never blocks: Atomics.waitAsync (Node 20 has it; its lib types lag)
+    await (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { value: Promise<string> | string } }).waitAsync(k, index, 0).value;
+    await done;
+    this.pending = null;
+    if (this.failure) throw this.failure;
+    const res = controlResult(ctl);
+    const violations = this.results.flatMap((r) => r.violations);
+    const aborted = this.results.find((r) => r.aborted !== null)?.aborted ?? (res.aborted ? 'aborted' : null);
+    if (aborted === null) {
+      // the end-of-run checks on the boot CPU, every CPU gone (as after a stress run)
+      this.s.teardown?.(m.boot, m.params);
+      endOfRunAccounting(m.boot, this.s.mms ?? 1);
+      const sums = (role: WorkerRole): Record<string, number> => {
+        const names = roleCounters(role === 'reader' ? this.s.reader : this.s.writer).map((x) => x.name);
+        const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+        for (const r of this.results) if (this.roles[r.cpu] === role) r.outcomes.forEach((v, i) => (out[names[i]] += v));
+        return out;
+      };
+      this.s.check?.(m.boot, m.params, { reader: sums('reader'), writer: sums('writer') });
+      violations.push(...m.boot.violations);
+    }
+    violations.sort((a, b) => a.timeMs - b.timeMs);
+    const trace: Execution['trace'] = [];
+    for (const r of this.results) {
+      for (let i = 0; i < r.trace.length; i += 4) {
+        trace.push({ step: Math.round(r.trace[i] / STEP_NS), cpu: r.cpu, text: formatTraceEvent(TRACE_EVENTS.all[r.trace[i + 1]], r.trace[i + 2], r.trace[i + 3]) });
+      }
+    }
+    trace.sort((a, b) => a.step - b.step || a.cpu - b.cpu);
+    return { seed, steps: res.steps, points: res.points, preemptions: res.preemptions, aborted, diverged: res.diverged, schedule: res.schedule, violations, trace };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** The schedule as runs: [cpu, steps, cpu, steps, ...] (compact, and what a person reads). */
+export function scheduleRuns(s: ArrayLike<number>): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; ) {
+    let j = i;
+    while (j < s.length && s[j] === s[i]) j++;
+    out.push(s[i], j - i);
+    i = j;
+  }
+  return out;
+}
+
+export function scheduleFromRuns(runs: readonly number[]): Int8Array {
+  const total = runs.reduce((a, v, i) => (i % 2 === 1 ? a + v : a), 0);
+  const s = new Int8Array(total);
+  let at = 0;
+  for (let i = 0; i < runs.length; i += 2) s.fill(runs[i], at, (at += runs[i + 1]));
+  return s;
+}
+
+/** Shrinks a failing schedule: drop runs of steps (context switches) while the same kind of
+ *  violation still happens (delta debugging over the schedule's runs, chunks halving), in at
+ *  most `budgetMs`. A dropped run's steps go to whichever CPU the replay can run there. */
+export async function minimize(cm: ControlledMachine, ex: Execution, o: ExploreOptions, budgetMs: number): Promise<Execution> {
+  const kind = ex.violations[0]?.kind;
+  if (kind === undefined) return ex;
+  const t0 = performance.now();
+  let runs = scheduleRuns(ex.schedule);
+  let best = ex;
+  for (let chunk = Math.max(1, runs.length >> 2); chunk >= 1 && performance.now() - t0 < budgetMs; chunk >>= 1) {
+    for (let at = 0; at < runs.length / 2 && performance.now() - t0 < budgetMs; ) {
+      const cand = [...runs.slice(0, 2 * at), ...runs.slice(2 * (at + chunk))];
+      if (cand.length === runs.length || cand.length === 0) break;
+      const r = await cm.execute(ex.seed, { ...o, sched: 'replay', maxPreemptions: -1 }, scheduleFromRuns(cand));
+      if (r.aborted === null && r.violations.some((v) => v.kind === kind)) {
+        runs = scheduleRuns(r.schedule.subarray(0, lastStepOf(r, kind) + 1));
+        best = r;
+      } else at += chunk;
+    }
+  }
+  return best;
+}
+
+function switches(s: ArrayLike<number>): number {
+  return Math.max(0, scheduleRuns(s).length / 2 - 1);
+}
+
+/** The step at which the first violation of `kind` happened (violation times are steps). */
+function lastStepOf(ex: Execution, kind: string): number {
+  const v = ex.violations.find((x) => x.kind === kind)!;
+  return Math.min(ex.schedule.length - 1, Math.round((v.timeMs * 1e6) / STEP_NS));
+}
+
+/** The interleaving the way a kernel developer draws a race: a column per CPU, a row per
+ *  traced step (kernel function and values), ending at the first violation. */
+export function interleaving(ex: Execution, cpus: number, roles: string[], width = 44): string[] {
+  const v = ex.violations[0];
+  const until = v ? Math.round((v.timeMs * 1e6) / STEP_NS) : Infinity;
+  const rows = ex.trace.filter((t) => t.step <= until);
+  const cell = (s: string): string => (s.length > width ? s.slice(0, width - 1) + '~' : s.padEnd(width));
+  const out = [`step    ${Array.from({ length: cpus }, (_, i) => cell(`cpu${i} (${roles[i]})`)).join(' ')}`.trimEnd()];
+  for (const r of rows) out.push(`${String(r.step).padStart(6)}  ${Array.from({ length: cpus }, (_, i) => cell(i === r.cpu ? r.text : '')).join(' ')}`.trimEnd());
+  if (v) out.push(`${String(until).padStart(6)}  ${Array.from({ length: cpus }, (_, i) => cell(i === v.cpu ? `VIOLATION ${v.kind}` : '')).join(' ')}`.trimEnd());
+  return out;
+}
+
+export interface ExploreFile {
+  schema: typeof EXPLORE_SCHEMA;
+  startedAt: string;
+  host: ReturnType<typeof hostInfo>;
+  build: string;
+  config: RunConfig;
+  explore: ExploreOptions & { runs: number; distinctSchedules: number; seconds: number; runsPerSec: number; stepsPerSec: number; pctBound: number | null; meanSteps: number; meanPoints: number; aborted: number };
+  failure: null | {
+    seed: number;
+    runIndex: number;
+    violation: Violation;
+    schedule: number[];
+    stepsBefore: number;
+    stepsAfter: number;
+    switchesBefore: number;
+    switchesAfter: number;
+    interleaving: string[];
+  };
+}
+
+export interface ExploreArgs extends RawRunArgs {
+  sched?: unknown;
+  depth?: unknown;
+  runs?: unknown;
+  maxPreemptions?: unknown;
+  keepGoing?: unknown;
+  readerOps?: unknown;
+  writerOps?: unknown;
+  minimize?: unknown;
+}
+
+function intArg(v: unknown, what: string, min: number, max: number, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new BadInput(`${what} must be an integer from ${min} to ${max} (got ${String(v)})`);
+  return n;
+}
+
+/** The options of an exploration, each against its range. */
+export function resolveExplore(a: ExploreArgs): { cfg: RunConfig; o: ExploreOptions; runs: number | null; durationMs: number | null; keepGoing: boolean; minimizeMs: number } {
+  const sched = a.sched === undefined ? 'pct' : String(a.sched);
+  if (sched !== 'pct' && sched !== 'random') throw new BadInput(`--sched is pct or random (got '${sched}'; a recorded schedule is replayed with gupstress replay)`);
+  if (a.runs !== undefined && a.duration !== undefined) throw new BadInput('give --runs or --duration, not both');
+  const runs = a.runs === undefined ? (a.duration === undefined ? 1000 : null) : intArg(a.runs, '--runs', 1, 1e9, 1000);
+  const durationMs = a.duration === undefined ? null : parseDuration(String(a.duration), '--duration');
+  // no widening and no jitter: the scheduler chooses the interleavings
+  const cfg = resolveRunConfig({ ...a, duration: undefined, ops: '1', widen: undefined, jitter: undefined, stopOnViolation: false });
+  for (const w of Object.keys(cfg.widen)) cfg.widen[w] = 0;
+  if (cfg.readers + cfg.writers + 1 > MAX_PARTICIPANTS) throw new BadInput(`explore runs at most ${MAX_PARTICIPANTS - 1} readers and writers (got ${cfg.readers + cfg.writers})`);
+  const o: ExploreOptions = {
+    sched: sched as SchedName,
+    depth: intArg(a.depth, '--depth', 1, MAX_DEPTH, 3),
+    maxPreemptions: intArg(a.maxPreemptions, '--max-preemptions', 0, 1e6, -1),
+    readerOps: intArg(a.readerOps, '--reader-ops', 1, 1000, 3),
+    writerOps: intArg(a.writerOps, '--writer-ops', 1, 1000, 2),
+    maxSteps: 500_000,
+  };
+  const minimizeMs = a.minimize === undefined ? 10000 : parseDuration(String(a.minimize), '--minimize');
+  return { cfg, o, runs, durationMs, keepGoing: Boolean(a.keepGoing), minimizeMs };
+}
+
+export async function runExplore(a: ExploreArgs & { out?: unknown; json: boolean }, log: Logger, signal: AbortSignal): Promise<number> {
+  const { cfg, o, runs, durationMs, keepGoing, minimizeMs } = resolveExplore(a);
+  const s = scenarioById(cfg.scenario)!;
+  const cm = new ControlledMachine(cfg, s);
+  await cm.start();
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  const seen = new Set<string>();
+  let n = 0;
+  let steps = 0;
+  let aborted = 0;
+  let failure: ExploreFile['failure'] = null;
+  let meanSteps = 0;
+  let meanPoints = 20;
+  let points = 0;
+  try {
+    while (!signal.aborted && (runs === null || n < runs) && (durationMs === null || performance.now() - t0 < durationMs)) {
+      const seed = (cfg.seed + n) >>> 0;
+      const ex = await cm.execute(seed, o, undefined, Math.round(meanPoints));
+      n++;
+      steps += ex.steps;
+      points += ex.points;
+      meanSteps = steps / n;
+      meanPoints = Math.max(1, points / n);
+      if (ex.aborted !== null) aborted++;
+      seen.add(createHash('sha1').update(ex.schedule).digest('hex'));
+      if (ex.violations.length > 0 && failure === null) {
+        const small = await minimize(cm, ex, o, minimizeMs);
+        const roles = [...Array(cfg.readers).fill('reader'), ...Array(cfg.writers).fill('writer'), 'gp'];
+        failure = {
+          seed, runIndex: n - 1, violation: small.violations[0], schedule: scheduleRuns(small.schedule),
+          stepsBefore: lastStepOf(ex, ex.violations[0].kind) + 1, stepsAfter: lastStepOf(small, ex.violations[0].kind) + 1,
+          switchesBefore: switches(ex.schedule.subarray(0, lastStepOf(ex, ex.violations[0].kind) + 1)), switchesAfter: switches(small.schedule.subarray(0, lastStepOf(small, ex.violations[0].kind) + 1)),
+          interleaving: interleaving(small, cfg.readers + cfg.writers + 1, roles),
+        };
+        log.info({ run: n, kind: failure.violation.kind }, 'explore: violation');
+        if (!keepGoing) break;
+      }
+    }
+  } finally {
+    await cm.stop();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const participants = cfg.readers + cfg.writers + 1;
+  const file: ExploreFile = {
+    schema: EXPLORE_SCHEMA, startedAt, host: hostInfo(), build: buildFingerprint(s), config: cfg,
+    explore: {
+      ...o, runs: n, distinctSchedules: seen.size, seconds: Math.round(seconds * 100) / 100, runsPerSec: Math.round(n / seconds), stepsPerSec: Math.round(steps / seconds),
+      pctBound: o.sched === 'pct' ? pctBound(participants, Math.round(meanPoints), o.depth) : null, meanSteps: Math.round(meanSteps), meanPoints: Math.round(meanPoints), aborted,
+    },
+    failure,
+  };
+  const out = a.out === undefined ? 'results' : String(a.out);
+  const name = `explore.${cfg.scenario}.${cfg.strategy}.${cfg.bugs.join('+') || 'fixed'}.${startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}.json`;
+  const path = writeJsonAtomic(out, name, file);
+  if (a.json) process.stdout.write(JSON.stringify(file, null, 2) + '\n');
+  else process.stdout.write(formatExplore(file, path) + '\n');
+  return failure ? 1 : 0;
+}
+
+export function formatExplore(f: ExploreFile, path: string): string {
+  const e = f.explore;
+  const c = f.config;
+  const out = [`gupstress explore ${c.scenario}  strategy=${c.strategy}  bugs=${c.bugs.join(',') || 'none'}  sched=${e.sched}${e.sched === 'pct' ? ` depth=${e.depth}` : ''}  readers=${c.readers} writers=${c.writers}  seed=${c.seed}`];
+  out.push(`${e.runs} executions (${e.distinctSchedules} distinct schedules) in ${e.seconds} s: ${e.runsPerSec} runs/s, ${e.stepsPerSec} steps/s, ${e.meanSteps} steps per run${e.aborted ? `, ${e.aborted} cut at the step limit` : ''}`);
+  if (f.failure) {
+    const v = f.failure;
+    out.push(`FAIL at run ${v.runIndex + 1} (seed ${v.seed}): ${v.violation.kind} cpu${v.violation.cpu} ${v.violation.address}: ${v.violation.detail}`);
+    out.push(`schedule minimized: ${v.stepsBefore} -> ${v.stepsAfter} steps, ${v.switchesBefore} -> ${v.switchesAfter} context switches`);
+    out.push('');
+    out.push(...v.interleaving);
+    out.push('');
+    out.push(`replay: gupstress replay ${path}`);
+  } else {
+    out.push(`clean${e.pctBound !== null ? `; PCT guarantee per run for a bug of depth ${e.depth}: >= 1/(n*k^(d-1)) = ${e.pctBound.toExponential(2)} (n ${c.readers + c.writers + 1} CPUs, k ${e.meanPoints} steps inside race windows, where the change points go)` : ''}`);
+  }
+  out.push(`results: ${path}`);
+  return out.join('\n');
+}
+
+/** `gupstress replay FILE`: the recorded schedule again; exit 1 with the same violation, 2
+ *  when the file is not an explore result or its schedule no longer applies. */
+export async function runReplay(file: string, json: boolean): Promise<number> {
+  let f: ExploreFile;
+  try {
+    f = JSON.parse(readFileSync(file, 'utf8')) as ExploreFile;
+  } catch (e) {
+    throw new BadInput(`${file}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (f.schema !== EXPLORE_SCHEMA) throw new BadInput(`${file} is not a ${EXPLORE_SCHEMA} file`);
+  if (!f.failure) throw new BadInput(`${file} holds no failing schedule (its exploration was clean)`);
+  const s = scenarioById(f.config.scenario);
+  if (!s) throw new BadInput(`${file}: scenario ${f.config.scenario} is not in this build`);
+  if (f.build !== buildFingerprint(s)) throw new BadInput(`${file} was recorded by another build (${f.build}, this one is ${buildFingerprint(s)}): its schedule does not apply`);
+  const cm = new ControlledMachine(f.config, s);
+  await cm.start();
+  let ex: Execution;
+  try {
+    ex = await cm.execute(f.failure.seed, { ...f.explore, sched: 'replay', maxPreemptions: -1 }, scheduleFromRuns(f.failure.schedule));
+  } finally {
+    await cm.stop();
+  }
+  if (ex.diverged >= 0) throw new BadInput(`${file}: the schedule no longer applies at step ${ex.diverged} (the recorded CPU cannot run there in this build)`);
+  const want = f.failure.violation;
+  const got = ex.violations.find((v) => v.kind === want.kind && v.cpu === want.cpu && v.address === want.address && v.detail === want.detail);
+  const roles = [...Array(f.config.readers).fill('reader'), ...Array(f.config.writers).fill('writer'), 'gp'];
+  const report = { reproduced: got !== undefined, violation: got ?? ex.violations[0] ?? null, steps: ex.steps, interleaving: interleaving(ex, f.config.readers + f.config.writers + 1, roles) };
+  if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  else {
+    process.stdout.write(`${report.reproduced ? 'reproduced' : 'NOT reproduced'}: ${want.kind} cpu${want.cpu} ${want.address}: ${want.detail}\n`);
+    process.stdout.write(report.interleaving.join('\n') + '\n');
+  }
+  return report.reproduced ? 1 : 3;
+}
+
+export { gpCpu, SCHED_NAMES };

@@ -1,0 +1,73 @@
+// One emulated CPU under the controlled executor (src/machine/controlled.ts): the same role
+// code as a stress worker, on a ControlledMem. The worker lives for a whole exploration and
+// runs one execution per message: a fresh Cpu on that execution's machine, a few operations,
+// then its results. Nothing here depends on timing: the baton decides who runs.
+import { parentPort, workerData } from 'node:worker_threads';
+import { archByName } from '../src/arch/index.js';
+import type { ArchName } from '../src/arch/arch.js';
+import { TRACE_EVENTS } from '../src/check/trace.js';
+import { bugSwitches } from '../src/machine/bugs.js';
+import { ControlledAbort, ControlledMem } from '../src/machine/controlled.js';
+import { Cpu } from '../src/machine/cpu.js';
+import { G_DRAIN, G_GP_DOORBELL, G_ROLES_DONE, type Layout } from '../src/machine/layout.js';
+import { freeTable } from '../src/mm/page_alloc.js';
+import { ALL_BUGS, scenarioById } from '../src/scenarios/index.js';
+import { roleCounters } from '../src/scenarios/scenario.js';
+import { handleIpi, irqPoint } from '../src/sync/irq.js';
+import { rcuBarrier, rcuGpKthread } from '../src/sync/rcu.js';
+import { STRATEGIES, type StrategyName } from '../src/sync/strategy.js';
+import { registryNames, runParams } from '../harness/machine.js';
+import type { ControlledExec, ControlledInit, ControlledResult } from './protocol.js';
+
+const init = workerData as ControlledInit;
+const port = parentPort!;
+const scenario = scenarioById(init.scenario)!;
+if (JSON.stringify(registryNames()) !== JSON.stringify(init.registries)) throw new Error('the worker\'s registries (windows, violation kinds, stats) differ from the main thread\'s');
+const role = init.role === 'reader' ? scenario.reader : init.role === 'writer' ? scenario.writer : null;
+const counters = role ? roleCounters(role) : [];
+
+function runExecution(x: ControlledExec): ControlledResult {
+  const L: Layout = x.layout;
+  const mem = new ControlledMem(x.sab, x.ctl, init.cpu, (x.seed ^ Math.imul(init.cpu + 1, 0x9e3779b1)) >>> 0);
+  const outcomes = new Array<number>(counters.length).fill(0);
+  let c: Cpu | null = null;
+  try {
+    mem.start();
+    const cfg = { ...init, levels: init.mmLevels, frames: 0, huge: 0, arch: init.arch as ArchName, strategy: init.strategy as StrategyName, seed: x.seed };
+    const { params } = runParams(scenario, cfg, L.scratchBase);
+    const baseArch = archByName(init.arch as ArchName);
+    c = new Cpu(mem, L, init.cpu, scenario.archVariant ? scenario.archVariant(baseArch, params) : baseArch, STRATEGIES[init.strategy as StrategyName], bugSwitches(ALL_BUGS, x.bugs), {
+      widenNs: new Float64Array(x.winPair.length), winPair: Int32Array.from(x.winPair), jitterP: 0, seedStartNs: 0, stopOnViolation: false, rcuTickUs: init.rcuTickUs,
+    });
+    c.traceLog = [];
+    c.eventIndex = new Map(counters.map((k, i) => [k.name, i]));
+    if (role) {
+      const state = role.init(c, params, init.roleIndex);
+      for (let i = 0; i < x.ops; i++) {
+        const o = role.op(c, state);
+        const at = c.eventIndex.get(o);
+        if (at === undefined || counters[at].event) throw new Error(`${scenario.id} ${init.role}: op returned '${o}', not a declared outcome`);
+        c.outcomes[at]++;
+        irqPoint(c);
+      }
+      if (init.role === 'writer') rcuBarrier(c);
+      // the last reader or writer to finish lets the gp worker drain and exit
+      if (mem.add(L.gBase + G_ROLES_DONE, 1) + 1 === init.readers + init.writers) {
+        mem.store(L.gBase + G_DRAIN, 1);
+        mem.add(L.gBase + G_GP_DOORBELL, 1);
+        mem.notify(L.gBase + G_GP_DOORBELL, 1);
+      }
+    } else rcuGpKthread(c, scenario.rcuCallback ?? freeTable);
+    handleIpi(c);
+    c.wakeWaiters();
+    mem.exit();
+    for (let i = 0; i < counters.length; i++) outcomes[i] = c.outcomes[i];
+    return { type: 'exec-result', cpu: init.cpu, aborted: null, outcomes, violations: c.violations, violationCounts: Array.from(c.violationCounts), trace: c.traceLog ?? [] };
+  } catch (e) {
+    if (!(e instanceof ControlledAbort)) throw e;
+    return { type: 'exec-result', cpu: init.cpu, aborted: e.message, outcomes, violations: c?.violations ?? [], violationCounts: c ? Array.from(c.violationCounts) : [], trace: c?.traceLog ?? [] };
+  }
+}
+
+port.on('message', (x: ControlledExec) => port.postMessage(runExecution(x)));
+port.postMessage({ type: 'ready', cpu: init.cpu, traceNames: TRACE_EVENTS.names() });
