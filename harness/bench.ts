@@ -5,6 +5,8 @@ import { archByName } from '../src/arch/index.js';
 import { WINDOWS } from '../src/check/windows.js';
 import { Cpu } from '../src/machine/cpu.js';
 import { bareMachine } from './machine.js';
+import { ControlledMachine, resolveExplore } from './explore.js';
+import { scenarioById } from '../src/scenarios/index.js';
 import { FRAME_WORDS, G_GP_CTR, G_GP_DONE, MD_REFCOUNT, MD_WORDS, MM_PGD, computeLayout, mmAddr } from '../src/machine/layout.js';
 import { StressMem } from '../src/machine/mem.js';
 import { FOLL_GET } from '../src/mm/folio.js';
@@ -18,7 +20,7 @@ import { parseDuration, resolveRunConfig } from './config.js';
 import type { Logger } from './log.js';
 import { buildResults, hostInfo, type HistSummary } from './results.js';
 import { runScenario } from './runner.js';
-import { fmtNs, table } from './table.js';
+import { fmtInt, fmtNs, table } from './table.js';
 
 export const BENCH_SCHEMA = 'gupstress/bench@1';
 const INNER = 1000; // operations per benchmark iteration
@@ -82,6 +84,10 @@ export interface BenchResults {
   walk: { harnessNs: number; rawNs: number; ratio: number };
   ipi: { p50Ns: number | null; p99Ns: number | null; broadcasts: number };
   rcu: { syncP50Ns: number | null; syncP99Ns: number | null; expeditedP50Ns: number | null; expeditedP99Ns: number | null; gracePeriodP50Ns: number | null; callRcuBatchP50: number | null };
+  /** the stress executor's walk rate on one CPU (1 / walk.harnessNs) */
+  stressWalksPerSec: number;
+  /** the controlled executor, ksm-merge's fixed form */
+  controlled: { pct: { runsPerSec: number; stepsPerSec: number }; random: { runsPerSec: number; stepsPerSec: number } };
 }
 
 async function syncRun(strategy: StrategyName, log: Logger, ms: number): Promise<ReturnType<typeof buildResults>['sync']> {
@@ -135,6 +141,7 @@ export async function runBench(o: { json: boolean; time?: unknown }, log: Logger
   const rsync = await syncRun('rcu-sync', log, ms);
   const rexp = await syncRun('rcu-exp', log, ms);
   const rcb = await syncRun('rcu', log, ms);
+  const controlled = await controlledRate(ms);
   const harnessNs = perOp('harness gup_fast walk (irq-off, oracle, windows)');
   const rawNs = perOp('raw 4-level walk (hand-written Atomics)');
   const p = (h: HistSummary, k: 'p50' | 'p99'): number | null => h[k];
@@ -151,6 +158,8 @@ export async function runBench(o: { json: boolean; time?: unknown }, log: Logger
       expeditedP50Ns: p(rexp.syncRcuExpeditedNs, 'p50'), expeditedP99Ns: p(rexp.syncRcuExpeditedNs, 'p99'),
       gracePeriodP50Ns: p(rcb.gracePeriodNs, 'p50'), callRcuBatchP50: rcb.callbackBatch.p50,
     },
+    stressWalksPerSec: Math.round(1e9 / harnessNs),
+    controlled,
   };
   if (o.json) {
     process.stdout.write(JSON.stringify(res, null, 2) + '\n');
@@ -168,6 +177,32 @@ export async function runBench(o: { json: boolean; time?: unknown }, log: Logger
     ['synchronize_rcu p50 / p99', `${fmtNs(res.rcu.syncP50Ns)} / ${fmtNs(res.rcu.syncP99Ns)}`],
     ['synchronize_rcu_expedited p50 / p99', `${fmtNs(res.rcu.expeditedP50Ns)} / ${fmtNs(res.rcu.expeditedP99Ns)}`],
     ['call_rcu: grace period p50, batch p50', `${fmtNs(res.rcu.gracePeriodP50Ns)}, ${res.rcu.callRcuBatchP50 ?? '-'} callbacks`],
+    ['stress: harness walks per second, one CPU', fmtInt(res.stressWalksPerSec)],
+    ['controlled (ksm-merge, pct): executions/s, steps/s', `${fmtInt(controlled.pct.runsPerSec)}, ${fmtInt(controlled.pct.stepsPerSec)}`],
+    ['controlled (ksm-merge, random: a switch nearly every step): executions/s, steps/s', `${fmtInt(controlled.random.runsPerSec)}, ${fmtInt(controlled.random.stepsPerSec)}`],
   ], [false, true]) + '\n');
   return 0;
+}
+
+/** The controlled executor's speed: executions and steps per second of ksm-merge's fixed form
+ *  (3 reader and 2 writer operations an execution), under pct (few context switches: a baton
+ *  handed over rarely) and random (one nearly every step: a thread wake-up each). */
+async function controlledRate(ms: number): Promise<{ pct: { runsPerSec: number; stepsPerSec: number }; random: { runsPerSec: number; stepsPerSec: number } }> {
+  const out = { pct: { runsPerSec: 0, stepsPerSec: 0 }, random: { runsPerSec: 0, stepsPerSec: 0 } };
+  for (const sched of ['pct', 'random'] as const) {
+    const { cfg, o } = resolveExplore({ scenario: 'ksm-merge', sched, seed: 1 });
+    const cm = new ControlledMachine(cfg, scenarioById('ksm-merge')!);
+    await cm.start();
+    let runs = 0;
+    let steps = 0;
+    const t0 = performance.now();
+    try {
+      while (performance.now() - t0 < ms) steps += (await cm.execute(1 + runs++, o)).steps;
+    } finally {
+      await cm.stop();
+    }
+    const secs = (performance.now() - t0) / 1000;
+    out[sched] = { runsPerSec: Math.round(runs / secs), stepsPerSec: Math.round(steps / secs) };
+  }
+  return out;
 }

@@ -4,6 +4,7 @@ import { SCENARIOS } from '../src/scenarios/index.js';
 import type { Scenario } from '../src/scenarios/scenario.js';
 import type { StrategyName } from '../src/sync/strategy.js';
 import { BadInput, parseDuration, requireScenario, resolveRunConfig } from './config.js';
+import { exploreToFile, replayFailure, resolveExplore } from './explore.js';
 import { CAMPAIGN_SCHEMA } from './files.js';
 import type { Logger } from './log.js';
 import { durationArg, rerunCommand, writeJunit } from './junit.js';
@@ -13,7 +14,20 @@ import { runScenario } from './runner.js';
 import { fmtInt, table } from './table.js';
 
 
+/** campaign --explore: what the controlled executor did with a bug row's bug. */
+export interface ExploreCell {
+  /** executions up to and including the first that failed, or all that ran */
+  executions: number;
+  seconds: number;
+  found: boolean;
+  kind: string | null;
+  /** its minimized schedule replayed to the same violation */
+  replayVerified: boolean;
+}
+
 export interface CampaignRow {
+  /** campaign --explore: the bug under the controlled executor (bug rows only) */
+  explore?: ExploreCell | null;
   scenario: string;
   strategy: StrategyName;
   bug: string | null;
@@ -78,6 +92,8 @@ export interface CampaignOptions {
   junit?: unknown;
   /** stop at the first row that is not as expected */
   failFast?: boolean;
+  /** also explore each bug under the controlled executor for this long (e.g. '10s') */
+  explore?: unknown;
   json: boolean;
 }
 
@@ -155,15 +171,31 @@ function addRepeat(row: CampaignRow, one: CampaignRow, k: number): void {
 }
 
 export function formatCampaign(rows: CampaignRow[]): string {
+  const explored = rows.some((r) => r.explore);
+  const cell = (r: CampaignRow): string => {
+    const e = r.explore;
+    if (!e) return '-';
+    return e.found ? `${fmtInt(e.executions)} execs, ${e.seconds.toFixed(1)} s${e.replayVerified ? ', replayed' : ', REPLAY FAILED'}` : `not in ${fmtInt(e.executions)} (${e.seconds.toFixed(0)} s)`;
+  };
   return table(
-    ['scenario', 'strategy', 'bug', 'result', 'violation kinds', 'first violation (median)', 'runs', 'reader ops', 'time'],
+    ['scenario', 'strategy', 'bug', 'result', 'violation kinds', 'first violation (median)', 'runs', 'reader ops', 'time', ...(explored ? ['explore (no widening)'] : [])],
     rows.map((r) => [
       r.scenario, r.strategy, r.bug ?? '(fixed)', r.status, r.kinds.join(',') || '-',
       r.firstViolationMs === null ? '-' : `${r.firstViolationMs.toFixed(1)} ms`, r.bug === null ? '1' : String(r.firstViolationRuns.length),
-      fmtInt(r.readerOps), `${(r.durationMs / 1000).toFixed(1)} s`,
+      fmtInt(r.readerOps), `${(r.durationMs / 1000).toFixed(1)} s`, ...(explored ? [cell(r)] : []),
     ]),
-    [false, false, false, false, false, true, true, true, true],
+    [false, false, false, false, false, true, true, true, true, false],
   );
+}
+
+/** The bug under the controlled executor: default scheduler, no widening, seed 1, for at
+ *  most ms; a schedule it finds is replayed and must give the same violation. */
+async function exploreCell(scenario: string, strategy: StrategyName, bug: string, ms: number, log: Logger): Promise<ExploreCell> {
+  const { cfg, o } = resolveExplore({ scenario, strategy, bug, seed: 1 });
+  const f = await exploreToFile(cfg, o, { runs: null, durationMs: ms, keepGoing: false, minimizeMs: Math.min(3000, ms / 4) }, log);
+  const found = f.failure !== null;
+  const replayVerified = found ? (await replayFailure(f, requireScenario(scenario))).got !== undefined : false;
+  return { executions: found ? f.failure!.runIndex + 1 : f.explore.runs, seconds: f.explore.seconds, found, kind: f.failure?.violation.kind ?? null, replayVerified };
 }
 
 function median(xs: (number | null)[]): number | null {
@@ -254,6 +286,7 @@ export async function runCampaign(o: CampaignOptions, log: Logger, signal: Abort
   if (scenarios.length === 0) throw new BadInput('no scenario to run');
   const jobs = campaignJobs(scenarios);
   const limits = parseLimits(o, campaignRuns(jobs, repeat), scenarios);
+  const exploreMs = o.explore === undefined || o.explore === false ? null : o.explore === true || o.explore === '' ? 10000 : parseDuration(String(o.explore), '--explore');
   if (limits.budget) log.info({ budgetMs: limits.budget.totalMs, runs: limits.budget.runsLeft }, `campaign budget: ${nextRunMs(limits.budget.totalMs, limits.budget.runsLeft)} ms per run to start with`);
   const startedAt = new Date().toISOString();
   const rows: CampaignRow[] = [];
@@ -261,6 +294,7 @@ export async function runCampaign(o: CampaignOptions, log: Logger, signal: Abort
     if (signal.aborted) break;
     const row = await runJob(job, i, job.bug === null ? 1 : repeat, limits, out, log, signal);
     if (row === null) break;
+    if (exploreMs !== null && row.bug !== null) row.explore = await exploreCell(job.s.id, row.strategy, row.bug, exploreMs, log);
     rows.push(row);
     log.info({ scenario: row.scenario, strategy: row.strategy, bug: row.bug, status: row.status, kinds: row.kinds, firstViolationMs: row.firstViolationMs, runMs: row.runMs }, `campaign ${i + 1}/${jobs.length}`);
     if (stopsCampaign(row, Boolean(o.failFast))) break;

@@ -21,6 +21,7 @@ import { bootMachine, registryNames } from './machine.js';
 import { hostInfo, writeJsonAtomic } from './results.js';
 
 export const EXPLORE_SCHEMA = 'gupstress/explore@1';
+const MAX_EVENTS = 400;
 
 export interface ExploreOptions {
   sched: SchedName;
@@ -35,7 +36,7 @@ export interface ExploreOptions {
 export interface Execution {
   seed: number;
   steps: number;
-  /** steps made inside race windows (PCT's k) */
+  /** window points passed (PCT's k) */
   points: number;
   preemptions: number;
   aborted: string | null;
@@ -108,10 +109,10 @@ export class ControlledMachine {
   }
 
   /** One execution under the given scheduler; resolves when every CPU reported. */
-  async execute(seed: number, o: ExploreOptions, replay?: ArrayLike<number>, pctSteps = 2000): Promise<Execution> {
+  async execute(seed: number, o: ExploreOptions, replay?: ArrayLike<number>, pctSteps = 20, pctRunSteps = 2000): Promise<Execution> {
     const cfg = this.cfg;
     const m = bootMachine(this.s, { ...cfg, seed });
-    const ctl = newControl({ sched: o.sched, seed, participants: this.participants, depth: o.depth, pctSteps, maxPreemptions: o.maxPreemptions, maxSteps: o.maxSteps, replay });
+    const ctl = newControl({ sched: o.sched, seed, participants: this.participants, depth: o.depth, pctSteps, pctRunSteps, maxPreemptions: o.maxPreemptions, maxSteps: o.maxSteps, replay });
     const winPair = WINDOWS.all.map(() => -1);
     for (const { window, pairedWith } of windowPairs(this.s)) if (pairedWith) winPair[window.id] = pairedWith.id;
     this.results = [];
@@ -242,6 +243,9 @@ export interface ExploreFile {
     switchesBefore: number;
     switchesAfter: number;
     interleaving: string[];
+    /** the same rows, structured: step, CPU, the traced kernel step and its values (the last
+     *  MAX_EVENTS before the violation) */
+    events: { step: number; cpu: number; text: string }[];
   };
 }
 
@@ -288,6 +292,19 @@ export function resolveExplore(a: ExploreArgs): { cfg: RunConfig; o: ExploreOpti
 
 export async function runExplore(a: ExploreArgs & { out?: unknown; json: boolean }, log: Logger, signal: AbortSignal): Promise<number> {
   const { cfg, o, runs, durationMs, keepGoing, minimizeMs } = resolveExplore(a);
+  const file = await exploreToFile(cfg, o, { runs, durationMs, keepGoing, minimizeMs }, log, signal);
+  const out = a.out === undefined ? 'results' : String(a.out);
+  const name = `explore.${cfg.scenario}.${cfg.strategy}.${cfg.bugs.join('+') || 'fixed'}.${file.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}.json`;
+  const path = writeJsonAtomic(out, name, file);
+  if (a.json) process.stdout.write(JSON.stringify(file, null, 2) + '\n');
+  else process.stdout.write(formatExplore(file, path) + '\n');
+  return file.failure ? 1 : 0;
+}
+
+/** Explores until the first violation (or on, with keepGoing), `runs` executions or for
+ *  `durationMs`; the result is what gupstress/explore@1 files hold. */
+export async function exploreToFile(cfg: RunConfig, o: ExploreOptions, lim: { runs: number | null; durationMs: number | null; keepGoing: boolean; minimizeMs: number }, log: Logger, signal?: AbortSignal): Promise<ExploreFile> {
+  const { runs, durationMs, keepGoing, minimizeMs } = lim;
   const s = scenarioById(cfg.scenario)!;
   const cm = new ControlledMachine(cfg, s);
   await cm.start();
@@ -302,9 +319,9 @@ export async function runExplore(a: ExploreArgs & { out?: unknown; json: boolean
   let meanPoints = 20;
   let points = 0;
   try {
-    while (!signal.aborted && (runs === null || n < runs) && (durationMs === null || performance.now() - t0 < durationMs)) {
+    while (!signal?.aborted && (runs === null || n < runs) && (durationMs === null || performance.now() - t0 < durationMs)) {
       const seed = (cfg.seed + n) >>> 0;
-      const ex = await cm.execute(seed, o, undefined, Math.round(meanPoints));
+      const ex = await cm.execute(seed, o, undefined, Math.round(meanPoints), Math.round(meanSteps || 2000));
       n++;
       steps += ex.steps;
       points += ex.points;
@@ -320,6 +337,7 @@ export async function runExplore(a: ExploreArgs & { out?: unknown; json: boolean
           stepsBefore: lastStepOf(ex, ex.violations[0].kind) + 1, stepsAfter: lastStepOf(small, ex.violations[0].kind) + 1,
           switchesBefore: switches(ex.schedule.subarray(0, lastStepOf(ex, ex.violations[0].kind) + 1)), switchesAfter: switches(small.schedule.subarray(0, lastStepOf(small, ex.violations[0].kind) + 1)),
           interleaving: interleaving(small, cfg.readers + cfg.writers + 1, roles),
+          events: small.trace.filter((t) => t.step <= lastStepOf(small, ex.violations[0].kind)).slice(-MAX_EVENTS),
         };
         log.info({ run: n, kind: failure.violation.kind }, 'explore: violation');
         if (!keepGoing) break;
@@ -338,12 +356,7 @@ export async function runExplore(a: ExploreArgs & { out?: unknown; json: boolean
     },
     failure,
   };
-  const out = a.out === undefined ? 'results' : String(a.out);
-  const name = `explore.${cfg.scenario}.${cfg.strategy}.${cfg.bugs.join('+') || 'fixed'}.${startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}.json`;
-  const path = writeJsonAtomic(out, name, file);
-  if (a.json) process.stdout.write(JSON.stringify(file, null, 2) + '\n');
-  else process.stdout.write(formatExplore(file, path) + '\n');
-  return failure ? 1 : 0;
+  return file;
 }
 
 export function formatExplore(f: ExploreFile, path: string): string {
@@ -360,10 +373,25 @@ export function formatExplore(f: ExploreFile, path: string): string {
     out.push('');
     out.push(`replay: gupstress replay ${path}`);
   } else {
-    out.push(`clean${e.pctBound !== null ? `; PCT guarantee per run for a bug of depth ${e.depth}: >= 1/(n*k^(d-1)) = ${e.pctBound.toExponential(2)} (n ${c.readers + c.writers + 1} CPUs, k ${e.meanPoints} steps inside race windows, where the change points go)` : ''}`);
+    out.push(`clean${e.pctBound !== null ? `; PCT guarantee per run for a bug of depth ${e.depth}: >= 1/(n*k^(d-1)) = ${e.pctBound.toExponential(2)} (n ${c.readers + c.writers + 1} CPUs, k ${e.meanPoints} window points: the runs of even seed put their change points there; odd seeds put them on any of ${e.meanSteps} steps, >= ${pctBound(c.readers + c.writers + 1, e.meanSteps, e.depth).toExponential(2)})` : ''}`);
   }
   out.push(`results: ${path}`);
   return out.join('\n');
+}
+
+/** Re-executes an explore file's failing schedule: the execution, and the violation that
+ *  matches the recorded one (kind, CPU, address, detail) if it came back. */
+export async function replayFailure(f: ExploreFile, s: Scenario): Promise<{ ex: Execution; got: Violation | undefined }> {
+  const cm = new ControlledMachine(f.config, s);
+  await cm.start();
+  let ex: Execution;
+  try {
+    ex = await cm.execute(f.failure!.seed, { ...f.explore, sched: 'replay', maxPreemptions: -1 }, scheduleFromRuns(f.failure!.schedule));
+  } finally {
+    await cm.stop();
+  }
+  const want = f.failure!.violation;
+  return { ex, got: ex.violations.find((v) => v.kind === want.kind && v.cpu === want.cpu && v.address === want.address && v.detail === want.detail) };
 }
 
 /** `gupstress replay FILE`: the recorded schedule again; exit 1 with the same violation, 2
@@ -380,17 +408,9 @@ export async function runReplay(file: string, json: boolean): Promise<number> {
   const s = scenarioById(f.config.scenario);
   if (!s) throw new BadInput(`${file}: scenario ${f.config.scenario} is not in this build`);
   if (f.build !== buildFingerprint(s)) throw new BadInput(`${file} was recorded by another build (${f.build}, this one is ${buildFingerprint(s)}): its schedule does not apply`);
-  const cm = new ControlledMachine(f.config, s);
-  await cm.start();
-  let ex: Execution;
-  try {
-    ex = await cm.execute(f.failure.seed, { ...f.explore, sched: 'replay', maxPreemptions: -1 }, scheduleFromRuns(f.failure.schedule));
-  } finally {
-    await cm.stop();
-  }
+  const { ex, got } = await replayFailure(f, s);
   if (ex.diverged >= 0) throw new BadInput(`${file}: the schedule no longer applies at step ${ex.diverged} (the recorded CPU cannot run there in this build)`);
   const want = f.failure.violation;
-  const got = ex.violations.find((v) => v.kind === want.kind && v.cpu === want.cpu && v.address === want.address && v.detail === want.detail);
   const roles = [...Array(f.config.readers).fill('reader'), ...Array(f.config.writers).fill('writer'), 'gp'];
   const report = { reproduced: got !== undefined, violation: got ?? ex.violations[0] ?? null, steps: ex.steps, interleaving: interleaving(ex, f.config.readers + f.config.writers + 1, roles) };
   if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');

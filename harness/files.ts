@@ -28,7 +28,8 @@ export interface SweepResults {
 export type Loaded =
   | { kind: 'run'; path: string; data: RunResults }
   | { kind: 'sweep'; path: string; data: SweepResults }
-  | { kind: 'campaign'; path: string; data: import('./campaign.js').CampaignResults };
+  | { kind: 'campaign'; path: string; data: import('./campaign.js').CampaignResults }
+  | { kind: 'explore'; path: string; data: import('./explore.js').ExploreFile };
 
 export function loadResultsFile(path: string): Loaded {
   let text: string;
@@ -47,5 +48,6 @@ export function loadResultsFile(path: string): Loaded {
   if (schema === RUN_SCHEMA) return { kind: 'run', path, data: data as RunResults };
   if (schema === SWEEP_SCHEMA) return { kind: 'sweep', path, data: data as SweepResults };
   if (schema === CAMPAIGN_SCHEMA) return { kind: 'campaign', path, data: data as Loaded['data'] as never };
+  if (schema === 'gupstress/explore@1') return { kind: 'explore', path, data: data as Loaded['data'] as never };
   throw new BadInput(`${path} is not a gupstress results file (schema ${JSON.stringify(schema ?? null)})`);
 }

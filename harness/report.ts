@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { CampaignResults } from './campaign.js';
 import type { Loaded, SweepResults } from './files.js';
 import type { HistSummary, RunResults } from './results.js';
-import { barChart, esc } from './svg.js';
+import { barChart, esc, sequenceChart } from './svg.js';
+import type { ExploreFile } from './explore.js';
 import { fmtFreq, fmtInt, fmtNs } from './table.js';
 
 const CSS = `
@@ -136,6 +137,23 @@ function sweepSection(sw: SweepResults, path: string): string {
   return out.join('\n');
 }
 
+function exploreSection(f: ExploreFile, path: string): string {
+  const c = f.config;
+  const e = f.explore;
+  const out: string[] = [];
+  const ok = f.failure === null;
+  out.push(`<h2>Explore: ${esc(c.scenario)} ${esc(c.strategy)} ${esc(c.bugs.join(', ') || '(fixed)')} <span class="badge ${ok ? 'PASS' : 'FAIL'}">${ok ? 'CLEAN' : 'VIOLATION'}</span></h2>`);
+  out.push(`<p class="muted">From <code>${esc(path)}</code>: ${fmtInt(e.runs)} controlled executions (${fmtInt(e.distinctSchedules)} distinct schedules), scheduler ${esc(e.sched)}${e.sched === 'pct' ? ` depth ${e.depth}` : ''}, ${fmtInt(e.runsPerSec)} executions/s, ${fmtInt(e.stepsPerSec)} steps/s; no widening, no jitter.</p>`);
+  if (f.failure) {
+    const v = f.failure;
+    const roles = [...Array(c.readers).fill('reader'), ...Array(c.writers).fill('writer'), 'gp'];
+    out.push(`<p><b>${esc(v.violation.kind)}</b> cpu${v.violation.cpu} ${esc(v.violation.address)} at execution ${v.runIndex + 1} (seed ${v.seed}): ${esc(v.violation.detail)}</p>`);
+    out.push(`<p class="muted">Schedule minimized from ${fmtInt(v.stepsBefore)} to ${fmtInt(v.stepsAfter)} steps (${v.switchesBefore} to ${v.switchesAfter} context switches). <code>gupstress replay ${esc(path)}</code> runs it again.</p>`);
+    out.push(sequenceChart(`seq-${c.scenario}`, roles.map((r, i) => `cpu${i} (${r})`), v.events ?? [], { step: Math.round((v.violation.timeMs * 1e6) / 100), cpu: v.violation.cpu, text: `VIOLATION ${v.violation.kind}` }));
+  }
+  return out.join('\n');
+}
+
 function campaignSection(cp: CampaignResults, path: string): string {
   const out: string[] = [];
   out.push(`<h2>Campaign: the detection table <span class="badge ${cp.ok ? 'PASS' : 'FAIL'}">${cp.ok ? 'ALL AS EXPECTED' : 'UNEXPECTED RESULTS'}</span></h2>`);
@@ -158,7 +176,7 @@ function campaignSection(cp: CampaignResults, path: string): string {
 
 export function renderReport(files: Loaded[]): string {
   chartSeq = 0;
-  const sections = files.map((f) => (f.kind === 'run' ? runSection(f.data, f.path) : f.kind === 'sweep' ? sweepSection(f.data, f.path) : campaignSection(f.data, f.path)));
+  const sections = files.map((f) => (f.kind === 'run' ? runSection(f.data, f.path) : f.kind === 'sweep' ? sweepSection(f.data, f.path) : f.kind === 'explore' ? exploreSection(f.data, f.path) : campaignSection(f.data, f.path)));
   const toc = files.length > 1 ? `<ul>${files.map((f) => `<li>${esc(f.kind)}: ${esc(f.path)}</li>`).join('')}</ul>` : '';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>gupstress report</title><style>${CSS}</style></head><body><h1>gupstress report</h1><p class="muted">Generated ${esc(new Date().toISOString())}.</p>${toc}${sections.join('\n')}</body></html>\n`;
 }

@@ -38,6 +38,8 @@ export function formatSummary(r: RunResults, path: string | null): string {
       out.push(`  ${v.kind} cpu${v.cpu} ${v.address} at ${v.timeMs} ms: ${v.detail}`);
       for (const t of v.trace.slice(-6)) out.push(`      ${t}`);
     }
+    out.push('');
+    out.push(`the same race under control (a schedule that replays, no widening): ${exploreCommand(r)}`);
   }
   if (r.stall) {
     out.push('');
@@ -47,4 +49,12 @@ export function formatSummary(r: RunResults, path: string | null): string {
   }
   if (path) out.push(`\nresults: ${path}`);
   return out.join('\n');
+}
+
+/** The explore command that looks for a stress run's race under the controlled executor. */
+export function exploreCommand(r: RunResults): string {
+  const c = r.config;
+  const args = [`--scenario ${c.scenario}`, `--strategy ${c.strategy}`, ...c.bugs.map((b) => `--bug ${b}`), `--arch ${c.arch}`, `--levels ${c.levels}`];
+  for (const [k, v] of Object.entries(c.params)) args.push(`--param ${k}=${v}`);
+  return `gupstress explore ${args.join(' ')} --duration 60s`;
 }

@@ -96,3 +96,32 @@ export function barChart(spec: BarChartSpec): string {
   out.push('</svg>');
   return out.join('');
 }
+
+/** A sequence chart of an interleaving: a lifeline per CPU, a row per traced step (the
+ *  kernel function and its values) in the column of the CPU that made it, the violation last
+ *  in red. Each row carries data-step and data-cpu. */
+export function sequenceChart(id: string, cpus: string[], rows: { step: number; cpu: number; text: string }[], violation: { step: number; cpu: number; text: string } | null): string {
+  const col = 300;
+  const left = 60;
+  const top = 40;
+  const rowH = 16;
+  const n = rows.length + (violation ? 1 : 0);
+  const W = left + col * cpus.length + 10;
+  const H = top + rowH * n + 20;
+  const out: string[] = [`<svg id="${esc(id)}" class="sequence" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="monospace" font-size="11">`];
+  cpus.forEach((name, i) => {
+    const x = left + col * i + 6;
+    out.push(`<text x="${x}" y="20" font-weight="bold" fill="${PALETTE[i % PALETTE.length]}">${esc(name)}</text>`);
+    out.push(`<line x1="${x}" y1="26" x2="${x}" y2="${H - 10}" stroke="#ccc"/>`);
+  });
+  rows.forEach((r, k) => {
+    const y = top + rowH * k;
+    out.push(`<g class="event" data-step="${r.step}" data-cpu="${r.cpu}"><text x="4" y="${y}" fill="#888">${r.step}</text><text x="${left + col * r.cpu + 10}" y="${y}" fill="${PALETTE[r.cpu % PALETTE.length]}">${esc(r.text.length > 48 ? r.text.slice(0, 47) + '~' : r.text)}<title>${esc(r.text)}</title></text></g>`);
+  });
+  if (violation) {
+    const y = top + rowH * rows.length;
+    out.push(`<g class="violation" data-step="${violation.step}" data-cpu="${violation.cpu}"><text x="4" y="${y}" fill="#888">${violation.step}</text><text x="${left + col * violation.cpu + 10}" y="${y}" fill="#d00" font-weight="bold">${esc(violation.text)}</text></g>`);
+  }
+  out.push('</svg>');
+  return out.join('');
+}

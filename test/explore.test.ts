@@ -63,7 +63,7 @@ test('a recorded schedule replays exactly; a schedule that cannot run is detecte
 
 test('explore finds a bug switch under pct without widening, minimizes it, and replay reproduces it every time', () => {
   const out = tmpOut();
-  const r = gupstress('explore', '--scenario', 'sync-locks', '--bug', 'lock-none', '--runs', '500', '--seed', '3', '--out', out);
+  const r = gupstress('explore', '--scenario', 'sync-locks', '--bug', 'lock-none', '--runs', '500', '--seed', '3', '--minimize', '2s', '--out', out);
   assert.equal(r.status, 1, r.stderr + r.stdout);
   assert.match(r.stdout, /FAIL at run \d+/);
   assert.match(r.stdout, /schedule minimized: \d+ -> \d+ steps/);
@@ -108,4 +108,24 @@ test('explore and replay: bad input is exit 2 with one line', () => {
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.status} ${r.stderr}`);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
+});
+
+test('campaign --explore: the bug under control, executions to its violation, replay verified; the report draws the interleaving', () => {
+  const out = tmpOut();
+  const r = gupstress('campaign', '--scenario', 'sync-locks', '--explore', '4s', '--bug-timeout', '5s', '--duration', '300ms', '--json', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  const row = JSON.parse(r.stdout).rows.find((x: { bug: string | null }) => x.bug === 'lock-none');
+  assert.equal(row.explore.found, true, JSON.stringify(row.explore));
+  assert.equal(row.explore.replayVerified, true);
+  assert.ok(row.explore.executions >= 1);
+  // an explore file in the HTML report: an SVG sequence chart, a row per traced step
+  const ex = join(tmpOut(), 'ex');
+  assert.equal(gupstress('explore', '--scenario', 'retract-pgtable', '--bug', 'free-without-rcu', '--seed', '1', '--minimize', '1s', '--out', ex).status, 1);
+  const file = join(ex, readdirSync(ex).find((f) => f.startsWith('explore.'))!);
+  const rep = gupstress('report', file, '--html', join(ex, 'r.html'));
+  assert.equal(rep.status, 0, rep.stderr);
+  const html = readFileSync(join(ex, 'r.html'), 'utf8');
+  assert.match(html, /<svg id="seq-retract-pgtable" class="sequence"/);
+  assert.ok((html.match(/class="event" data-step="\d+" data-cpu="\d"/g) ?? []).length >= 2, 'traced steps drawn');
+  assert.match(html, /class="violation" data-step="\d+" data-cpu="0"/);
 });

@@ -33,9 +33,10 @@ const K_PCT_LOW = 11; //    PCT: the next low priority to hand out at a change p
 const K_DONE = 12; //       participants done
 const K_RUN_LEN = 13; //    steps the current CPU has made in a row
 const K_CLOCK = 14; //      logical time in steps: one per access, and jumps when every CPU waits
-const K_POINTS = 15; //     steps made inside a race window (PCT's change points fall on these)
+const K_POINTS = 15; //     window points passed
+const K_PCT_ON_STEPS = 24; // PCT: 1 = change points count every step, 0 = window points only
 const K_PRNG = 16; //       4 words
-const K_CHANGE = 20; //     PCT change points (steps), up to MAX_DEPTH - 1 of them
+const K_CHANGE = 25; //     PCT change points, up to MAX_DEPTH - 1 of them
 const K_PART = 32; //       per participant: PART_WORDS each
 const PART_WORDS = 8;
 const P_STATE = 0; //       RUNNABLE, BLOCKED, DONE
@@ -71,9 +72,11 @@ export interface ControlOptions {
   participants: number;
   /** PCT depth d: d - 1 priority change points */
   depth: number;
-  /** PCT: change points fall on the first k steps made inside race windows (an estimate of
-   *  how many a run makes): where a race can be hit, rather than every access */
+  /** PCT: change points fall on the first k window points (an estimate of how many a run
+   *  passes): where a race can be hit, rather than on any access */
   pctSteps: number;
+  /** PCT on odd seeds: change points fall on the first k steps (an estimate of the run's length) */
+  pctRunSteps: number;
   /** -1: no bound */
   maxPreemptions: number;
   maxSteps: number;
@@ -105,7 +108,12 @@ export function newControl(o: ControlOptions): SharedArrayBuffer {
       [order[i], order[j]] = [order[j], order[i]];
     }
     order.forEach((p, rank) => (k[K_PART + p * PART_WORDS + P_PRIO] = d + rank));
-    for (let i = 0; i < d - 1; i++) k[K_CHANGE + i] = 1 + (prng.next() % Math.max(1, o.pctSteps));
+    // two kinds of run, by the seed's parity: change points on window points (where races are
+    // hit: few places, k small) or on any step (k the run's length: a preemption between two
+    // accesses no window marks)
+    k[K_PCT_ON_STEPS] = o.seed & 1;
+    const horizon = k[K_PCT_ON_STEPS] ? o.pctRunSteps : o.pctSteps;
+    for (let i = 0; i < d - 1; i++) k[K_CHANGE + i] = 1 + (prng.next() % Math.max(1, horizon));
   }
   if (o.replay) {
     if (o.replay.length > MAX_LOG) throw new Error(`a schedule of ${o.replay.length} steps is longer than ${MAX_LOG}`);
@@ -213,6 +221,9 @@ function choose(k: Int32Array, cur: number, runnable: number, step: number): num
       }
     }
   } else if (sched === SCHED_PCT) {
+    if (k[K_PCT_ON_STEPS] !== 0 && cur >= 0) {
+      for (let i = 0; i < k[K_PCT_D] - 1; i++) if (k[K_CHANGE + i] === step) k[part(cur, P_PRIO)] = k[K_PCT_LOW]--;
+    }
     // a CPU that has run SPIN_STEPS steps in a row is spinning on somebody of lower
     // priority (PCT assumes the program yields there): it drops below the others
     if (cur >= 0 && k[K_RUN_LEN] >= SPIN_STEPS) {
@@ -252,8 +263,6 @@ export class ControlledMem implements Mem {
   private readonly me: number;
   private readonly prng: Prng;
   private turnSeen = 0;
-  /** race windows this CPU is inside (PCT's change points fall on steps made inside one) */
-  private windows = 0;
 
   constructor(sab: SharedArrayBuffer, ctl: SharedArrayBuffer, me: number, seed: number) {
     this.m = new Int32Array(sab);
@@ -292,11 +301,7 @@ export class ControlledMem implements Mem {
       abortAll(k);
       throw new ControlledAbort(`no end after ${step} steps`);
     }
-    if (this.windows > 0 && k[K_SCHED] === SCHED_PCT) {
-      // PCT: at one of its d - 1 change points the running CPU drops below every other
-      const at = ++k[K_POINTS];
-      for (let i = 0; i < k[K_PCT_D] - 1; i++) if (k[K_CHANGE + i] === at) k[part(this.me, P_PRIO)] = k[K_PCT_LOW]--;
-    } else if (this.windows > 0) k[K_POINTS]++;
+
     const next = pick(k, this.m, this.me);
     this.log(next);
     if (next !== this.me) {
@@ -383,9 +388,16 @@ export class ControlledMem implements Mem {
   now(): number {
     return this.k[K_STEP] * STEP_NS;
   }
-  /** A window point: the CPU's window depth moves; then a scheduling point like any access. */
-  point(delta: number): void {
-    this.windows = Math.max(0, this.windows + delta);
+  /** A window point (a race window opens, widens or closes): PCT's change points fall on
+   *  these, the places where a race can be hit, rather than on any access; then a scheduling
+   *  point like any access. */
+  point(_delta: number): void {
+    const k = this.k;
+    const at = ++k[K_POINTS];
+    if (k[K_SCHED] === SCHED_PCT && k[K_PCT_ON_STEPS] === 0) {
+      // at one of the d - 1 change points the running CPU drops below every other
+      for (let i = 0; i < k[K_PCT_D] - 1; i++) if (k[K_CHANGE + i] === at) k[part(this.me, P_PRIO)] = k[K_PCT_LOW]--;
+    }
     this.turn();
   }
   delay(_ns: number): void {

@@ -34,6 +34,11 @@ export function migrateHugePmd(c: Cpu, mm: number, pmdp: number, vpn: number, sp
     if (table >= 0) {
       removeMigrationPtes(c, table, nhead, vpn);
       r = MIGRATE_SPLIT;
+    } else if (removeMigrationPmd(c, pmdp, m.load(pmdp), nhead, vpn)) {
+      // no frame for the pte table (the kernel splits into the table deposited with the
+      // THP and cannot run out here): map the new folio back by the pmd instead of leaving
+      // the migration entry behind and the new folio unmapped
+      r = MIGRATE_PMD;
     }
   }
   migrationDone(c, head, vpn);
