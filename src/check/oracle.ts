@@ -13,22 +13,19 @@ export const V_SPECIAL_REFCOUNTED = defineViolation('special-refcounted', 'a ref
 export const V_DETACHED_NONEMPTY = defineViolation('detached-nonempty', 'a lockless reader read a non-empty pte from a retracted (detached) table');
 export const V_LOST_UPDATE = defineViolation('lost-update', 'a write made under a lock is not there afterwards');
 
-/** The walker enters table frame pfn: remember its generation, and judge the frame: one
- *  that is not a page table any more was freed under the walker. Only records and judges;
- *  whether the walk can go on is the model's decision (walkableTable in mm/pgtable.ts). */
-export function walkEnterTable(c: Cpu, pfn: number, vpn: number): void {
-  const m = c.mem;
-  const L = c.L;
-  if (pfn <= 0 || pfn >= L.totalFrames) {
+/** The walker enters table frame pfn, whose type the model just read (tableType in
+ *  mm/pgtable.ts, -1: no such frame): remember its generation, and judge the frame: one that
+ *  is not a page table any more was freed under the walker. Only records and judges, with
+ *  what the walk read; whether the walk can go on is the model's decision. */
+export function walkEnterTable(c: Cpu, pfn: number, vpn: number, type: number): void {
+  if (type < 0) {
     c.violation(V_WILD_PFN, vpn, `walked pfn ${pfn} as a table: no such frame`);
     return;
   }
   const i = c.nrWalk++;
   c.walkPfn[i] = pfn;
-  c.walkGen[i] = m.load(mdAddr(L, pfn, MD_GEN));
-  if (m.load(mdAddr(L, pfn, MD_TYPE)) !== PageType.PageTable) {
-    c.violation(V_PGTABLE_UAF, vpn, `walked table frame ${pfn} after it was freed (type ${m.load(mdAddr(L, pfn, MD_TYPE))}, gen ${c.walkGen[i]})`);
-  }
+  c.walkGen[i] = c.mem.load(mdAddr(c.L, pfn, MD_GEN));
+  if (type !== PageType.PageTable) c.violation(V_PGTABLE_UAF, vpn, `walked table frame ${pfn} after it was freed (type ${type}, gen ${c.walkGen[i]})`);
 }
 
 /** End of the protected section (before local_irq_restore): every table walked must still

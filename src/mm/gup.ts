@@ -19,7 +19,7 @@ import { spinUnlock } from '../sync/spinlock.js';
 import { FOLL_PIN, FOLL_WRITE, folioRefAdd, gupPutFolio, tryGrabFolioFast, GUP_PIN_COUNTING_BIAS } from './folio.js';
 import { VM_FAULT_OK, handleMmFault } from './memory.js';
 import { folioHead } from './page_alloc.js';
-import { entryOffset, pgdOffsetLockless, walkableTable, withinReach, pmdLock, pteOffsetMapLock, pteUnmapUnlock } from './pgtable.js';
+import { entryOffset, pgdOffsetLockless, tableType, withinReach, pmdLock, pteOffsetMapLock, pteUnmapUnlock } from './pgtable.js';
 import { pageAnonExclusive } from './rmap.js';
 import { VM_IO, VM_PFNMAP, VM_WRITE, findVma, vmaFlags } from './vma.js';
 import { V_WILD_PFN } from '../check/oracle.js';
@@ -51,7 +51,7 @@ export const GUP_FAST_REFZERO = 3; //      folio_ref_try_add refused: the page i
 export const GUP_FAST_RECHECK = 4; //      the pte or pmd changed between the read and the pin
 export const GUP_FAST_UNSHARE = 5; //      gup_must_unshare()
 export const GUP_FAST_SEQ = 6; //          write_protect_seq: a fork is (or was) copying the mm
-export const GUP_FAST_TABLE_GONE = 7; //   the walk reached a frame that is no page table (walkableTable)
+export const GUP_FAST_TABLE_GONE = 7; //   the walk reached a frame that is no page table (tableType)
 
 /** gup_must_unshare(): FOLL_PIN without FOLL_WRITE of an anon page that is not exclusive. */
 function gupMustUnshare(c: Cpu, flags: number, head: number): boolean {
@@ -71,8 +71,9 @@ function gupFastPteRange(c: Cpu, pmd: number, pmdp: number, addr: number, end: n
   if (!a.hasPteSpecial && !c.bug['gupfast-without-pte-special']) return fail(c, GUP_FAST_PERM);
   const table = a.tablePfn(LVL_PMD, pmd);
   // pte_offset_map(&pmd, addr): from the walker's copy of the pmd
-  walkEnterTable(c, table, addr); // oracle: remember and judge the frame
-  if (!walkableTable(c, table)) return fail(c, GUP_FAST_TABLE_GONE);
+  const type = tableType(c, table);
+  walkEnterTable(c, table, addr, type); // oracle: remember and judge the frame
+  if (type !== PageType.PageTable) return fail(c, GUP_FAST_TABLE_GONE);
   let ptep = frameAddr(c.L, table, a.index(LVL_PTE, LVL_PGD, addr));
   do {
     winReaderOpen(c, W_GUP_PIN_RECHECK, addr);
@@ -162,8 +163,9 @@ function gupFastPmdRange(c: Cpu, pudp: number, pud: number, addr: number, end: n
   const m = c.mem;
   const a = c.arch;
   const table = a.tablePfn(LVL_PUD, pud);
-  walkEnterTable(c, table, addr); // oracle: remember and judge the frame
-  if (!walkableTable(c, table)) return fail(c, GUP_FAST_TABLE_GONE);
+  const type = tableType(c, table);
+  walkEnterTable(c, table, addr, type); // oracle: remember and judge the frame
+  if (type !== PageType.PageTable) return fail(c, GUP_FAST_TABLE_GONE);
   // pmd_offset_lockless(pudp, pud, addr): the pmd level is never folded here
   let pmdp = frameAddr(c.L, table, a.index(LVL_PMD, levels, addr));
   do {
@@ -200,8 +202,9 @@ function gupFastPudRange(c: Cpu, p4dp: number, p4d: number, addr: number, end: n
     pudp = stackCopy ? c.aStack + SP_P4D : p4dp;
   } else {
     const table = a.tablePfn(LVL_P4D, p4d);
-    walkEnterTable(c, table, addr); // oracle: remember and judge the frame
-    if (!walkableTable(c, table)) return fail(c, GUP_FAST_TABLE_GONE);
+    const type = tableType(c, table);
+    walkEnterTable(c, table, addr, type); // oracle: remember and judge the frame
+    if (type !== PageType.PageTable) return fail(c, GUP_FAST_TABLE_GONE);
     pudp = frameAddr(c.L, table, a.index(LVL_PUD, levels, addr)); // pud_offset_lockless(p4dp, p4d, addr)
   }
   do {
@@ -238,8 +241,9 @@ function gupFastP4dRange(c: Cpu, pgdp: number, pgd: number, addr: number, end: n
     p4dp = stackCopy ? c.aStack + SP_PGD : pgdp;
   } else {
     const table = a.tablePfn(LVL_PGD, pgd);
-    walkEnterTable(c, table, addr); // oracle: remember and judge the frame
-    if (!walkableTable(c, table)) return fail(c, GUP_FAST_TABLE_GONE);
+    const type = tableType(c, table);
+    walkEnterTable(c, table, addr, type); // oracle: remember and judge the frame
+    if (type !== PageType.PageTable) return fail(c, GUP_FAST_TABLE_GONE);
     p4dp = frameAddr(c.L, table, a.index(LVL_P4D, levels, addr));
   }
   do {

@@ -11,7 +11,8 @@ import type { Cpu } from '../machine/cpu.js';
 import { FANOUT } from '../machine/layout.js';
 import { folioPutRefs, folioRefTryAdd } from './folio.js';
 import { folioHead, isHugeFolioHead } from './page_alloc.js';
-import { EV_PMD, EV_PTE, pmdOffsetLockless, pteOffsetOfPmd, walkableTable } from './pgtable.js';
+import { EV_PMD, EV_PTE, pmdOffsetLockless, pteOffsetOfPmd, tableType } from './pgtable.js';
+import { PageType } from '../machine/layout.js';
 
 export const W_PTE_MAP = defineWindow({ name: 'pte.map-lockless', role: 'reader', doc: '__pte_offset_map() reader under rcu_read_lock: from reading the pmd to reading the pte' });
 export const W_PMD_LOCKLESS = defineWindow({ name: 'pmd.lockless-read', role: 'reader', doc: 'a lockless pmd reader: from pmdp_get_lockless to done with what the pmd pointed at' });
@@ -58,8 +59,9 @@ export function pteOffsetMapLockless(c: Cpu, mm: number, vpn: number): number {
   let r = PTE_MAP_PMD_NONE;
   if (!a.pmdNone(pmd) && a.pmdPresent(pmd) && !a.pmdLeaf(pmd)) {
     const table = a.tablePfn(LVL_PMD, pmd);
-    walkEnterTable(c, table, vpn);
-    if (walkableTable(c, table)) {
+    const type = tableType(c, table);
+    walkEnterTable(c, table, vpn, type);
+    if (type === PageType.PageTable) {
       winWiden(c, W_PTE_MAP); // between the pmd read and the pte read
       const detached = tableDetached(c, table); // oracle: retracted before our pte read?
       const ptep = pteOffsetOfPmd(c, pmd, vpn);

@@ -158,19 +158,21 @@ export function pmdOffsetLockless(c: Cpu, mm: number, vpn: number): number {
     const v = m.load(p);
     if (a.upperNone(lvl + 1, v)) return -1;
     const table = a.tablePfn(lvl + 1, v);
-    walkEnterTable(c, table, vpn);
-    if (!walkableTable(c, table)) return -1;
+    const type = tableType(c, table);
+    walkEnterTable(c, table, vpn, type);
+    if (type !== PageType.PageTable) return -1;
     p = frameAddr(c.L, table, a.index(lvl, levels, vpn));
   }
   return p;
 }
 
-/** The emulator's limit, not the kernel's: a lockless walker can follow only a frame that is
- *  a page table now. A real CPU would go on and read whatever a freed (or never-table) frame
- *  holds; the emulated walk stops here, after the oracle has judged the frame
- *  (walkEnterTable), so a use-after-free is reported and never dereferenced. */
-export function walkableTable(c: Cpu, pfn: number): boolean {
-  return pfn > 0 && pfn < c.L.totalFrames && c.mem.load(mdAddr(c.L, pfn, MD_TYPE)) === PageType.PageTable;
+/** The type of the frame a lockless walker is about to use as a table, -1 if no such frame.
+ *  The emulator's limit, not the kernel's: a walker can follow only a frame whose type is
+ *  PageType.PageTable now. A real CPU would go on and read whatever a freed (or never-table)
+ *  frame holds; the emulated walk stops, after the oracle has judged the frame with this
+ *  same value (walkEnterTable), so a use-after-free is reported and never dereferenced. */
+export function tableType(c: Cpu, pfn: number): number {
+  return pfn > 0 && pfn < c.L.totalFrames ? c.mem.load(mdAddr(c.L, pfn, MD_TYPE)) : -1;
 }
 
 /** Does an mm of `levels` levels reach vpn (the pages its top table can map)? */
