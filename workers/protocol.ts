@@ -4,23 +4,14 @@ import type { Layout } from '../src/machine/layout.js';
 export type WorkerRole = 'reader' | 'writer' | 'gp';
 export type ResultRole = WorkerRole | 'boot';
 
-export interface WorkerInit {
-  sab: SharedArrayBuffer;
-  layout: Layout;
+/** Who a CPU worker is, for stress and controlled runs alike. */
+export interface CpuIdentity {
   cpu: number;
   role: WorkerRole;
   roleIndex: number;
   scenario: string;
   arch: string;
   strategy: string;
-  bugs: string[];
-  widenNs: number[];
-  winPair: number[];
-  jitter: number;
-  seed: number;
-  /** reader ops to do before stopping (0: until told to stop) */
-  opsQuota: number;
-  stopOnViolation: boolean;
   rcuTickUs: number;
   readers: number;
   writers: number;
@@ -29,6 +20,19 @@ export interface WorkerInit {
   /** the main thread's registries (windows, violation kinds, stats, histograms, trace
    *  events) by name in id order: the worker's must agree */
   registries: string[][];
+}
+
+export interface WorkerInit extends CpuIdentity {
+  sab: SharedArrayBuffer;
+  layout: Layout;
+  bugs: string[];
+  widenNs: number[];
+  winPair: number[];
+  jitter: number;
+  seed: number;
+  /** reader ops to do before stopping (0: until told to stop) */
+  opsQuota: number;
+  stopOnViolation: boolean;
 }
 
 export interface WorkerResult {
@@ -49,20 +53,8 @@ export interface WorkerResult {
 export type WorkerMessage = { type: 'ready'; cpu: number } | { type: 'quota-done'; cpu: number } | WorkerResult;
 
 /** A CPU worker of the controlled executor: fixed for the whole exploration. */
-export interface ControlledInit {
+export interface ControlledInit extends CpuIdentity {
   controlled: true;
-  cpu: number;
-  role: WorkerRole;
-  roleIndex: number;
-  scenario: string;
-  arch: string;
-  strategy: string;
-  rcuTickUs: number;
-  readers: number;
-  writers: number;
-  mmLevels: number;
-  params: Record<string, number>;
-  registries: string[][];
 }
 
 /** One controlled execution: its machine, its control block, its seed. */
