@@ -9,7 +9,7 @@ import { TRACE_EVENTS } from '../src/check/trace.js';
 import { bugSwitches } from '../src/machine/bugs.js';
 import { ControlledAbort, ControlledMem } from '../src/machine/controlled.js';
 import { Cpu } from '../src/machine/cpu.js';
-import { G_DRAIN, G_GP_DOORBELL, G_ROLES_DONE, type Layout } from '../src/machine/layout.js';
+import { CpuState, G_DRAIN, G_GP_DOORBELL, G_ROLES_DONE, type Layout } from '../src/machine/layout.js';
 import { freeTable } from '../src/mm/page_alloc.js';
 import { ALL_BUGS, scenarioById } from '../src/scenarios/index.js';
 import { roleCounters } from '../src/scenarios/scenario.js';
@@ -41,6 +41,7 @@ function runExecution(x: ControlledExec): ControlledResult {
     });
     c.traceLog = [];
     c.eventIndex = new Map(counters.map((k, i) => [k.name, i]));
+    mem.store(c.aState, CpuState.Running); // as a stress worker: an IPI now waits for this CPU
     if (role) {
       const state = role.init(c, params, init.roleIndex);
       for (let i = 0; i < x.ops; i++) {
@@ -58,6 +59,8 @@ function runExecution(x: ControlledExec): ControlledResult {
         mem.notify(L.gBase + G_GP_DOORBELL, 1);
       }
     } else rcuGpKthread(c, scenario.rcuCallback ?? freeTable);
+    // as a stress worker: done, so no IPI waits for it any more; then take what was posted
+    mem.store(c.aState, CpuState.Done);
     handleIpi(c);
     c.wakeWaiters();
     mem.exit();
