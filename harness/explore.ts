@@ -274,9 +274,15 @@ export function resolveExplore(a: ExploreArgs): { cfg: RunConfig; o: ExploreOpti
   if (a.runs !== undefined && a.duration !== undefined) throw new BadInput('give --runs or --duration, not both');
   const runs = a.runs === undefined ? (a.duration === undefined ? 1000 : null) : intArg(a.runs, '--runs', 1, 1e9, 1000);
   const durationMs = a.duration === undefined ? null : parseDuration(String(a.duration), '--duration');
-  // no widening and no jitter: the scheduler chooses the interleavings
-  const cfg = resolveRunConfig({ ...a, duration: undefined, ops: '1', widen: undefined, jitter: undefined, stopOnViolation: false });
-  for (const w of Object.keys(cfg.widen)) cfg.widen[w] = 0;
+  // no widening and no jitter: the scheduler chooses the interleavings; the scenario's
+  // explore parameters (a smaller instance) unless --param says otherwise
+  const given = new Set(([] as unknown[]).concat(a.param ?? []).flatMap((x) => String(x).split(',')).map((x) => x.split('=')[0].trim()));
+  const sc = scenarioById(String(a.scenario));
+  const small = Object.entries(sc?.explore?.params ?? {}).filter(([k]) => !given.has(k)).map(([k, v]) => `${k}=${v}`);
+  const cfg = resolveRunConfig({ ...a, param: [...([] as unknown[]).concat(a.param ?? []).map(String), ...small], duration: undefined, ops: '1', widen: undefined, jitter: undefined, stopOnViolation: false });
+  // (a window whose widening models a real latency, the O_DIRECT device's I/O time, keeps it:
+  // under control it is a logical sleep while the other CPUs run, not a spin)
+  for (const w of Object.keys(cfg.widen)) if (!WINDOWS.byName(w)?.latency) cfg.widen[w] = 0;
   if (cfg.readers + cfg.writers + 1 > MAX_PARTICIPANTS) throw new BadInput(`explore runs at most ${MAX_PARTICIPANTS - 1} readers and writers (got ${cfg.readers + cfg.writers})`);
   const o: ExploreOptions = {
     sched: sched as SchedName,

@@ -22,6 +22,7 @@ export function listScenarios(json: boolean): string {
     // ranges at the scenario's default sizes (a range derived from the sizes moves with them)
     ranges: ((k) => ({ ...sizeRanges(s, k), levels: null }))({ frames: s.defaults.frames, huge: s.defaults.huge, readers: s.defaults.readers, writers: s.defaults.writers, levels: 4 }),
     params: Object.fromEntries(Object.entries(s.params).map(([k, d]) => [k, { value: d.value, min: d.min, max: typeof d.max === 'number' ? d.max : d.max({ frames: s.defaults.frames, huge: s.defaults.huge, readers: s.defaults.readers, writers: s.defaults.writers, levels: 4 }), maxRule: typeof d.max === 'number' ? null : 'derived from the run\'s sizes', doc: d.doc }])),
+    explore: s.explore ?? null,
     windows: windowPairs(s).map(({ window, pairedWith }) => ({ name: window.name, pairedWith: pairedWith?.name ?? null, doc: window.doc })),
     bugs: Object.entries(s.bugs).map(([name, b]) => ({ name, doc: b.doc, changes: b.changes, fixedBy: b.fixedBy ?? null, strategies: b.strategies ?? null, expectKinds: b.expectKinds.map((k) => k.name), implies: b.implies ?? [] })),
     detects: s.detects.map((k) => k.name),
@@ -36,6 +37,7 @@ export function listScenarios(json: boolean): string {
     out.push(`  arches:     ${s.arches.join(', ')}    strategies: ${s.strategies.join(', ')} (default ${s.defaultStrategy})`);
     out.push(`  defaults:   ${s.defaults.readers} reader(s), ${s.defaults.writers} writer(s), widen ${Object.entries(s.defaults.widen).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`);
     out.push(`  sizes:      --readers ${s.ranges.readers.min}..${s.ranges.readers.max}  --writers ${s.ranges.writers.min}..${s.ranges.writers.max}  --frames ${s.ranges.frames.min}..${s.ranges.frames.max} (and what boot needs)  --huge ${s.ranges.huge.min}..${s.ranges.huge.max}`);
+    if (s.explore?.params) out.push(`  explore:    ${Object.entries(s.explore.params).map(([k, v]) => `--param ${k}=${v}`).join(' ')} (a smaller instance for controlled executions)`);
     for (const [k, v] of Object.entries(s.params)) out.push(`  --param ${k}=${v.value} (${v.min}..${v.max}${v.maxRule ? ` at the default sizes, ${v.maxRule}` : ''}): ${v.doc}`);
     for (const w of s.windows) out.push(`  window ${w.name}${w.pairedWith ? ` (pairs with ${w.pairedWith})` : ''}: ${w.doc}`);
     for (const b of s.bugs) out.push(`  --bug ${b.name}: ${b.doc}${b.fixedBy ? ` (fixed by ${b.fixedBy})` : ''}; changes ${b.changes}${b.implies.length ? `, and turns on ${b.implies.join(', ')}` : ''}${b.strategies ? ` [shows under ${b.strategies.join(', ')}]` : ''} -> ${b.expectKinds.join(', ')}`);

@@ -11,6 +11,9 @@ export type WindowRole = 'reader' | 'writer';
 
 export interface WindowDef extends Registered {
   readonly role: WindowRole;
+  /** the window's widening models a real latency of the system (a device's I/O time), not
+   *  delay injection: explore keeps it, as a logical sleep, while it turns widening off */
+  readonly latency: boolean;
   /** writer windows: the object is vpn >>> shift (0: a pte, FANOUT_SHIFT: a pmd ...) */
   readonly shift: number;
   readonly doc: string;
@@ -19,8 +22,8 @@ export interface WindowDef extends Registered {
 /** Every race window, declared by the module whose code it spans (defineWindow). */
 export const WINDOWS = new Registry<WindowDef>('race window');
 
-export function defineWindow(w: { name: string; role: WindowRole; shift?: number; doc: string }): WindowDef {
-  return WINDOWS.define({ name: w.name, role: w.role, shift: w.shift ?? 0, doc: w.doc, id: -1 });
+export function defineWindow(w: { name: string; role: WindowRole; shift?: number; latency?: boolean; doc: string }): WindowDef {
+  return WINDOWS.define({ name: w.name, role: w.role, shift: w.shift ?? 0, latency: w.latency ?? false, doc: w.doc, id: -1 });
 }
 
 // ---- the window points, called by the model at the places named above ----

@@ -13,7 +13,7 @@
 // priority change points on window points, where races are hit.
 import { Prng, WAIT_NOT_EQUAL, WAIT_OK, WAIT_TIMED_OUT, type Mem } from './mem.js';
 
-export const STEP_NS = 100;
+export const STEP_NS = 10;
 /** PCT: steps in a row after which a CPU counts as spinning and yields its priority */
 const SPIN_STEPS = 4096;
 
@@ -400,8 +400,19 @@ export class ControlledMem implements Mem {
     }
     this.turn();
   }
-  delay(_ns: number): void {
-    this.turn(); // no spinning under control: a delay is a point where another CPU may run
+  /** No spinning under control: the CPU sleeps for ns of logical time (the other CPUs run;
+   *  when none can, the clock jumps to the end of the sleep). */
+  delay(ns: number): void {
+    this.turn();
+    const k = this.k;
+    const me = this.me;
+    k[part(me, P_STATE)] = BLOCKED;
+    k[part(me, P_WADDR)] = 0;
+    k[part(me, P_WVAL)] = Atomics.load(this.m, 0);
+    k[part(me, P_NOTIFIED)] = 0;
+    k[part(me, P_DEADLINE)] = k[K_CLOCK] + Math.max(1, Math.ceil(ns / STEP_NS));
+    this.turn();
+    k[part(me, P_STATE)] = RUNNABLE;
   }
   random(): number {
     return this.prng.next();

@@ -200,7 +200,7 @@ export class Cpu {
         cpu: this.id,
         address: '0x' + (vpn * 4096).toString(16),
         detail,
-        timeMs: Math.round(t * 1000) / 1000,
+        timeMs: Math.round(t * 1e6) / 1e6, // ns resolution: under control, time names the step
         trace: this.traceDump(),
       });
     }

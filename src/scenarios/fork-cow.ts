@@ -43,6 +43,7 @@ export const forkCow = defineScenario({
     // the parent's pages, the child's copies of pinned ones and both mms' tables
     pages: { value: 16, min: 1, max: (k) => Math.floor(k.frames / 3), doc: 'pages in the parent\'s VMA (at most a third of the frames)' },
   },
+  explore: { params: { pages: 4 } },
   windows: [[W_GUP_PIN_RECHECK, W_FORK_DUP], W_GUP_WALK, W_DIO_DMA, W_FORK_DUP],
   bugs: {
     'no-write-protect-seq': {

@@ -37,6 +37,7 @@ export const ksmMerge = defineScenario({
     // each merge copies the page into a new KSM page: half the frames for the VMA, half for copies and tables
     pages: { value: 16, min: 1, max: (k) => Math.floor(k.frames / 2), doc: 'pages in the VMA that readers pin and KSM merges (at most half the frames)' },
   },
+  explore: { params: { pages: 4 } },
   windows: [[W_GUP_PIN_RECHECK, W_KSM_CLEAR_CHECK], W_GUP_WALK, W_DIO_DMA, W_KSM_CLEAR_CHECK],
   bugs: {
     'ksm-check-before-clear': {

@@ -22,7 +22,7 @@ export const EV_UNPIN = defineTrace('unpin_user_page', 'pfn');
 export const EV_VERIFY = defineTrace('read back through the mapping', 'addr', 'value');
 export const V_LOST_DMA_WRITE = defineViolation('lost-dma-write', 'a write through a FOLL_PIN|FOLL_WRITE pin is not visible through the mapping afterwards');
 export const V_PIN_NOT_MAPPED = defineViolation('pin-not-mapped', 'the pinned page was no longer mapped at the pinned address when the device wrote');
-export const W_DIO_DMA = defineWindow({ name: 'dio.dma', role: 'reader', doc: 'O_DIRECT: from the pin returned to the device write landing in the page (the I/O latency)' });
+export const W_DIO_DMA = defineWindow({ name: 'dio.dma', role: 'reader', latency: true, doc: 'O_DIRECT: from the pin returned to the device write landing in the page (the I/O latency)' });
 
 export const ODIRECT_OUTCOMES = {
   'fast-pinned': { expect: 'ACCEPTABLE', doc: 'GUP-fast pinned the page' },

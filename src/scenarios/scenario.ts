@@ -80,6 +80,9 @@ export interface Scenario {
     /** widening built into the scenario (same for the fixed form and every bug) */
     readonly widen: Readonly<Record<string, string>>;
   };
+  /** a smaller instance for `gupstress explore` (controlled executions want a small state
+   *  space: a race on one of 4 pages, not 16): --param defaults there; --param overrides */
+  readonly explore?: { readonly params?: Readonly<Record<string, number>> };
   /** scenario parameters (--param NAME=N), with their defaults, ranges and meaning */
   readonly params: Readonly<Record<string, ParamDef>>;
   /** scratch memory: field -> words, sized from the parameters; the runner lays the fields
