@@ -1,21 +1,17 @@
 // `gupstress bench`: micro-benchmarks of the primitives and the walk, in one process and
 // one run, so every ratio compares numbers taken side by side on the same machine.
 import { Bench } from 'tinybench';
-import { archByName } from '../src/arch/index.js';
-import { WINDOWS } from '../src/check/windows.js';
 import { Cpu } from '../src/machine/cpu.js';
 import { bareMachine } from './machine.js';
 import { ControlledMachine, resolveExplore } from './explore.js';
 import { scenarioById } from '../src/scenarios/index.js';
-import { FRAME_WORDS, G_GP_CTR, G_GP_DONE, MD_REFCOUNT, MD_WORDS, MM_PGD, computeLayout, mmAddr } from '../src/machine/layout.js';
-import { StressMem } from '../src/machine/mem.js';
+import { FRAME_WORDS, MD_REFCOUNT, MD_WORDS, MM_PGD, mmAddr } from '../src/machine/layout.js';
 import { FOLL_GET } from '../src/mm/folio.js';
 import { gupFast, putUserPages } from '../src/mm/gup.js';
 import { mmapPopulate } from '../src/mm/memory.js';
 import { mmAlloc } from '../src/mm/mm.js';
-import { initPageAlloc } from '../src/mm/page_alloc.js';
 import { VM_READ, VM_WRITE, vmaDefine } from '../src/mm/vma.js';
-import { STRATEGIES, type StrategyName } from '../src/sync/strategy.js';
+import type { StrategyName } from '../src/sync/strategy.js';
 import { parseDuration, resolveRunConfig } from './config.js';
 import type { Logger } from './log.js';
 import { buildResults, hostInfo, type HistSummary } from './results.js';

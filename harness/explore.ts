@@ -9,9 +9,8 @@ import { TRACE_EVENTS, formatTraceEvent } from '../src/check/trace.js';
 import type { Violation } from '../src/check/violations.js';
 import { WINDOWS } from '../src/check/windows.js';
 import {
-  MAX_DEPTH, MAX_PARTICIPANTS, SCHED_NAMES, STEP_NS, type SchedName, controlResult, finishedWord, newControl, pctBound, startControl,
+  MAX_DEPTH, MAX_PARTICIPANTS, STEP_NS, type SchedName, controlResult, finishedWord, newControl, pctBound, startControl,
 } from '../src/machine/controlled.js';
-import { gpCpu } from '../src/machine/layout.js';
 import { scenarioById } from '../src/scenarios/index.js';
 import { type Scenario, roleCounters, windowPairs } from '../src/scenarios/scenario.js';
 import type { ControlledExec, ControlledInit, ControlledResult, WorkerRole } from '../workers/protocol.js';
@@ -427,4 +426,3 @@ export async function runReplay(file: string, json: boolean): Promise<number> {
   return report.reproduced ? 1 : 3;
 }
 
-export { gpCpu, SCHED_NAMES };

@@ -46,7 +46,6 @@ const P_DEADLINE = 3; //    step at which a blocked wait times out
 const P_NOTIFIED = 4;
 const P_PRIO = 5; //        PCT priority (higher runs first)
 const P_TURN = 6; //        bumped + notified to hand this participant the baton
-const P_WAKE_REASON = 7; // WAIT_OK or WAIT_TIMED_OUT, set by the scheduler that woke it
 
 const RUNNABLE = 0;
 const BLOCKED = 1;
@@ -425,4 +424,3 @@ export function pctBound(n: number, k: number, d: number): number {
   return 1 / (n * Math.pow(Math.max(1, k), Math.max(0, d - 1)));
 }
 
-export { RUNNABLE, WAIT_OK, WAIT_TIMED_OUT };

@@ -91,8 +91,7 @@ export function copyPageRange(c: Cpu, parent: number, child: number, start: numb
  *  mmap_write_lock and write_protect_seq (raw_write_seqcount_begin in copy_page_range). */
 export function forkMm(c: Cpu, parent: number, child: number): boolean {
   const m = c.mem;
-  const a = c.arch;
-  const lock = mmAddr(c.L, parent, MM_MMAP_LOCK);
+    const lock = mmAddr(c.L, parent, MM_MMAP_LOCK);
   downWrite(c, lock);
   mmAlloc(c, child, m.load(mmAddr(c.L, parent, MM_LEVELS)));
   const start = vmaStart(c, parent, 0);

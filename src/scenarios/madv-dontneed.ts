@@ -15,7 +15,7 @@ import { W_GUP_PMD_RECHECK, W_GUP_WALK } from '../mm/gup.js';
 import { VM_FAULT_OK, W_ZAP, mmapPmdRanges, mmapPopulate, zapPageRangeSingle } from '../mm/memory.js';
 import { mmAlloc } from '../mm/mm.js';
 import { MmuGather } from '../mm/mmu_gather.js';
-import { VM_HUGEPAGE, VM_READ, VM_WRITE, vmaDefine } from '../mm/vma.js';
+import { VM_HUGEPAGE, VM_READ, VM_WRITE } from '../mm/vma.js';
 import { gupGetReader } from './gup-reader.js';
 import { defineScenario } from './scenario.js';
 

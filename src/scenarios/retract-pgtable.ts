@@ -9,11 +9,11 @@ import type { Cpu } from '../machine/cpu.js';
 import { FANOUT, MAX_VMAS } from '../machine/layout.js';
 import { V_REFCOUNT_UNDERFLOW } from '../mm/folio.js';
 import { RETRACT_OK, W_RETRACT, retractPageTables } from '../mm/khugepaged.js';
-import { PTE_WRITE_CHANGED, PTE_WRITE_INSTALLED, PTE_WRITE_RACED, faultOrChangePte, mmapPmdRanges, mmapPopulate } from '../mm/memory.js';
+import { PTE_WRITE_CHANGED, PTE_WRITE_INSTALLED, PTE_WRITE_RACED, faultOrChangePte, mmapPmdRanges } from '../mm/memory.js';
 import { mmAlloc } from '../mm/mm.js';
 import { MmuGather } from '../mm/mmu_gather.js';
 import { PTE_MAP_DETACHED, PTE_MAP_NONE, PTE_MAP_PMD_NONE, PTE_MAP_PRESENT, W_PTE_MAP, pteOffsetMapLockless } from '../mm/page_vma_mapped.js';
-import { VM_READ, VM_SHARED, VM_WRITE, vmaDefine } from '../mm/vma.js';
+import { VM_READ, VM_SHARED, VM_WRITE } from '../mm/vma.js';
 import { rcuReadLock, rcuReadUnlock } from '../sync/rcu.js';
 import { defineScenario } from './scenario.js';
 

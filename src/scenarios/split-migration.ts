@@ -9,13 +9,13 @@ import type { Cpu } from '../machine/cpu.js';
 import { FANOUT, MAX_VMAS, VMA_PRESENT } from '../machine/layout.js';
 import { V_REFCOUNT_UNDERFLOW } from '../mm/folio.js';
 import { W_SPLIT_INVALIDATE } from '../mm/huge_memory.js';
-import { mmapPmdRanges, mmapPopulate, munmapVma, VM_FAULT_OK } from '../mm/memory.js';
+import { mmapPmdRanges, mmapPopulate, munmapVma } from '../mm/memory.js';
 import { MIGRATE_NOMEM, MIGRATE_PMD, MIGRATE_RACED, MIGRATE_SPLIT, migrateHugePmd } from '../mm/migrate.js';
 import { mmAlloc } from '../mm/mm.js';
 import { MmuGather } from '../mm/mmu_gather.js';
 import { PMD_READ_CHANGED, PMD_READ_HUGE, PMD_READ_MIGRATION, PMD_READ_NONE, PMD_READ_TABLE, W_PMD_LOCKLESS, pmdReadLockless } from '../mm/page_vma_mapped.js';
 import { entryOffset } from '../mm/pgtable.js';
-import { VM_HUGEPAGE, VM_READ, VM_WRITE, vmaAddr, vmaDefine } from '../mm/vma.js';
+import { VM_HUGEPAGE, VM_READ, VM_WRITE, vmaAddr } from '../mm/vma.js';
 import { localIrqRestore, localIrqSave } from '../sync/irq.js';
 import { defineScenario } from './scenario.js';
 

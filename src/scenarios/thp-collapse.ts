@@ -15,7 +15,7 @@ import { mmAlloc } from '../mm/mm.js';
 import { MmuGather } from '../mm/mmu_gather.js';
 import { freeTable } from '../mm/page_alloc.js';
 import { entryOffset } from '../mm/pgtable.js';
-import { VM_READ, VM_WRITE, vmaDefine } from '../mm/vma.js';
+import { VM_READ, VM_WRITE } from '../mm/vma.js';
 import { V_LOST_DMA_WRITE, V_PIN_NOT_MAPPED, W_DIO_DMA, odirectInit, odirectReader } from './odirect.js';
 import { defineScenario } from './scenario.js';
 
