@@ -7,6 +7,11 @@ import { type RawRunArgs, resolveRunConfig } from '../harness/config.js';
 import { buildResults, type RunResults } from '../harness/results.js';
 import { runScenario } from '../harness/runner.js';
 
+// npm test compiles first (tsc -p .): the CPU workers start from dist/, 4x faster than
+// through the tsx shim. A worker whose build differs from these sources refuses to start
+// (its registries would not match), so a stale dist/ fails loudly, not silently.
+process.env.GUPSTRESS_COMPILED_WORKERS ??= '1';
+
 export const silent = pino({ level: 'silent' });
 export const tmpOut = (): string => mkdtempSync(join(tmpdir(), 'gupstress-test-'));
 
