@@ -75,3 +75,27 @@ test('more readers than cores still runs clean (time-shared CPUs) and stops on -
   assert.ok(r.reader.ops >= 30000 && r.reader.ops < 30100, `ops ${r.reader.ops}`);
   assert.equal(r.reader.cpus, 3);
 });
+
+test('workers also start from the TypeScript sources, through the tsx shim (stress and controlled)', async () => {
+  const before = process.env.GUPSTRESS_COMPILED_WORKERS;
+  process.env.GUPSTRESS_COMPILED_WORKERS = '0';
+  try {
+    const r = await run({ scenario: 'sync-locks', duration: '300ms' });
+    assert.equal(r.verdict, 'PASS');
+    assert.ok(r.reader.ops > 0 && r.writer.ops > 0);
+    const { ControlledMachine, resolveExplore } = await import('../harness/explore.js');
+    const { scenarioById } = await import('../src/scenarios/index.js');
+    const { cfg, o } = resolveExplore({ scenario: 'sync-locks', seed: 1 });
+    const cm = new ControlledMachine(cfg, scenarioById('sync-locks')!);
+    await cm.start();
+    try {
+      const ex = await cm.execute(1, o);
+      assert.equal(ex.aborted, null);
+      assert.ok(ex.steps > 50);
+    } finally {
+      await cm.stop();
+    }
+  } finally {
+    process.env.GUPSTRESS_COMPILED_WORKERS = before;
+  }
+});
