@@ -46,7 +46,7 @@ export function parseDuration(text: string, what: string, bareUnit: 'ms' | 's' |
   return Number(m[1]) * f;
 }
 
-function intOpt(v: unknown, what: string, min: number, max: number, why = ''): number {
+export function intOpt(v: unknown, what: string, min: number, max: number, why = ''): number {
   const n = typeof v === 'number' ? v : Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new BadInput(`${what} must be an integer from ${min} to ${max}${why} (got ${String(v)})`);
   return n;

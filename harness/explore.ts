@@ -14,7 +14,7 @@ import {
 import { scenarioById } from '../src/scenarios/index.js';
 import { type Scenario, roleCounters, windowPairs } from '../src/scenarios/scenario.js';
 import type { ControlledExec, ControlledInit, ControlledResult, WorkerRole } from '../workers/protocol.js';
-import { BadInput, type RawRunArgs, type RunConfig, parseDuration, resolveRunConfig } from './config.js';
+import { BadInput, type RawRunArgs, type RunConfig, intOpt, parseDuration, resolveRunConfig } from './config.js';
 import type { Logger } from './log.js';
 import { bootMachine, registryNames } from './machine.js';
 import { hostInfo, writeJsonAtomic } from './results.js';
@@ -260,10 +260,7 @@ export interface ExploreArgs extends RawRunArgs {
 }
 
 function intArg(v: unknown, what: string, min: number, max: number, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new BadInput(`${what} must be an integer from ${min} to ${max} (got ${String(v)})`);
-  return n;
+  return v === undefined ? dflt : intOpt(v, what, min, max);
 }
 
 /** The options of an exploration, each against its range. */

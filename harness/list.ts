@@ -9,7 +9,11 @@ function outcomeList(r: Role): { name: string; expect: string; doc: string; even
 }
 
 export function listScenarios(json: boolean): string {
-  const data = SCENARIOS.map((s) => ({
+  // every range at the scenario's default sizes (a range derived from the sizes moves with them)
+  const rangesOf = (s: (typeof SCENARIOS)[number]) => sizeRanges(s, { frames: s.defaults.frames, huge: s.defaults.huge, readers: s.defaults.readers, writers: s.defaults.writers, levels: 4 });
+  const data = SCENARIOS.map((s) => {
+    const R = rangesOf(s);
+    return {
     id: s.id,
     title: s.title,
     seed: s.seed,
@@ -19,15 +23,15 @@ export function listScenarios(json: boolean): string {
     strategies: s.strategies,
     defaultStrategy: s.defaultStrategy,
     defaults: s.defaults,
-    // ranges at the scenario's default sizes (a range derived from the sizes moves with them)
-    ranges: ((k) => ({ ...sizeRanges(s, k), levels: null }))({ frames: s.defaults.frames, huge: s.defaults.huge, readers: s.defaults.readers, writers: s.defaults.writers, levels: 4 }),
-    params: Object.fromEntries(Object.entries(s.params).map(([k, d]) => [k, { value: d.value, min: d.min, max: typeof d.max === 'number' ? d.max : d.max({ frames: s.defaults.frames, huge: s.defaults.huge, readers: s.defaults.readers, writers: s.defaults.writers, levels: 4 }), maxRule: typeof d.max === 'number' ? null : 'derived from the run\'s sizes', doc: d.doc }])),
+    ranges: R,
+    params: Object.fromEntries(Object.entries(s.params).map(([k, d]) => [k, { value: d.value, min: d.min, max: R.params[k].max, maxRule: typeof d.max === 'number' ? null : 'derived from the run\'s sizes', doc: d.doc }])),
     explore: s.explore ?? null,
     windows: windowPairs(s).map(({ window, pairedWith }) => ({ name: window.name, pairedWith: pairedWith?.name ?? null, doc: window.doc })),
     bugs: Object.entries(s.bugs).map(([name, b]) => ({ name, doc: b.doc, changes: b.changes, fixedBy: b.fixedBy ?? null, strategies: b.strategies ?? null, expectKinds: b.expectKinds.map((k) => k.name), implies: b.implies ?? [] })),
     detects: s.detects.map((k) => k.name),
     outcomes: { reader: outcomeList(s.reader), writer: outcomeList(s.writer) },
-  }));
+    };
+  });
   if (json) return JSON.stringify({ scenarios: data, strategies: Object.values(STRATEGIES).map((x) => ({ name: x.name, doc: x.doc })) }, null, 2);
   const out: string[] = [];
   for (const s of data) {

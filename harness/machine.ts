@@ -8,11 +8,11 @@ import { VIOLATION_KINDS } from '../src/check/violations.js';
 import { WINDOWS } from '../src/check/windows.js';
 import { HISTS, STATS } from '../src/machine/stats.js';
 import { bugSwitches } from '../src/machine/bugs.js';
-import { Cpu } from '../src/machine/cpu.js';
+import { Cpu, type CpuOptions } from '../src/machine/cpu.js';
 import {
   C_WAITING_ON, G_GP_CTR, G_GP_DONE, G_GP_REQ, type Layout, LayoutError, MIN_FRAMES, bootCpu, computeLayout, cpuAddr,
 } from '../src/machine/layout.js';
-import { StressMem } from '../src/machine/mem.js';
+import { type Mem, StressMem } from '../src/machine/mem.js';
 import { initPageAlloc } from '../src/mm/page_alloc.js';
 import { ALL_BUGS } from '../src/scenarios/index.js';
 import { type RunParams, type Scenario, scratchFields } from '../src/scenarios/scenario.js';
@@ -46,10 +46,17 @@ export class BootError extends Error {}
 
 /** The run's parameters: sizes, --param values and the scratch fields laid out from the
  *  layout's scratch region. `scratchBase` is where that region starts (0 to size it). */
-export function runParams(s: Scenario, cfg: MachineConfig, scratchBase: number): { params: RunParams; scratchWords: number } {
+export function runParams(s: Scenario, cfg: Pick<MachineConfig, 'readers' | 'writers' | 'levels' | 'params'>, scratchBase: number): { params: RunParams; scratchWords: number } {
   const base = { readers: cfg.readers, writers: cfg.writers, mmLevels: cfg.levels, params: cfg.params };
   const { addr, words } = scratchFields(s.scratch ? s.scratch(base) : {}, scratchBase);
   return { params: { ...base, scratch: addr }, scratchWords: words };
+}
+
+/** A CPU of scenario s's run: the arch variant the scenario models, the run's strategy and
+ *  bug switches. The boot CPU, the stress workers and the controlled workers are all built here. */
+export function scenarioCpu(s: Scenario, mem: Mem, L: Layout, id: number, cfg: { arch: ArchName; strategy: StrategyName }, params: RunParams, bugs: readonly string[], opts: CpuOptions): Cpu {
+  const arch = s.archVariant ? s.archVariant(archByName(cfg.arch), params) : archByName(cfg.arch);
+  return new Cpu(mem, L, id, arch, STRATEGIES[cfg.strategy], bugSwitches(ALL_BUGS, bugs), opts);
 }
 
 /** Lays out and boots a machine for scenario s; throws BootError for sizes it cannot hold. */
@@ -69,8 +76,7 @@ export function bootMachine(s: Scenario, cfg: MachineConfig): Machine {
   if (scratchWords !== L.scratchWords) throw new Error(`${s.id}: scratch fields take ${scratchWords} words, the layout holds ${L.scratchWords}`);
   const sab = new SharedArrayBuffer(L.words * 4);
   const mem = new StressMem(sab, cfg.seed);
-  const arch = s.archVariant ? s.archVariant(archByName(cfg.arch), params) : archByName(cfg.arch);
-  const boot = new Cpu(mem, L, bootCpu(L), arch, STRATEGIES[cfg.strategy], bugSwitches(ALL_BUGS, []), {
+  const boot = scenarioCpu(s, mem, L, bootCpu(L), cfg, params, [], {
     widenNs: new Float64Array(WINDOWS.size), winPair: new Int32Array(WINDOWS.size).fill(-1), jitterP: 0,
     seedStartNs: mem.now(), stopOnViolation: false, rcuTickUs: cfg.rcuTickUs,
   });

@@ -7,6 +7,7 @@ import type { Loaded, SweepResults } from './files.js';
 import type { HistSummary, RunResults } from './results.js';
 import { barChart, esc, sequenceChart } from './svg.js';
 import type { ExploreFile } from './explore.js';
+import { STEP_NS } from '../src/machine/controlled.js';
 import { fmtFreq, fmtInt, fmtNs } from './table.js';
 
 const CSS = `
@@ -149,7 +150,7 @@ function exploreSection(f: ExploreFile, path: string): string {
     const roles = [...Array(c.readers).fill('reader'), ...Array(c.writers).fill('writer'), 'gp'];
     out.push(`<p><b>${esc(v.violation.kind)}</b> cpu${v.violation.cpu} ${esc(v.violation.address)} at execution ${v.runIndex + 1} (seed ${v.seed}): ${esc(v.violation.detail)}</p>`);
     out.push(`<p class="muted">Schedule minimized from ${fmtInt(v.stepsBefore)} to ${fmtInt(v.stepsAfter)} steps (${v.switchesBefore} to ${v.switchesAfter} context switches). <code>gupstress replay ${esc(path)}</code> runs it again.</p>`);
-    out.push(sequenceChart(`seq-${c.scenario}`, roles.map((r, i) => `cpu${i} (${r})`), v.events ?? [], { step: Math.round((v.violation.timeMs * 1e6) / 100), cpu: v.violation.cpu, text: `VIOLATION ${v.violation.kind}` }));
+    out.push(sequenceChart(`seq-${c.scenario}`, roles.map((r, i) => `cpu${i} (${r})`), v.events ?? [], { step: Math.round((v.violation.timeMs * 1e6) / STEP_NS), cpu: v.violation.cpu, text: `VIOLATION ${v.violation.kind}` }));
   }
   return out.join('\n');
 }

@@ -3,20 +3,18 @@
 // runs one execution per message: a fresh Cpu on that execution's machine, a few operations,
 // then its results. Nothing here depends on timing: the baton decides who runs.
 import { parentPort, workerData } from 'node:worker_threads';
-import { archByName } from '../src/arch/index.js';
 import type { ArchName } from '../src/arch/arch.js';
 import { TRACE_EVENTS } from '../src/check/trace.js';
-import { bugSwitches } from '../src/machine/bugs.js';
 import { ControlledAbort, ControlledMem } from '../src/machine/controlled.js';
 import { Cpu } from '../src/machine/cpu.js';
 import { CpuState, G_DRAIN, G_GP_DOORBELL, G_ROLES_DONE, type Layout } from '../src/machine/layout.js';
 import { freeTable } from '../src/mm/page_alloc.js';
-import { ALL_BUGS, scenarioById } from '../src/scenarios/index.js';
+import { scenarioById } from '../src/scenarios/index.js';
 import { roleCounters } from '../src/scenarios/scenario.js';
 import { handleIpi, irqPoint } from '../src/sync/irq.js';
 import { rcuBarrier, rcuGpKthread } from '../src/sync/rcu.js';
-import { STRATEGIES, type StrategyName } from '../src/sync/strategy.js';
-import { registryNames, runParams } from '../harness/machine.js';
+import type { StrategyName } from '../src/sync/strategy.js';
+import { registryNames, runParams, scenarioCpu } from '../harness/machine.js';
 import type { ControlledExec, ControlledInit, ControlledResult } from './protocol.js';
 
 const init = workerData as ControlledInit;
@@ -33,22 +31,18 @@ function runExecution(x: ControlledExec): ControlledResult {
   let c: Cpu | null = null;
   try {
     mem.start();
-    const cfg = { ...init, levels: init.mmLevels, frames: 0, huge: 0, arch: init.arch as ArchName, strategy: init.strategy as StrategyName, seed: x.seed };
+    const cfg = { ...init, levels: init.mmLevels, arch: init.arch as ArchName, strategy: init.strategy as StrategyName };
     const { params } = runParams(scenario, cfg, L.scratchBase);
-    const baseArch = archByName(init.arch as ArchName);
-    c = new Cpu(mem, L, init.cpu, scenario.archVariant ? scenario.archVariant(baseArch, params) : baseArch, STRATEGIES[init.strategy as StrategyName], bugSwitches(ALL_BUGS, x.bugs), {
+    c = scenarioCpu(scenario, mem, L, init.cpu, cfg, params, x.bugs, {
       widenNs: new Float64Array(x.winPair.length), winPair: Int32Array.from(x.winPair), jitterP: 0, seedStartNs: 0, stopOnViolation: false, rcuTickUs: init.rcuTickUs,
     });
     c.traceLog = [];
-    c.eventIndex = new Map(counters.map((k, i) => [k.name, i]));
+    c.setRole(counters);
     mem.store(c.aState, CpuState.Running); // as a stress worker: an IPI now waits for this CPU
     if (role) {
       const state = role.init(c, params, init.roleIndex);
       for (let i = 0; i < x.ops; i++) {
-        const o = role.op(c, state);
-        const at = c.eventIndex.get(o);
-        if (at === undefined || counters[at].event) throw new Error(`${scenario.id} ${init.role}: op returned '${o}', not a declared outcome`);
-        c.outcomes[at]++;
+        c.countOutcome(role.op(c, state));
         irqPoint(c);
       }
       if (init.role === 'writer') rcuBarrier(c);

@@ -3,20 +3,17 @@
 // from here: the main thread logs.
 import { parentPort, workerData } from 'node:worker_threads';
 import hdr from 'hdr-histogram-js';
-import { archByName } from '../src/arch/index.js';
 import type { ArchName } from '../src/arch/arch.js';
-import { bugSwitches } from '../src/machine/bugs.js';
-import { Cpu } from '../src/machine/cpu.js';
 import { CpuState, G_START } from '../src/machine/layout.js';
 import { StressMem } from '../src/machine/mem.js';
 import { H_READER_OP, H_WRITER_OP, S_OPS } from '../src/machine/stats.js';
 import { freeTable } from '../src/mm/page_alloc.js';
-import { ALL_BUGS, scenarioById } from '../src/scenarios/index.js';
+import { scenarioById } from '../src/scenarios/index.js';
 import { roleCounters } from '../src/scenarios/scenario.js';
 import { handleIpi, irqPoint } from '../src/sync/irq.js';
 import { S_GPS, rcuBarrier, rcuGpKthread } from '../src/sync/rcu.js';
-import { STRATEGIES, type StrategyName } from '../src/sync/strategy.js';
-import { registryNames, runParams } from '../harness/machine.js';
+import type { StrategyName } from '../src/sync/strategy.js';
+import { registryNames, runParams, scenarioCpu } from '../harness/machine.js';
 import type { WorkerInit, WorkerMessage } from './protocol.js';
 
 const init = workerData as WorkerInit;
@@ -27,9 +24,9 @@ const mem = new StressMem(init.sab, (init.seed ^ Math.imul(init.cpu + 1, 0x9e377
 // ids are given by name: a worker whose registries differ from the main thread's would
 // count into the wrong slots, so it refuses to start
 if (JSON.stringify(registryNames()) !== JSON.stringify(init.registries)) throw new Error('the worker\'s registries (windows, violation kinds, stats) differ from the main thread\'s');
-const { params } = runParams(scenario, { ...init, levels: init.mmLevels, frames: 0, huge: 0, rcuTickUs: init.rcuTickUs, arch: init.arch as ArchName, strategy: init.strategy as StrategyName }, L.scratchBase);
-const baseArch = archByName(init.arch as ArchName);
-const c = new Cpu(mem, L, init.cpu, scenario.archVariant ? scenario.archVariant(baseArch, params) : baseArch, STRATEGIES[init.strategy as StrategyName], bugSwitches(ALL_BUGS, init.bugs), {
+const run = { ...init, levels: init.mmLevels, arch: init.arch as ArchName, strategy: init.strategy as StrategyName };
+const { params } = runParams(scenario, run, L.scratchBase);
+const c = scenarioCpu(scenario, mem, L, init.cpu, run, params, init.bugs, {
   widenNs: Float64Array.from(init.widenNs),
   winPair: Int32Array.from(init.winPair),
   jitterP: init.jitter,
@@ -51,20 +48,15 @@ mem.store(c.aState, CpuState.Running);
 
 let ops = 0;
 const counters = role ? roleCounters(role) : [];
-if (counters.length > c.outcomes.length) throw new Error(`${scenario.id} ${init.role}: ${counters.length} outcomes and events, at most ${c.outcomes.length}`);
-c.eventIndex = new Map(counters.map((x, i) => [x.name, i]));
+c.setRole(counters);
 if (role && state !== null) {
   const op = role.op;
-  const index = c.eventIndex;
   const hist = c.hists[init.role === 'reader' ? H_READER_OP.id : H_WRITER_OP.id];
   const quota = init.role === 'reader' ? init.opsQuota : 0;
   for (;;) {
     // the op skeleton, once for every scenario: time it, count the outcome it returns
     const t0 = mem.now();
-    const outcome = op(c, state);
-    const i = index.get(outcome);
-    if (i === undefined || counters[i].event) throw new Error(`${scenario.id} ${init.role}: op returned '${outcome}', not a declared outcome`);
-    c.outcomes[i]++;
+    c.countOutcome(op(c, state));
     hist.recordValue(Math.round(mem.now() - t0));
     irqPoint(c); // between operations: take IPIs, report a quiescent state
     ops++;

@@ -42,7 +42,7 @@ function jitter(c: Cpu): void {
 /** A reader window opens: sample the paired writer window's counter for this object. */
 export function winReaderOpen(c: Cpu, win: WindowDef, vpn: number): void {
   const w = win.id;
-  c.mem.point(1);
+  c.mem.point();
   const pw = c.opts.winPair[w];
   const n = c.winEntries[w]++;
   if ((n & SAMPLE_MASK) === 0) c.winT0[w] = c.mem.now();
@@ -59,7 +59,7 @@ export function winReaderOpen(c: Cpu, win: WindowDef, vpn: number): void {
  *  or one opened or closed since. */
 export function winReaderClose(c: Cpu, win: WindowDef): void {
   const w = win.id;
-  c.mem.point(-1);
+  c.mem.point();
   if (c.opts.winPair[w] >= 0) {
     const s = c.winSeq[w];
     if ((s & 1) !== 0 || c.mem.load(c.winSlot[w]) !== s) c.winOverlaps[w]++;
@@ -70,7 +70,7 @@ export function winReaderClose(c: Cpu, win: WindowDef): void {
 /** A writer window opens on the object vpn belongs to (the counter goes odd). */
 export function winWriterOpen(c: Cpu, win: WindowDef, vpn: number): void {
   const w = win.id;
-  c.mem.point(1);
+  c.mem.point();
   const slot = slotOf(c, w, vpn);
   c.winSlot[w] = slot;
   const n = c.winEntries[w]++;
@@ -82,7 +82,7 @@ export function winWriterOpen(c: Cpu, win: WindowDef, vpn: number): void {
 /** The writer window closes (the counter goes even). */
 export function winWriterClose(c: Cpu, win: WindowDef): void {
   const w = win.id;
-  c.mem.point(-1);
+  c.mem.point();
   c.mem.add(c.winSlot[w], 1);
   if (c.winT0[w] !== 0) c.winHists[w].recordValue(Math.round(c.mem.now() - c.winT0[w]));
 }
@@ -93,7 +93,7 @@ const WIDEN_SLICE_NS = 500;
  *  reader, a writer) the spin takes interrupts: an IPI is acknowledged in the middle of it,
  *  as a real CPU would, instead of after it. */
 export function winWiden(c: Cpu, win: WindowDef): void {
-  c.mem.point(0);
+  c.mem.point();
   const ns = c.opts.widenNs[win.id];
   if (ns <= 0) return;
   if (c.irqDepth !== 0) {

@@ -390,7 +390,7 @@ export class ControlledMem implements Mem {
   /** A window point (a race window opens, widens or closes): PCT's change points fall on
    *  these, the places where a race can be hit, rather than on any access; then a scheduling
    *  point like any access. */
-  point(_delta: number): void {
+  point(): void {
     const k = this.k;
     const at = ++k[K_POINTS];
     if (k[K_SCHED] === SCHED_PCT && k[K_PCT_ON_STEPS] === 0) {

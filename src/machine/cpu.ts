@@ -176,8 +176,24 @@ export class Cpu {
     return out;
   }
 
-  /** outcome and event names of the role this CPU runs -> counter index (set by the worker) */
-  eventIndex: ReadonlyMap<string, number> = new Map();
+  // the role this CPU runs: outcome and event name -> counter index (setRole)
+  private outcomeIndex: ReadonlyMap<string, number> = new Map();
+  private eventIndex: ReadonlyMap<string, number> = new Map();
+
+  /** The role's counters, in the order of its declaration (roleCounters in scenarios/). */
+  setRole(counters: readonly { name: string; event: boolean }[]): void {
+    if (counters.length > this.outcomes.length) throw new Error(`cpu ${this.id}: ${counters.length} outcomes and events, at most ${this.outcomes.length}`);
+    const index = (event: boolean): Map<string, number> => new Map(counters.flatMap((x, i): [string, number][] => (x.event === event ? [[x.name, i]] : [])));
+    this.outcomeIndex = index(false);
+    this.eventIndex = index(true);
+  }
+
+  /** Counts the outcome an operation returned (the op skeleton, the same for every role). */
+  countOutcome(name: string): void {
+    const i = this.outcomeIndex.get(name);
+    if (i === undefined) throw new Error(`cpu ${this.id}: its op returned '${name}', not an outcome its role declares`);
+    this.outcomes[i]++;
+  }
 
   /** Counts an event the role declared (Role.events): a near miss on the way, a result. */
   event(name: string): void {

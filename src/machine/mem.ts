@@ -29,10 +29,9 @@ export interface Mem {
   delay(ns: number): void;
   /** Seeded 32-bit PRNG (unsigned). */
   random(): number;
-  /** A race-window point: a window opens (+1), closes (-1) or widens (0). Nothing under
-   *  stress; under the controlled executor a scheduling point, and PCT places its priority
-   *  change points on the steps a CPU makes inside its windows, where races are hit. */
-  point(delta: number): void;
+  /** A race-window point (a window opens, widens or closes): nothing under stress; under the
+   *  controlled executor a scheduling point where PCT may place a priority change point. */
+  point(): void;
 }
 
 /** xorshift128: small, fast, seedable; the run's seed is in its results. */
@@ -108,5 +107,5 @@ export class StressMem implements Mem {
   random(): number {
     return this.prng.next();
   }
-  point(_delta: number): void {}
+  point(): void {}
 }

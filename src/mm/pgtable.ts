@@ -177,5 +177,5 @@ export function tableType(c: Cpu, pfn: number): number {
 
 /** Does an mm of `levels` levels reach vpn (the pages its top table can map)? */
 export function withinReach(levels: number, vpn: number): boolean {
-  return vpn >= 0 && vpn < 2 ** (levels * FANOUT_SHIFT);
+  return vpn >= 0 && vpn < 1 << (levels * FANOUT_SHIFT); // levels <= 5: below 2^30
 }
