@@ -9,7 +9,7 @@ import { run } from './helpers.js';
 for (const s of SCENARIOS.filter((x) => !x.selftest)) {
   for (const strategy of s.strategies) {
     test(`${s.id} under ${strategy}: the fixed protocol stays clean`, async () => {
-      const r = await run({ scenario: s.id, strategy, duration: '2s' });
+      const r = await run({ scenario: s.id, strategy, duration: '3s' });
       assert.equal(r.verdict, 'PASS', JSON.stringify(r.violations.slice(0, 2), null, 1));
       assert.ok(r.reader.ops > 1000 && r.writer.ops > 10, `ops ${r.reader.ops}/${r.writer.ops}`);
       const paired = Object.values(r.windows).filter((w) => w.overlaps !== null);
