@@ -63,7 +63,7 @@ function cpuResult(c: Cpu, role: ResultRole, outcomes: number): WorkerResult {
 }
 
 /** Window widening and pairing as per-window arrays (indexed by window id). */
-function windowArrays(s: Scenario, cfg: RunConfig): { widenNs: number[]; winPair: number[] } {
+export function windowArrays(s: Scenario, cfg: RunConfig): { widenNs: number[]; winPair: number[] } {
   const widenNs = WINDOWS.all.map((w) => cfg.widen[w.name] ?? 0);
   const winPair = WINDOWS.all.map(() => -1);
   for (const { window, pairedWith } of windowPairs(s)) if (pairedWith) winPair[window.id] = pairedWith.id;

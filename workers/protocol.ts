@@ -64,6 +64,8 @@ export interface ControlledExec {
   layout: Layout;
   seed: number;
   bugs: string[];
+  /** per window id: the latency windows' widening (a logical sleep), 0 elsewhere */
+  widenNs: number[];
   winPair: number[];
   /** operations of this CPU's role (the gp worker runs until drained) */
   ops: number;
