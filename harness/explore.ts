@@ -18,6 +18,7 @@ import { BadInput, type RawRunArgs, type RunConfig, intOpt, parseDuration, resol
 import type { Logger } from './log.js';
 import { bootMachine, registryNames } from './machine.js';
 import { hostInfo, writeJsonAtomic } from './results.js';
+import { windowArrays } from './runner.js';
 
 export const EXPLORE_SCHEMA = 'gupstress/explore@1';
 const MAX_EVENTS = 400;
@@ -25,6 +26,8 @@ const MAX_EVENTS = 400;
 export interface ExploreOptions {
   sched: SchedName;
   depth: number;
+  /** PCT: the longest a CPU stays off at a change point, ns of logical time */
+  preemptNs: number;
   maxPreemptions: number;
   readerOps: number;
   writerOps: number;
@@ -111,13 +114,12 @@ export class ControlledMachine {
   async execute(seed: number, o: ExploreOptions, replay?: ArrayLike<number>, pctSteps = 20, pctRunSteps = 2000): Promise<Execution> {
     const cfg = this.cfg;
     const m = bootMachine(this.s, { ...cfg, seed });
-    const ctl = newControl({ sched: o.sched, seed, participants: this.participants, depth: o.depth, pctSteps, pctRunSteps, maxPreemptions: o.maxPreemptions, maxSteps: o.maxSteps, replay });
-    const winPair = WINDOWS.all.map(() => -1);
-    for (const { window, pairedWith } of windowPairs(this.s)) if (pairedWith) winPair[window.id] = pairedWith.id;
+    const ctl = newControl({ sched: o.sched, seed, participants: this.participants, depth: o.depth, preemptNs: o.preemptNs, pctSteps, pctRunSteps, maxPreemptions: o.maxPreemptions, maxSteps: o.maxSteps, replay });
+    const { widenNs, winPair } = windowArrays(this.s, cfg);
     this.results = [];
     const done = new Promise<void>((resolve) => (this.pending = () => resolve()));
     this.workers.forEach((w, i) => {
-      const x: ControlledExec = { sab: m.sab, ctl, layout: m.L, seed, bugs: cfg.bugs, winPair, ops: this.roles[i] === 'reader' ? o.readerOps : o.writerOps };
+      const x: ControlledExec = { sab: m.sab, ctl, layout: m.L, seed, bugs: cfg.bugs, widenNs, winPair, ops: this.roles[i] === 'reader' ? o.readerOps : o.writerOps };
       w.postMessage(x);
     });
     startControl(ctl);
@@ -180,8 +182,8 @@ export function scheduleFromRuns(runs: readonly number[]): Int8Array {
 }
 
 /** Shrinks a failing schedule: drop runs of steps (context switches) while the same kind of
- *  violation still happens (delta debugging over the schedule's runs, chunks halving), in at
- *  most `budgetMs`. A dropped run's steps go to whichever CPU the replay can run there. */
+ *  violation still happens no later (delta debugging over the schedule's runs, chunks
+ *  halving), in at most `budgetMs`. A dropped run's steps go to whichever CPU the replay can run there. */
 export async function minimize(cm: ControlledMachine, ex: Execution, o: ExploreOptions, budgetMs: number): Promise<Execution> {
   const kind = ex.violations[0]?.kind;
   if (kind === undefined) return ex;
@@ -193,8 +195,10 @@ export async function minimize(cm: ControlledMachine, ex: Execution, o: ExploreO
       const cand = [...runs.slice(0, 2 * at), ...runs.slice(2 * (at + chunk))];
       if (cand.length === runs.length || cand.length === 0) break;
       const r = await cm.execute(ex.seed, { ...o, sched: 'replay', maxPreemptions: -1 }, scheduleFromRuns(cand));
-      if (r.aborted === null && r.violations.some((v) => v.kind === kind)) {
-        runs = scheduleRuns(r.schedule.subarray(0, lastStepOf(r, kind) + 1));
+      const shorter = r.aborted === null && r.violations.some((v) => v.kind === kind) ? scheduleRuns(r.schedule.subarray(0, lastStepOf(r, kind) + 1)) : null;
+      // progress: fewer context switches, none later in the schedule
+      if (shorter !== null && shorter.length < runs.length && lastStepOf(r, kind) <= lastStepOf(best, kind)) {
+        runs = shorter;
         best = r;
       } else at += chunk;
     }
@@ -231,7 +235,7 @@ export interface ExploreFile {
   host: ReturnType<typeof hostInfo>;
   build: string;
   config: RunConfig;
-  explore: ExploreOptions & { runs: number; distinctSchedules: number; seconds: number; runsPerSec: number; stepsPerSec: number; pctBound: number | null; meanSteps: number; meanPoints: number; aborted: number };
+  explore: ExploreOptions & { runs: number; distinctSchedules: number; seconds: number; minimizeSeconds: number; runsPerSec: number; stepsPerSec: number; pctBound: number | null; meanSteps: number; meanPoints: number; aborted: number };
   failure: null | {
     seed: number;
     runIndex: number;
@@ -253,6 +257,7 @@ export interface ExploreArgs extends RawRunArgs {
   depth?: unknown;
   runs?: unknown;
   maxPreemptions?: unknown;
+  preempt?: unknown;
   keepGoing?: unknown;
   readerOps?: unknown;
   writerOps?: unknown;
@@ -261,6 +266,19 @@ export interface ExploreArgs extends RawRunArgs {
 
 function intArg(v: unknown, what: string, min: number, max: number, dflt: number): number {
   return v === undefined ? dflt : intOpt(v, what, min, max);
+}
+
+/** At a PCT change point the CPU is off for up to this long: twice the O_DIRECT device's
+ *  latency, the longest timed sleep a scenario makes, so a preempted writer can be overtaken
+ *  by a whole I/O. */
+export const PREEMPT_DEFAULT_NS = 100_000;
+const PREEMPT_MAX_NS = 10_000_000;
+
+function preemptOpt(v: unknown): number {
+  if (v === undefined) return PREEMPT_DEFAULT_NS;
+  const ns = parseDuration(String(v), '--preempt', 'ns') * 1e6;
+  if (ns > PREEMPT_MAX_NS) throw new BadInput(`--preempt is at most ${PREEMPT_MAX_NS / 1e6}ms (got ${String(v)})`);
+  return Math.round(ns);
 }
 
 /** The options of an exploration, each against its range. */
@@ -283,6 +301,7 @@ export function resolveExplore(a: ExploreArgs): { cfg: RunConfig; o: ExploreOpti
   const o: ExploreOptions = {
     sched: sched as SchedName,
     depth: intArg(a.depth, '--depth', 1, MAX_DEPTH, 3),
+    preemptNs: preemptOpt(a.preempt),
     maxPreemptions: intArg(a.maxPreemptions, '--max-preemptions', 0, 1e6, -1),
     readerOps: intArg(a.readerOps, '--reader-ops', 1, 1000, 3),
     writerOps: intArg(a.writerOps, '--writer-ops', 1, 1000, 2),
@@ -320,8 +339,9 @@ export async function exploreToFile(cfg: RunConfig, o: ExploreOptions, lim: { ru
   let meanSteps = 0;
   let meanPoints = 20;
   let points = 0;
+  let minimizeTime = 0; // not exploring: left out of the rates
   try {
-    while (!signal?.aborted && (runs === null || n < runs) && (durationMs === null || performance.now() - t0 < durationMs)) {
+    while (!signal?.aborted && (runs === null || n < runs) && (durationMs === null || performance.now() - t0 - minimizeTime < durationMs)) {
       const seed = (cfg.seed + n) >>> 0;
       const ex = await cm.execute(seed, o, undefined, Math.round(meanPoints), Math.round(meanSteps || 2000));
       n++;
@@ -332,7 +352,9 @@ export async function exploreToFile(cfg: RunConfig, o: ExploreOptions, lim: { ru
       if (ex.aborted !== null) aborted++;
       seen.add(createHash('sha1').update(ex.schedule).digest('hex'));
       if (ex.violations.length > 0 && failure === null) {
+        const tm = performance.now();
         const small = await minimize(cm, ex, o, minimizeMs);
+        minimizeTime += performance.now() - tm;
         const roles = [...Array(cfg.readers).fill('reader'), ...Array(cfg.writers).fill('writer'), 'gp'];
         failure = {
           seed, runIndex: n - 1, violation: small.violations[0], schedule: scheduleRuns(small.schedule),
@@ -348,12 +370,12 @@ export async function exploreToFile(cfg: RunConfig, o: ExploreOptions, lim: { ru
   } finally {
     await cm.stop();
   }
-  const seconds = (performance.now() - t0) / 1000;
+  const seconds = (performance.now() - t0 - minimizeTime) / 1000;
   const participants = cfg.readers + cfg.writers + 1;
   const file: ExploreFile = {
     schema: EXPLORE_SCHEMA, startedAt, host: hostInfo(), build: buildFingerprint(s), config: cfg,
     explore: {
-      ...o, runs: n, distinctSchedules: seen.size, seconds: Math.round(seconds * 100) / 100, runsPerSec: Math.round(n / seconds), stepsPerSec: Math.round(steps / seconds),
+      ...o, runs: n, distinctSchedules: seen.size, seconds: Math.round(seconds * 100) / 100, minimizeSeconds: Math.round(minimizeTime / 10) / 100, runsPerSec: Math.round(n / seconds), stepsPerSec: Math.round(steps / seconds),
       pctBound: o.sched === 'pct' ? pctBound(participants, Math.round(meanPoints), o.depth) : null, meanSteps: Math.round(meanSteps), meanPoints: Math.round(meanPoints), aborted,
     },
     failure,
@@ -365,7 +387,7 @@ export function formatExplore(f: ExploreFile, path: string): string {
   const e = f.explore;
   const c = f.config;
   const out = [`gupstress explore ${c.scenario}  strategy=${c.strategy}  bugs=${c.bugs.join(',') || 'none'}  sched=${e.sched}${e.sched === 'pct' ? ` depth=${e.depth}` : ''}  readers=${c.readers} writers=${c.writers}  seed=${c.seed}`];
-  out.push(`${e.runs} executions (${e.distinctSchedules} distinct schedules) in ${e.seconds} s: ${e.runsPerSec} runs/s, ${e.stepsPerSec} steps/s, ${e.meanSteps} steps per run${e.aborted ? `, ${e.aborted} cut at the step limit` : ''}`);
+  out.push(`${e.runs} executions (${e.distinctSchedules} distinct schedules) in ${e.seconds} s${e.minimizeSeconds ? ` (+ ${e.minimizeSeconds} s minimizing)` : ''}: ${e.runsPerSec} runs/s, ${e.stepsPerSec} steps/s, ${e.meanSteps} steps per run${e.aborted ? `, ${e.aborted} cut at the step limit` : ''}`);
   if (f.failure) {
     const v = f.failure;
     out.push(`FAIL at run ${v.runIndex + 1} (seed ${v.seed}): ${v.violation.kind} cpu${v.violation.cpu} ${v.violation.address}: ${v.violation.detail}`);

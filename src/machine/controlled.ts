@@ -35,6 +35,7 @@ const K_RUN_LEN = 13; //    steps the current CPU has made in a row
 const K_CLOCK = 14; //      logical time in steps: one per access, and jumps when every CPU waits
 const K_POINTS = 15; //     window points passed
 const K_PCT_ON_STEPS = 24; // PCT: 1 = change points count every step, 0 = window points only
+const K_PREEMPT_STEPS = 31; // PCT: the longest a CPU stays off at a change point (steps)
 const K_PRNG = 16; //       4 words
 const K_CHANGE = 25; //     PCT change points, up to MAX_DEPTH - 1 of them
 const K_PART = 32; //       per participant: PART_WORDS each
@@ -48,8 +49,9 @@ const P_PRIO = 5; //        PCT priority (higher runs first)
 const P_TURN = 6; //        bumped + notified to hand this participant the baton
 
 const RUNNABLE = 0;
-const BLOCKED = 1;
+const BLOCKED = 1; //  in wait(): until its word changes, a notify, or the deadline
 const DONE = 2;
+const SLEEPING = 3; // until the deadline only: delay(), or preempted at a PCT change point
 
 export const SCHED_RANDOM = 0;
 export const SCHED_PCT = 1;
@@ -76,6 +78,10 @@ export interface ControlOptions {
   pctSteps: number;
   /** PCT on odd seeds: change points fall on the first k steps (an estimate of the run's length) */
   pctRunSteps: number;
+  /** PCT: at a change point the CPU is also preempted for a logical time drawn uniformly
+   *  from 0..preemptNs (a CPU taken away mid-window: an interrupt, a vCPU preemption), so
+   *  the other CPUs' timed sleeps (a device's latency) can end while it is off */
+  preemptNs: number;
   /** -1: no bound */
   maxPreemptions: number;
   maxSteps: number;
@@ -111,6 +117,7 @@ export function newControl(o: ControlOptions): SharedArrayBuffer {
     // hit: few places, k small) or on any step (k the run's length: a preemption between two
     // accesses no window marks)
     k[K_PCT_ON_STEPS] = o.seed & 1;
+    k[K_PREEMPT_STEPS] = Math.ceil(o.preemptNs / STEP_NS);
     const horizon = k[K_PCT_ON_STEPS] ? o.pctRunSteps : o.pctSteps;
     for (let i = 0; i < d - 1; i++) k[K_CHANGE + i] = 1 + (prng.next() % Math.max(1, horizon));
   }
@@ -172,6 +179,7 @@ function canRun(k: Int32Array, m: Int32Array, p: number, clock: number): boolean
   const st = k[part(p, P_STATE)];
   if (st === RUNNABLE) return true;
   if (st === DONE) return false;
+  if (st === SLEEPING) return clock >= k[part(p, P_DEADLINE)];
   return k[part(p, P_NOTIFIED)] !== 0 || Atomics.load(m, k[part(p, P_WADDR)]) !== k[part(p, P_WVAL)] || clock >= k[part(p, P_DEADLINE)];
 }
 
@@ -185,7 +193,7 @@ function pick(k: Int32Array, m: Int32Array, cur: number): number {
     let earliest = 0x7fffffff;
     for (let p = 0; p < n; p++) {
       if (canRun(k, m, p, clock)) runnable |= 1 << p;
-      else if (k[part(p, P_STATE)] === BLOCKED && k[part(p, P_DEADLINE)] < earliest) earliest = k[part(p, P_DEADLINE)];
+      else if (k[part(p, P_STATE)] !== DONE && k[part(p, P_DEADLINE)] < earliest) earliest = k[part(p, P_DEADLINE)];
     }
     if (runnable !== 0) return choose(k, cur, runnable, k[K_STEP]);
     if (earliest === 0x7fffffff) return -1; // all done
@@ -213,16 +221,20 @@ function choose(k: Int32Array, cur: number, runnable: number, step: number): num
     if (step >= k[K_LOG_LEN]) next = curCan ? cur : nth(runnable, 0); // past the recording: run on
     else {
       next = k[LOG_BASE + step];
-      if ((runnable & (1 << next)) === 0) {
+      const st = k[part(next, P_STATE)];
+      if ((runnable & (1 << next)) !== 0) {
+        // it can run
+      } else if (st === SLEEPING || st === BLOCKED) {
+        // it ran here when its deadline had passed: a PCT preemption (not replayed: time is
+        // not in the schedule) made the clock jump further in the recorded run
+        k[K_CLOCK] = Math.max(k[K_CLOCK], k[part(next, P_DEADLINE)]);
+      } else {
         // the recorded CPU cannot run here: the model is not the one that recorded it
         if (k[K_DIVERGED] < 0) k[K_DIVERGED] = step;
         next = nth(runnable, 0);
       }
     }
   } else if (sched === SCHED_PCT) {
-    if (k[K_PCT_ON_STEPS] !== 0 && cur >= 0) {
-      for (let i = 0; i < k[K_PCT_D] - 1; i++) if (k[K_CHANGE + i] === step) k[part(cur, P_PRIO)] = k[K_PCT_LOW]--;
-    }
     // a CPU that has run SPIN_STEPS steps in a row is spinning on somebody of lower
     // priority (PCT assumes the program yields there): it drops below the others
     if (cur >= 0 && k[K_RUN_LEN] >= SPIN_STEPS) {
@@ -242,6 +254,12 @@ function choose(k: Int32Array, cur: number, runnable: number, step: number): num
   if (curCan && next !== cur) k[K_PREEMPT]++;
   k[K_RUN_LEN] = next === cur ? k[K_RUN_LEN] + 1 : 0;
   return next;
+}
+
+/** Is `at` (a step, or a window point) one of PCT's d - 1 change points? */
+function isChangePoint(k: Int32Array, at: number): boolean {
+  for (let i = 0; i < k[K_PCT_D] - 1; i++) if (k[K_CHANGE + i] === at) return true;
+  return false;
 }
 
 function handTo(k: Int32Array, p: number): void {
@@ -300,13 +318,28 @@ export class ControlledMem implements Mem {
       abortAll(k);
       throw new ControlledAbort(`no end after ${step} steps`);
     }
-
+    if (k[K_SCHED] === SCHED_PCT && k[K_PCT_ON_STEPS] !== 0 && isChangePoint(k, step)) this.demote();
     const next = pick(k, this.m, this.me);
     this.log(next);
     if (next !== this.me) {
       handTo(k, next);
       this.sleepUntilTurn();
     }
+    const st = part(this.me, P_STATE);
+    if (k[st] === SLEEPING) k[st] = RUNNABLE; // its sleep is over (delay, preemption)
+  }
+
+  /** A PCT change point: this CPU drops below every other and, unless it is already off
+   *  (in a wait or a sleep), is preempted for a time drawn from the seed. */
+  private demote(): void {
+    const k = this.k;
+    const me = this.me;
+    k[part(me, P_PRIO)] = k[K_PCT_LOW]--;
+    if (k[part(me, P_STATE)] !== RUNNABLE || k[K_PREEMPT_STEPS] <= 0) return;
+    const steps = nextRandom(k) % (k[K_PREEMPT_STEPS] + 1);
+    if (steps === 0) return;
+    k[part(me, P_STATE)] = SLEEPING;
+    k[part(me, P_DEADLINE)] = k[K_CLOCK] + steps;
   }
 
   /** Records that `next` makes the step at the (possibly advanced) clock. */
@@ -393,10 +426,7 @@ export class ControlledMem implements Mem {
   point(): void {
     const k = this.k;
     const at = ++k[K_POINTS];
-    if (k[K_SCHED] === SCHED_PCT && k[K_PCT_ON_STEPS] === 0) {
-      // at one of the d - 1 change points the running CPU drops below every other
-      for (let i = 0; i < k[K_PCT_D] - 1; i++) if (k[K_CHANGE + i] === at) k[part(this.me, P_PRIO)] = k[K_PCT_LOW]--;
-    }
+    if (k[K_SCHED] === SCHED_PCT && k[K_PCT_ON_STEPS] === 0 && isChangePoint(k, at)) this.demote();
     this.turn();
   }
   /** No spinning under control: the CPU sleeps for ns of logical time (the other CPUs run;
@@ -404,14 +434,9 @@ export class ControlledMem implements Mem {
   delay(ns: number): void {
     this.turn();
     const k = this.k;
-    const me = this.me;
-    k[part(me, P_STATE)] = BLOCKED;
-    k[part(me, P_WADDR)] = 0;
-    k[part(me, P_WVAL)] = Atomics.load(this.m, 0);
-    k[part(me, P_NOTIFIED)] = 0;
-    k[part(me, P_DEADLINE)] = k[K_CLOCK] + Math.max(1, Math.ceil(ns / STEP_NS));
+    k[part(this.me, P_STATE)] = SLEEPING;
+    k[part(this.me, P_DEADLINE)] = k[K_CLOCK] + Math.max(1, Math.ceil(ns / STEP_NS));
     this.turn();
-    k[part(me, P_STATE)] = RUNNABLE;
   }
   random(): number {
     return this.prng.next();
