@@ -103,5 +103,6 @@ export function winWiden(c: Cpu, win: WindowDef): void {
   for (let left = ns; left > 0; left -= WIDEN_SLICE_NS) {
     c.mem.delay(left < WIDEN_SLICE_NS ? left : WIDEN_SLICE_NS);
     handleIpi(c);
+    c.wakeWaiters(); // the sender sleeping on this CPU's ack
   }
 }
