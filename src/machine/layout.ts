@@ -174,6 +174,13 @@ export function computeLayout(cfg: LayoutConfig): Layout {
 export function frameAddr(L: Layout, pfn: number, idx: number): number {
   return L.framesBase + pfn * FRAME_WORDS + idx;
 }
+
+/** The words of a data page that carry content: word 0 and a token slot per CPU (O_DIRECT
+ *  writes 1 + cpu). Copying or clearing a page touches these only: the rest of a data frame
+ *  is never written, and under the controlled executor every access is a step. */
+export function dataWords(L: Layout): number {
+  return Math.min(FRAME_WORDS, L.cpuSlots + 1);
+}
 /** Address of metadata word `field` of frame `pfn`. */
 export function mdAddr(L: Layout, pfn: number, field: number): number {
   return L.mdBase + pfn * MD_WORDS + field;

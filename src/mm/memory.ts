@@ -3,7 +3,7 @@ import { LVL_PMD, LVL_PUD } from '../arch/arch.js';
 import { winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
 import { defineStat } from '../machine/stats.js';
-import { FANOUT, FANOUT_SHIFT, FRAME_WORDS, MD_GEN, MD_REFCOUNT, MD_TYPE, MM_MMAP_LOCK, PageType, VMA_PRESENT, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
+import { FANOUT, FANOUT_SHIFT, MD_GEN, MD_REFCOUNT, MD_TYPE, MM_MMAP_LOCK, PageType, VMA_PRESENT, dataWords, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
 import { downRead, downWrite, upRead, upWrite } from '../sync/rwsem.js';
 import { spinUnlock } from '../sync/spinlock.js';
 import { folioPutRefs, folioRefAdd, folioRefCount } from './folio.js';
@@ -34,7 +34,7 @@ export function copyPage(c: Cpu, dst: number, src: number): void {
   const m = c.mem;
   const d = frameAddr(c.L, dst, 0);
   const s = frameAddr(c.L, src, 0);
-  const n = Math.min(FRAME_WORDS, c.L.cpuSlots + 1);
+  const n = dataWords(c.L);
   for (let i = 0; i < n; i++) m.store(d + i, m.load(s + i));
 }
 

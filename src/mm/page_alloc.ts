@@ -4,9 +4,9 @@
 import type { Cpu } from '../machine/cpu.js';
 import { defineStat } from '../machine/stats.js';
 import {
-  FANOUT, FRAME_WORDS, G_FREE_COUNT, G_FREE_HEAD, G_HUGE_COUNT, G_HUGE_HEAD, G_ZONE_LOCK, type Layout, MD_FLAGS, MD_GEN,
+  FANOUT, G_FREE_COUNT, G_FREE_HEAD, G_HUGE_COUNT, G_HUGE_HEAD, G_ZONE_LOCK, type Layout, MD_FLAGS, MD_GEN,
   MD_HEAD, MD_LEVEL, MD_MAPCOUNT, MD_NEXT, MD_ORDER, MD_OWNER_MM, MD_PINCOUNT, MD_PREV_VPN, MD_PTL, MD_REFCOUNT, MD_STAMP,
-  MD_TYPE, MD_VPN, PageType, frameAddr, mdAddr, FANOUT_SHIFT,
+  MD_TYPE, MD_VPN, PageType, dataWords, frameAddr, mdAddr, FANOUT_SHIFT,
 } from '../machine/layout.js';
 import type { Mem } from '../machine/mem.js';
 import { spinLock, spinUnlock } from '../sync/spinlock.js';
@@ -96,7 +96,10 @@ export function allocTable(c: Cpu, mm: number, level: number, vpn: number, mmLev
   return pfn;
 }
 
-/** folio_alloc(order 0) for anonymous memory: zeroed content, refcount 1, not mapped. */
+/** folio_alloc(order 0) for anonymous memory: zeroed content, refcount 1, not mapped.
+ *  clear_page() clears the content words (dataWords): a frame that was a page table keeps
+ *  its old entries beyond them, which no data access reads; a walker that still reads the
+ *  frame as a table is a use-after-free, caught by the frame's generation. */
 export function allocAnonPage(c: Cpu, mm: number, type: number): number {
   const pfn = pop(c, G_FREE_HEAD, G_FREE_COUNT);
   if (pfn < 0) {
@@ -105,7 +108,7 @@ export function allocAnonPage(c: Cpu, mm: number, type: number): number {
   }
   const m = c.mem;
   const base = frameAddr(c.L, pfn, 0);
-  for (let i = 0; i < FRAME_WORDS; i++) m.store(base + i, 0);
+  for (let i = 0, n = dataWords(c.L); i < n; i++) m.store(base + i, 0);
   initMeta(m, c.L, pfn, type, mm, -1, 0);
   return pfn;
 }
@@ -116,9 +119,10 @@ export function allocHugeFolio(c: Cpu, mm: number): number {
   if (head < 0) return -1;
   const m = c.mem;
   const L = c.L;
+  const words = dataWords(L);
   for (let i = 0; i < FANOUT; i++) {
     const base = frameAddr(L, head + i, 0);
-    for (let w = 0; w < FRAME_WORDS; w++) m.store(base + w, 0);
+    for (let w = 0; w < words; w++) m.store(base + w, 0); // clear_huge_page()
     if (i > 0) {
       initMeta(m, L, head + i, PageType.Tail, mm, -1, 0);
       m.store(mdAddr(L, head + i, MD_HEAD), head);
