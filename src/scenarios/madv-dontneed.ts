@@ -36,6 +36,8 @@ export const madvDontneed = defineScenario({
     ranges: { value: 8, min: 2, max: MAX_VMAS, doc: 'PMD-sized THP ranges, one VMA each (an mm holds MAX_VMAS); a freed THP is refaulted into another' },
     nr: { value: 4, min: 1, max: GUP_MAX, doc: 'largest GUP request in pages' },
   },
+  // two ranges: the THP zapped under a walker is the one refaulted into the other range
+  explore: { params: { ranges: 2 } },
   windows: [[W_GUP_WALK, W_ZAP], [W_GUP_PMD_RECHECK, W_ZAP], W_ZAP],
   bugs: {
     'gup-no-pmd-leaf-recheck': {

@@ -50,6 +50,8 @@ export const thpCollapse = defineScenario({
   defaultStrategy: 'rcu',
   defaults: { readers: 1, writers: 1, frames: 4096, huge: 8, widen: { 'gup.pin-recheck': '10us', 'collapse.flush-isolate': '15us', 'dio.dma': '50us' } },
   params: { pmds: { value: 2, min: 1, max: MAX_VMAS, doc: 'PMD-sized VMAs that khugepaged collapses (one VMA each: an mm holds MAX_VMAS)' } },
+  // one range: the O_DIRECT reader's page is in the range being collapsed
+  explore: { params: { pmds: 1 } },
   scratch: (p) => ({ deposit: p.params.pmds, discard: 2 * p.params.pmds }),
   windows: [[W_GUP_PIN_RECHECK, W_COLLAPSE], W_GUP_WALK, W_DIO_DMA, W_COLLAPSE],
   bugs: {
