@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { endOfRunAccounting } from '../src/check/accounting.js';
-import { TRACE_EVENTS, formatTraceEvent } from '../src/check/trace.js';
+import { EV_OP, TRACE_EVENTS, formatTraceEvent } from '../src/check/trace.js';
 import type { Violation } from '../src/check/violations.js';
 import { WINDOWS } from '../src/check/windows.js';
 import {
@@ -44,8 +44,11 @@ export interface Execution {
   aborted: string | null;
   diverged: number;
   schedule: Int8Array;
+  /** the clock's jumps, [step, clock, ...]: what a replay needs besides the schedule */
+  jumps: Int32Array;
   violations: Violation[];
-  trace: { step: number; cpu: number; text: string }[];
+  /** the traced steps in order; ev is the trace event's id */
+  trace: { step: number; cpu: number; ev: number; text: string }[];
 }
 
 function workerUrl(): URL {
@@ -111,10 +114,10 @@ export class ControlledMachine {
   }
 
   /** One execution under the given scheduler; resolves when every CPU reported. */
-  async execute(seed: number, o: ExploreOptions, replay?: ArrayLike<number>, pctSteps = 20, pctRunSteps = 2000): Promise<Execution> {
+  async execute(seed: number, o: ExploreOptions, replay?: { schedule: ArrayLike<number>; jumps: ArrayLike<number>; lenient?: boolean }, pctSteps = 20, pctRunSteps = 2000): Promise<Execution> {
     const cfg = this.cfg;
     const m = bootMachine(this.s, { ...cfg, seed });
-    const ctl = newControl({ sched: o.sched, seed, participants: this.participants, depth: o.depth, preemptNs: o.preemptNs, pctSteps, pctRunSteps, maxPreemptions: o.maxPreemptions, maxSteps: o.maxSteps, replay });
+    const ctl = newControl({ sched: o.sched, seed, participants: this.participants, depth: o.depth, preemptNs: o.preemptNs, pctSteps, pctRunSteps, maxPreemptions: o.maxPreemptions, maxSteps: o.maxSteps, replay: replay?.schedule, jumps: replay?.jumps, lenient: replay?.lenient });
     const { widenNs, winPair } = windowArrays(this.s, cfg);
     this.results = [];
     const done = new Promise<void>((resolve) => (this.pending = () => resolve()));
@@ -149,11 +152,11 @@ export class ControlledMachine {
     const trace: Execution['trace'] = [];
     for (const r of this.results) {
       for (let i = 0; i < r.trace.length; i += 4) {
-        trace.push({ step: Math.round(r.trace[i] / STEP_NS), cpu: r.cpu, text: formatTraceEvent(TRACE_EVENTS.all[r.trace[i + 1]], r.trace[i + 2], r.trace[i + 3]) });
+        trace.push({ step: Math.round(r.trace[i] / STEP_NS), cpu: r.cpu, ev: r.trace[i + 1], text: formatTraceEvent(TRACE_EVENTS.all[r.trace[i + 1]], r.trace[i + 2], r.trace[i + 3]) });
       }
     }
     trace.sort((a, b) => a.step - b.step || a.cpu - b.cpu);
-    return { seed, steps: res.steps, points: res.points, preemptions: res.preemptions, aborted, diverged: res.diverged, schedule: res.schedule, violations, trace };
+    return { seed, steps: res.steps, points: res.points, preemptions: res.preemptions, aborted, diverged: res.diverged, schedule: res.schedule, jumps: res.jumps, violations, trace };
   }
 
   async stop(): Promise<void> {
@@ -194,7 +197,7 @@ export async function minimize(cm: ControlledMachine, ex: Execution, o: ExploreO
     for (let at = 0; at < runs.length / 2 && performance.now() - t0 < budgetMs; ) {
       const cand = [...runs.slice(0, 2 * at), ...runs.slice(2 * (at + chunk))];
       if (cand.length === runs.length || cand.length === 0) break;
-      const r = await cm.execute(ex.seed, { ...o, sched: 'replay', maxPreemptions: -1 }, scheduleFromRuns(cand));
+      const r = await cm.execute(ex.seed, { ...o, sched: 'replay', maxPreemptions: -1 }, { schedule: scheduleFromRuns(cand), jumps: [], lenient: true });
       const shorter = r.aborted === null && r.violations.some((v) => v.kind === kind) ? scheduleRuns(r.schedule.subarray(0, lastStepOf(r, kind) + 1)) : null;
       // progress: fewer context switches, none later in the schedule
       if (shorter !== null && shorter.length < runs.length && lastStepOf(r, kind) <= lastStepOf(best, kind)) {
@@ -216,14 +219,38 @@ function lastStepOf(ex: Execution, kind: string): number {
   return Math.min(ex.schedule.length - 1, Math.round((v.timeMs * 1e6) / STEP_NS));
 }
 
+/** The traced steps a violation depends on: up to the violation, and only the operations
+ *  that were still running when the violating CPU's operation began (an operation that had
+ *  ended before it left its state behind, but raced with nothing). `omitted`: rows left out. */
+export function raceRows(ex: Execution): { rows: Execution['trace']; omitted: number } {
+  const v = ex.violations[0];
+  const until = v ? Math.round((v.timeMs * 1e6) / STEP_NS) : Infinity;
+  const upto = ex.trace.filter((t) => t.step <= until);
+  if (!v) return { rows: upto, omitted: 0 };
+  let began = 0; // the violating CPU's operation began here
+  for (const t of upto) if (t.cpu === v.cpu && t.ev === EV_OP.id) began = t.step;
+  // the step at which each CPU's operation in progress at row i ends: its next begin
+  const ends = new Map<number, number>();
+  const endOf: number[] = new Array<number>(upto.length);
+  for (let i = upto.length - 1; i >= 0; i--) {
+    const t = upto[i];
+    endOf[i] = ends.get(t.cpu) ?? Infinity;
+    if (t.ev === EV_OP.id) ends.set(t.cpu, t.step);
+  }
+  const rows = upto.filter((t, i) => endOf[i] > began || (t.ev === EV_OP.id && t.step >= began));
+  return { rows, omitted: upto.length - rows.length };
+}
+
 /** The interleaving the way a kernel developer draws a race: a column per CPU, a row per
- *  traced step (kernel function and values), ending at the first violation. */
+ *  traced step (kernel function and values) of the racing operations, ending at the first
+ *  violation. */
 export function interleaving(ex: Execution, cpus: number, roles: string[], width = 44): string[] {
   const v = ex.violations[0];
   const until = v ? Math.round((v.timeMs * 1e6) / STEP_NS) : Infinity;
-  const rows = ex.trace.filter((t) => t.step <= until);
+  const { rows, omitted } = raceRows(ex);
   const cell = (s: string): string => (s.length > width ? s.slice(0, width - 1) + '~' : s.padEnd(width));
   const out = [`step    ${Array.from({ length: cpus }, (_, i) => cell(`cpu${i} (${roles[i]})`)).join(' ')}`.trimEnd()];
+  if (omitted > 0) out.push(`        (${omitted} traced steps of operations that ended before cpu${v!.cpu}'s began are left out)`);
   for (const r of rows) out.push(`${String(r.step).padStart(6)}  ${Array.from({ length: cpus }, (_, i) => cell(i === r.cpu ? r.text : '')).join(' ')}`.trimEnd());
   if (v) out.push(`${String(until).padStart(6)}  ${Array.from({ length: cpus }, (_, i) => cell(i === v.cpu ? `VIOLATION ${v.kind}` : '')).join(' ')}`.trimEnd());
   return out;
@@ -241,6 +268,8 @@ export interface ExploreFile {
     runIndex: number;
     violation: Violation;
     schedule: number[];
+    /** the clock's jumps up to the violation, [step, clock, ...] */
+    clockJumps: number[];
     stepsBefore: number;
     stepsAfter: number;
     switchesBefore: number;
@@ -357,11 +386,12 @@ export async function exploreToFile(cfg: RunConfig, o: ExploreOptions, lim: { ru
         minimizeTime += performance.now() - tm;
         const roles = [...Array(cfg.readers).fill('reader'), ...Array(cfg.writers).fill('writer'), 'gp'];
         failure = {
-          seed, runIndex: n - 1, violation: small.violations[0], schedule: scheduleRuns(small.schedule),
+          seed, runIndex: n - 1, violation: small.violations[0], schedule: scheduleRuns(small.schedule.subarray(0, lastStepOf(small, ex.violations[0].kind) + 1)),
+          clockJumps: Array.from(small.jumps),
           stepsBefore: lastStepOf(ex, ex.violations[0].kind) + 1, stepsAfter: lastStepOf(small, ex.violations[0].kind) + 1,
           switchesBefore: switches(ex.schedule.subarray(0, lastStepOf(ex, ex.violations[0].kind) + 1)), switchesAfter: switches(small.schedule.subarray(0, lastStepOf(small, ex.violations[0].kind) + 1)),
           interleaving: interleaving(small, cfg.readers + cfg.writers + 1, roles),
-          events: small.trace.filter((t) => t.step <= lastStepOf(small, ex.violations[0].kind)).slice(-MAX_EVENTS),
+          events: raceRows(small).rows.slice(-MAX_EVENTS).map(({ step, cpu, text }) => ({ step, cpu, text })),
         };
         log.info({ run: n, kind: failure.violation.kind }, 'explore: violation');
         if (!keepGoing) break;
@@ -403,19 +433,25 @@ export function formatExplore(f: ExploreFile, path: string): string {
   return out.join('\n');
 }
 
-/** Re-executes an explore file's failing schedule: the execution, and the violation that
- *  matches the recorded one (kind, CPU, address, detail) if it came back. */
-export async function replayFailure(f: ExploreFile, s: Scenario): Promise<{ ex: Execution; got: Violation | undefined }> {
+/** Re-executes an explore file's failing schedule `times` times on one set of CPUs: the last
+ *  execution, the violation that matches the recorded one (kind, CPU, address, detail) if it
+ *  came back, and how many of the executions brought it back. */
+export async function replayFailure(f: ExploreFile, s: Scenario, times = 1): Promise<{ ex: Execution; got: Violation | undefined; reproduced: number }> {
   const cm = new ControlledMachine(f.config, s);
   await cm.start();
-  let ex: Execution;
+  const want = f.failure!.violation;
+  const match = (ex: Execution): Violation | undefined => ex.violations.find((v) => v.kind === want.kind && v.cpu === want.cpu && v.address === want.address && v.detail === want.detail);
+  let ex: Execution | null = null;
+  let reproduced = 0;
   try {
-    ex = await cm.execute(f.failure!.seed, { ...f.explore, sched: 'replay', maxPreemptions: -1 }, scheduleFromRuns(f.failure!.schedule));
+    for (let i = 0; i < times; i++) {
+      ex = await cm.execute(f.failure!.seed, { ...f.explore, sched: 'replay', maxPreemptions: -1 }, { schedule: scheduleFromRuns(f.failure!.schedule), jumps: f.failure!.clockJumps ?? [] });
+      if (match(ex) && ex.diverged < 0) reproduced++;
+    }
   } finally {
     await cm.stop();
   }
-  const want = f.failure!.violation;
-  return { ex, got: ex.violations.find((v) => v.kind === want.kind && v.cpu === want.cpu && v.address === want.address && v.detail === want.detail) };
+  return { ex: ex!, got: match(ex!), reproduced };
 }
 
 /** `gupstress replay FILE`: the recorded schedule again; exit 1 with the same violation, 2

@@ -41,21 +41,49 @@ test('the executor is deterministic: same seed, same schedule, same violations, 
   await twice('pct', ['lock-none']);
 });
 
-test('a recorded schedule replays exactly; a schedule that cannot run is detected', async () => {
-  const { cfg, o } = resolveExplore({ scenario: 'sync-locks', bug: 'lock-none', sched: 'random', seed: 5 });
+test('a recorded schedule replays exactly, clock jumps included; a schedule that cannot run is detected', async () => {
+  const { cfg, o } = resolveExplore({ scenario: 'sync-locks', bug: 'lock-none', seed: 5 });
   const cm = new ControlledMachine(cfg, scenarioById('sync-locks')!);
   await cm.start();
   try {
-    const rec = await cm.execute(21, o);
     const replay: ExploreOptions = { ...o, sched: 'replay', maxPreemptions: -1 };
-    const again = await cm.execute(21, replay, rec.schedule);
-    assert.equal(again.diverged, -1);
-    assert.deepEqual(Array.from(again.schedule), Array.from(rec.schedule));
-    assert.deepEqual(again.violations.map((v) => v.detail), rec.violations.map((v) => v.detail));
-    assert.deepEqual(scheduleFromRuns(scheduleRuns(rec.schedule)), rec.schedule, 'the run-length form round-trips');
-    // CPU 3 (the gp worker) asked to run first, before it could: a schedule from another model
-    const bad = await cm.execute(21, replay, Int8Array.from([3, 3, 3, 3, ...rec.schedule]));
+    let jumped = 0;
+    for (const seed of [20, 21, 22, 23]) {
+      // pct: a CPU preempted at a change point sleeps, and the clock jumps when nobody can run
+      const rec = await cm.execute(seed, o);
+      jumped += rec.jumps.length;
+      const again = await cm.execute(seed, replay, { schedule: rec.schedule, jumps: rec.jumps });
+      assert.equal(again.diverged, -1, `seed ${seed}`);
+      assert.deepEqual(Array.from(again.schedule), Array.from(rec.schedule));
+      assert.deepEqual(Array.from(again.jumps), Array.from(rec.jumps));
+      assert.deepEqual(again.violations.map((v) => v.detail), rec.violations.map((v) => v.detail));
+      assert.deepEqual(scheduleFromRuns(scheduleRuns(rec.schedule)), rec.schedule, 'the run-length form round-trips');
+    }
+    assert.ok(jumped > 0, 'some execution made the clock jump');
+    const rec = await cm.execute(21, o);
+    // CPU 3 (the gp worker, asleep on its doorbell) asked to run first: a schedule from another model
+    const bad = await cm.execute(21, replay, { schedule: Int8Array.from([3, 3, 3, 3, ...rec.schedule]), jumps: [] });
     assert.ok(bad.diverged >= 0, 'the replay notices that the recorded CPU cannot run');
+    // an edited schedule (minimizing) runs it at its deadline instead, and gets further
+    const edited = await cm.execute(21, replay, { schedule: Int8Array.from([3, 3, 3, 3, ...rec.schedule]), jumps: [], lenient: true });
+    assert.ok(edited.diverged === -1 || edited.diverged > bad.diverged, `${edited.diverged} vs ${bad.diverged}`);
+  } finally {
+    await cm.stop();
+  }
+});
+
+test('the preemption bound: with --max-preemptions 0 no CPU is switched away from while it can go on', async () => {
+  const { cfg, o } = resolveExplore({ scenario: 'sync-locks', sched: 'random', maxPreemptions: 0, seed: 5 });
+  const cm = new ControlledMachine(cfg, scenarioById('sync-locks')!);
+  await cm.start();
+  try {
+    for (const seed of [1, 2, 3]) {
+      const bounded = await cm.execute(seed, o);
+      const free = await cm.execute(seed, { ...o, maxPreemptions: -1 });
+      assert.equal(bounded.preemptions, 0);
+      assert.ok(free.preemptions > 0, 'random switches at will without the bound');
+      assert.ok(scheduleRuns(bounded.schedule).length < scheduleRuns(free.schedule).length);
+    }
   } finally {
     await cm.stop();
   }
@@ -117,6 +145,8 @@ test('campaign --explore: the bug under control, executions to its violation, re
   const row = JSON.parse(r.stdout).rows.find((x: { bug: string | null }) => x.bug === 'lock-none');
   assert.equal(row.explore.found, true, JSON.stringify(row.explore));
   assert.equal(row.explore.replayVerified, true);
+  assert.equal(row.explore.replays, 10, 'the minimized schedule replays to the same violation 10 times out of 10');
+  assert.ok(row.explore.steps[1] <= row.explore.steps[0]);
   assert.ok(row.explore.executions >= 1);
   // an explore file in the HTML report: an SVG sequence chart, a row per traced step
   const ex = join(tmpOut(), 'ex');

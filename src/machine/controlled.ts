@@ -34,11 +34,15 @@ const K_DONE = 12; //       participants done
 const K_RUN_LEN = 13; //    steps the current CPU has made in a row
 const K_CLOCK = 14; //      logical time in steps: one per access, and jumps when every CPU waits
 const K_POINTS = 15; //     window points passed
-const K_PCT_ON_STEPS = 24; // PCT: 1 = change points count every step, 0 = window points only
-const K_PREEMPT_STEPS = 31; // PCT: the longest a CPU stays off at a change point (steps)
 const K_PRNG = 16; //       4 words
-const K_CHANGE = 25; //     PCT change points, up to MAX_DEPTH - 1 of them
-const K_PART = 32; //       per participant: PART_WORDS each
+const K_PREEMPT_STEPS = 20; // PCT: the longest a CPU stays off at a change point (steps)
+const K_JUMPS = 21; //      clock jumps recorded (pairs at JUMP_BASE)
+const K_JUMPS_IN = 22; //   replay: clock jumps to apply (pairs at JUMP_IN_BASE)
+const K_JUMP_AT = 23; //    replay: the next of them
+const K_PCT_ON_STEPS = 24; // PCT: 1 = change points count every step, 0 = window points only
+const K_CHANGE = 25; //     PCT change points, up to MAX_DEPTH - 1 of them (25..31)
+const K_LENIENT = 32; //    replay while minimizing: a recorded CPU asleep runs at its deadline
+const K_PART = 40; //       per participant: PART_WORDS each
 const PART_WORDS = 8;
 const P_STATE = 0; //       RUNNABLE, BLOCKED, DONE
 const P_WADDR = 1;
@@ -62,7 +66,10 @@ export type SchedName = (typeof SCHED_NAMES)[number];
 export const MAX_PARTICIPANTS = 16;
 export const MAX_DEPTH = 8;
 export const MAX_LOG = 1 << 20;
+const MAX_JUMPS = 1 << 16;
 const LOG_BASE = K_PART + MAX_PARTICIPANTS * PART_WORDS;
+const JUMP_BASE = LOG_BASE + MAX_LOG;
+const JUMP_IN_BASE = JUMP_BASE + 2 * MAX_JUMPS;
 
 /** Thrown out of a CPU's model code when the run is aborted (its frames are discarded). */
 export class ControlledAbort extends Error {}
@@ -87,12 +94,18 @@ export interface ControlOptions {
   maxSteps: number;
   /** replay: the schedule to follow, one participant per step */
   replay?: ArrayLike<number>;
+  /** replay: the recording's clock jumps, [step, clock, ...]: time is not in the schedule
+   *  (a CPU preempted at a PCT change point sleeps, and the clock jumps when nobody can run) */
+  jumps?: ArrayLike<number>;
+  /** replay of an edited schedule (minimizing): a recorded CPU that waits or sleeps runs
+   *  at its deadline, the clock jumping there, instead of the replay diverging */
+  lenient?: boolean;
 }
 
 /** The control block of one controlled execution. */
 export function newControl(o: ControlOptions): SharedArrayBuffer {
   if (o.participants < 1 || o.participants > MAX_PARTICIPANTS) throw new Error(`controlled runs take 1 to ${MAX_PARTICIPANTS} CPUs (got ${o.participants})`);
-  const sab = new SharedArrayBuffer((LOG_BASE + MAX_LOG) * 4);
+  const sab = new SharedArrayBuffer((JUMP_IN_BASE + 2 * MAX_JUMPS) * 4);
   const k = new Int32Array(sab);
   k[K_SCHED] = SCHED_NAMES.indexOf(o.sched);
   k[K_N] = o.participants;
@@ -125,18 +138,24 @@ export function newControl(o: ControlOptions): SharedArrayBuffer {
     if (o.replay.length > MAX_LOG) throw new Error(`a schedule of ${o.replay.length} steps is longer than ${MAX_LOG}`);
     for (let i = 0; i < o.replay.length; i++) k[LOG_BASE + i] = o.replay[i];
     k[K_LOG_LEN] = o.replay.length;
+    const j = o.jumps ?? [];
+    if (j.length > 2 * MAX_JUMPS) throw new Error(`${j.length / 2} clock jumps are more than ${MAX_JUMPS}`);
+    for (let i = 0; i < j.length; i++) k[JUMP_IN_BASE + i] = j[i];
+    k[K_JUMPS_IN] = j.length >> 1;
+    k[K_LENIENT] = o.lenient ? 1 : 0;
   }
   return sab;
 }
 
 /** What the execution did: its schedule, and whether it finished. */
-export function controlResult(ctl: SharedArrayBuffer): { steps: number; points: number; finished: boolean; aborted: boolean; diverged: number; preemptions: number; schedule: Int8Array } {
+export function controlResult(ctl: SharedArrayBuffer): { steps: number; points: number; finished: boolean; aborted: boolean; diverged: number; preemptions: number; schedule: Int8Array; jumps: Int32Array } {
   const k = new Int32Array(ctl);
   const steps = Math.min(Atomics.load(k, K_STEP), MAX_LOG);
   const schedule = new Int8Array(steps);
   for (let i = 0; i < steps; i++) schedule[i] = k[LOG_BASE + i];
+  const jumps = k.slice(JUMP_BASE, JUMP_BASE + 2 * k[K_JUMPS]);
   const f = Atomics.load(k, K_FINISHED);
-  return { steps, points: k[K_POINTS], finished: f === 1, aborted: f === 2, diverged: k[K_DIVERGED], preemptions: k[K_PREEMPT], schedule };
+  return { steps, points: k[K_POINTS], finished: f === 1, aborted: f === 2, diverged: k[K_DIVERGED], preemptions: k[K_PREEMPT], schedule, jumps };
 }
 
 /** The main thread starts the execution: CPU 0 gets the baton; its first access asks the
@@ -187,6 +206,12 @@ function canRun(k: Int32Array, m: Int32Array, p: number, clock: number): boolean
  *  is done. Time jumps forward when everybody waits. */
 function pick(k: Int32Array, m: Int32Array, cur: number): number {
   const n = k[K_N];
+  if (k[K_SCHED] === SCHED_REPLAY) {
+    // the recording's clock jumps at this step
+    for (let at = k[K_JUMP_AT]; at < k[K_JUMPS_IN] && k[JUMP_IN_BASE + 2 * at] <= k[K_STEP]; at = ++k[K_JUMP_AT]) {
+      setClock(k, k[JUMP_IN_BASE + 2 * at + 1]);
+    }
+  }
   for (;;) {
     const clock = k[K_CLOCK];
     let runnable = 0;
@@ -197,8 +222,19 @@ function pick(k: Int32Array, m: Int32Array, cur: number): number {
     }
     if (runnable !== 0) return choose(k, cur, runnable, k[K_STEP]);
     if (earliest === 0x7fffffff) return -1; // all done
-    k[K_CLOCK] = earliest; // everybody sleeps: time passes to the first timeout
+    setClock(k, earliest); // everybody sleeps: time passes to the first timeout
   }
+}
+
+/** The clock jumps forward (recorded with the step it happens before). */
+function setClock(k: Int32Array, clock: number): void {
+  if (clock <= k[K_CLOCK]) return;
+  k[K_CLOCK] = clock;
+  const j = k[K_JUMPS];
+  if (j >= MAX_JUMPS) return;
+  k[JUMP_BASE + 2 * j] = k[K_STEP];
+  k[JUMP_BASE + 2 * j + 1] = clock;
+  k[K_JUMPS] = j + 1;
 }
 
 function popcount(x: number): number {
@@ -224,10 +260,8 @@ function choose(k: Int32Array, cur: number, runnable: number, step: number): num
       const st = k[part(next, P_STATE)];
       if ((runnable & (1 << next)) !== 0) {
         // it can run
-      } else if (st === SLEEPING || st === BLOCKED) {
-        // it ran here when its deadline had passed: a PCT preemption (not replayed: time is
-        // not in the schedule) made the clock jump further in the recorded run
-        k[K_CLOCK] = Math.max(k[K_CLOCK], k[part(next, P_DEADLINE)]);
+      } else if (k[K_LENIENT] !== 0 && (st === SLEEPING || st === BLOCKED)) {
+        setClock(k, k[part(next, P_DEADLINE)]); // an edited schedule: its wait times out here
       } else {
         // the recorded CPU cannot run here: the model is not the one that recorded it
         if (k[K_DIVERGED] < 0) k[K_DIVERGED] = step;
