@@ -4,7 +4,7 @@
 // then its results. Nothing here depends on timing: the baton decides who runs.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ArchName } from '../src/arch/arch.js';
-import { TRACE_EVENTS } from '../src/check/trace.js';
+import { EV_OP, TRACE_EVENTS } from '../src/check/trace.js';
 import { ControlledAbort, ControlledMem } from '../src/machine/controlled.js';
 import { Cpu } from '../src/machine/cpu.js';
 import { CpuState, G_DRAIN, G_GP_DOORBELL, G_ROLES_DONE, type Layout } from '../src/machine/layout.js';
@@ -42,6 +42,7 @@ function runExecution(x: ControlledExec): ControlledResult {
     if (role) {
       const state = role.init(c, params, init.roleIndex);
       for (let i = 0; i < x.ops; i++) {
+        c.trace(EV_OP, i + 1, 0);
         c.countOutcome(role.op(c, state));
         irqPoint(c);
       }

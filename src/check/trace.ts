@@ -21,6 +21,10 @@ export function defineTrace(name: string, ...args: TraceArg[]): TraceDef {
   return TRACE_EVENTS.define({ name, args, id: -1 });
 }
 
+/** A CPU begins its role's next operation (controlled runs): what the interleaving uses to
+ *  leave out the operations a violation does not overlap. */
+export const EV_OP = defineTrace('begin operation', 'nr');
+
 const HEX: ReadonlySet<TraceArg> = new Set(['pte', 'pmd', 'pud', 'entry']);
 
 /** One traced value as a person reads it: `addr=0x4001000`, `pte=0x1567`, `pfn=21`. */
