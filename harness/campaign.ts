@@ -21,9 +21,17 @@ export interface ExploreCell {
   seconds: number;
   found: boolean;
   kind: string | null;
-  /** its minimized schedule replayed to the same violation */
+  /** its minimized schedule replayed to the same violation, every time of REPLAYS */
   replayVerified: boolean;
+  /** replays that brought the same violation back, of REPLAYS */
+  replays: number;
+  /** steps of the schedule up to the violation, and context switches, before and after minimizing */
+  steps: [number, number] | null;
+  switches: [number, number] | null;
 }
+
+/** campaign --explore replays each schedule it finds this many times */
+export const REPLAYS = 10;
 
 export interface CampaignRow {
   /** campaign --explore: the bug under the controlled executor (bug rows only) */
@@ -175,7 +183,8 @@ export function formatCampaign(rows: CampaignRow[]): string {
   const cell = (r: CampaignRow): string => {
     const e = r.explore;
     if (!e) return '-';
-    return e.found ? `${fmtInt(e.executions)} execs, ${e.seconds.toFixed(1)} s${e.replayVerified ? ', replayed' : ', REPLAY FAILED'}` : `not in ${fmtInt(e.executions)} (${e.seconds.toFixed(0)} s)`;
+    if (!e.found) return `not in ${fmtInt(e.executions)} (${e.seconds.toFixed(0)} s)`;
+    return `${fmtInt(e.executions)} execs, ${e.seconds.toFixed(1)} s, ${e.steps![0]}->${e.steps![1]} steps, replay ${e.replays}/${REPLAYS}${e.replayVerified ? '' : ' FAILED'}`;
   };
   return table(
     ['scenario', 'strategy', 'bug', 'result', 'violation kinds', 'first violation (median)', 'runs', 'reader ops', 'time', ...(explored ? ['explore (no widening)'] : [])],
@@ -193,9 +202,12 @@ export function formatCampaign(rows: CampaignRow[]): string {
 async function exploreCell(scenario: string, strategy: StrategyName, bug: string, ms: number, log: Logger): Promise<ExploreCell> {
   const { cfg, o } = resolveExplore({ scenario, strategy, bug, seed: 1 });
   const f = await exploreToFile(cfg, o, { runs: null, durationMs: ms, keepGoing: false, minimizeMs: Math.min(3000, ms / 4) }, log);
-  const found = f.failure !== null;
-  const replayVerified = found ? (await replayFailure(f, requireScenario(scenario))).got !== undefined : false;
-  return { executions: found ? f.failure!.runIndex + 1 : f.explore.runs, seconds: f.explore.seconds, found, kind: f.failure?.violation.kind ?? null, replayVerified };
+  const x = f.failure;
+  const replays = x ? (await replayFailure(f, requireScenario(scenario), REPLAYS)).reproduced : 0;
+  return {
+    executions: x ? x.runIndex + 1 : f.explore.runs, seconds: f.explore.seconds, found: x !== null, kind: x?.violation.kind ?? null, replayVerified: x !== null && replays === REPLAYS, replays,
+    steps: x ? [x.stepsBefore, x.stepsAfter] : null, switches: x ? [x.switchesBefore, x.switchesAfter] : null,
+  };
 }
 
 function median(xs: (number | null)[]): number | null {
@@ -294,7 +306,11 @@ export async function runCampaign(o: CampaignOptions, log: Logger, signal: Abort
     if (signal.aborted) break;
     const row = await runJob(job, i, job.bug === null ? 1 : repeat, limits, out, log, signal);
     if (row === null) break;
-    if (exploreMs !== null && row.bug !== null) row.explore = await exploreCell(job.s.id, row.strategy, row.bug, exploreMs, log);
+    if (exploreMs !== null && row.bug !== null) {
+      row.explore = await exploreCell(job.s.id, row.strategy, row.bug, exploreMs, log);
+      // a bug the controlled executor does not find, or whose schedule does not replay, fails the row
+      if (!row.explore.replayVerified) row.expected = false;
+    }
     rows.push(row);
     log.info({ scenario: row.scenario, strategy: row.strategy, bug: row.bug, status: row.status, kinds: row.kinds, firstViolationMs: row.firstViolationMs, runMs: row.runMs }, `campaign ${i + 1}/${jobs.length}`);
     if (stopsCampaign(row, Boolean(o.failFast))) break;
