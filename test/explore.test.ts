@@ -5,10 +5,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ControlledMachine, type ExploreOptions, resolveExplore, scheduleFromRuns, scheduleRuns } from '../harness/explore.js';
+import { ControlledMachine, type ExploreOptions, exploreToFile, resolveExplore, scheduleFromRuns, scheduleRuns } from '../harness/explore.js';
 import { pctBound } from '../src/machine/controlled.js';
-import { scenarioById } from '../src/scenarios/index.js';
-import { tmpOut } from './helpers.js';
+import { SCENARIOS, scenarioById } from '../src/scenarios/index.js';
+import { silent, tmpOut } from './helpers.js';
 
 process.env.GUPSTRESS_COMPILED_WORKERS = '1';
 const CLI = join(import.meta.dirname, '..', 'dist', 'harness', 'cli.js');
@@ -119,6 +119,19 @@ test('a fixed form explores clean; the PCT bound is printed', () => {
   assert.match(r.stdout, /40 executions \(\d+ distinct schedules\)/);
   assert.match(r.stdout, /PCT guarantee per run .* >= 1\/\(n\*k\^\(d-1\)\) = /);
   assert.equal(pctBound(3, 100, 3), 1 / (3 * 100 * 100));
+});
+
+test('every fixed form explores clean under each declared strategy (20 schedules each; the README gives 10,000)', async () => {
+  for (const s of SCENARIOS) {
+    for (const strategy of s.strategies) {
+      const { cfg, o } = resolveExplore({ scenario: s.id, strategy, seed: 1 });
+      const f = await exploreToFile(cfg, o, { runs: 20, durationMs: null, keepGoing: false, minimizeMs: 0 }, silent);
+      assert.equal(f.failure, null, `${s.id} ${strategy}: ${f.failure?.violation.kind} ${f.failure?.violation.detail}`);
+      assert.equal(f.explore.runs, 20);
+      assert.equal(f.explore.aborted, 0, `${s.id} ${strategy}: every execution ran to its end`);
+      assert.ok(f.explore.meanSteps > 50, `${s.id} ${strategy}: real executions`);
+    }
+  }
 });
 
 test('explore and replay: bad input is exit 2 with one line', () => {
