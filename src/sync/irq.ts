@@ -77,12 +77,14 @@ export function ipiBroadcast(c: Cpu): void {
   c.hists[H_IPI_WAIT.id].recordValue(Math.round(m.now() - t0));
 }
 
+/** Has CPU t taken request req? A CPU with irqs on takes an interrupt at the next instruction
+ *  boundary, whatever it is doing (running, idle, finished): only an irq-off section holds an
+ *  IPI off. A walker that disables irqs after this check does so after the request was posted,
+ *  so after the sender's page-table change: it reads the new entries. */
 function ipiDone(c: Cpu, t: number, req: number): boolean {
   const m = c.mem;
   const L = c.L;
-  if (m.load(cpuAddr(L, t, C_IPI_ACK)) - req >= 0) return true;
-  // an idle (blocked or finished) CPU with irqs on has nothing in flight
-  return m.load(cpuAddr(L, t, C_IRQ_OFF)) === 0 && m.load(cpuAddr(L, t, C_STATE)) !== CpuState.Running;
+  return m.load(cpuAddr(L, t, C_IPI_ACK)) - req >= 0 || m.load(cpuAddr(L, t, C_IRQ_OFF)) === 0;
 }
 
 function waitIpiAck(c: Cpu, t: number, req: number): void {
