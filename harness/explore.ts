@@ -297,6 +297,10 @@ function intArg(v: unknown, what: string, min: number, max: number, dflt: number
   return v === undefined ? dflt : intOpt(v, what, min, max);
 }
 
+/** Executions when neither --runs nor --duration is given: as many as a fixed form must
+ *  explore clean (issue 7), and enough for every bug switch (the slowest takes about 2,600) */
+export const DEFAULT_RUNS = 10_000;
+
 /** At a PCT change point the CPU is off for up to this long: twice the O_DIRECT device's
  *  latency, the longest timed sleep a scenario makes, so a preempted writer can be overtaken
  *  by a whole I/O. */
@@ -315,7 +319,7 @@ export function resolveExplore(a: ExploreArgs): { cfg: RunConfig; o: ExploreOpti
   const sched = a.sched === undefined ? 'pct' : String(a.sched);
   if (sched !== 'pct' && sched !== 'random') throw new BadInput(`--sched is pct or random (got '${sched}'; a recorded schedule is replayed with gupstress replay)`);
   if (a.runs !== undefined && a.duration !== undefined) throw new BadInput('give --runs or --duration, not both');
-  const runs = a.runs === undefined ? (a.duration === undefined ? 1000 : null) : intArg(a.runs, '--runs', 1, 1e9, 1000);
+  const runs = a.runs === undefined ? (a.duration === undefined ? DEFAULT_RUNS : null) : intArg(a.runs, '--runs', 1, 1e9, DEFAULT_RUNS);
   const durationMs = a.duration === undefined ? null : parseDuration(String(a.duration), '--duration');
   // no widening and no jitter: the scheduler chooses the interleavings; the scenario's
   // explore parameters (a smaller instance) unless --param says otherwise
