@@ -5,11 +5,13 @@ import { hideBin } from 'yargs/helpers';
 import { runBench } from './bench.js';
 import { runCampaign } from './campaign.js';
 import { runCompare } from './compare.js';
+import { parseFormat } from './format.js';
+import { runRepeated } from './repeat.js';
 import { loadResultsFile } from './files.js';
 import { writeReport } from './report.js';
 import { runSweep } from './sweep.js';
 import { dirname, basename } from 'node:path';
-import { BadInput, type RawRunArgs, resolveRunConfig } from './config.js';
+import { BadInput, type RawRunArgs, intOpt, resolveRunConfig } from './config.js';
 import { runExplore, runReplay } from './explore.js';
 import { runLimits } from './limits.js';
 import { listScenarios } from './list.js';
@@ -89,10 +91,15 @@ await yargs(hideBin(process.argv))
       return 0;
     }))
   .command('run', 'one run: summary table (or JSON) on stdout, results JSON in results/', (y) =>
-    runOptions(y).option('scenario', { type: 'string', demandOption: true, describe: 'scenario id (see list)' }).option('json', { type: 'boolean', describe: 'print the results JSON' }),
+    runOptions(y).option('scenario', { type: 'string', demandOption: true, describe: 'scenario id (see list)' }).option('json', { type: 'boolean', describe: 'print the results JSON' })
+      .option('repeat', { type: 'string', describe: 'runs of the configuration (seeds seed, seed+1, ...): medians with 95% intervals, the runs in one folder (default 1)' })
+      .option('format', { type: 'string', describe: 'text (default) | md | csv | json' }),
     (a) => guarded(async () => {
       const cfg = resolveRunConfig(rawArgs(a), (m) => log.warn(m));
+      const repeat = a.repeat === undefined ? 1 : intOpt(a.repeat, '--repeat', 1, 100);
+      const format = parseFormat(a.format, a.json);
       const ac = interruptible();
+      if (repeat > 1 || format === 'md' || format === 'csv') return runRepeated(cfg, repeat, format, log, ac.signal);
       const progress = makeProgress(log, cfg.scenario, Boolean(a.json) && !process.stderr.isTTY);
       const raw = await runScenario(cfg, { log, signal: ac.signal, onProgress: (p) => progress.update(p) });
       progress.stop();
@@ -144,9 +151,10 @@ await yargs(hideBin(process.argv))
       process.stdout.write(`report: ${path}\n`);
       return 0;
     }))
-  .command('compare <a> <b>', 'two runs side by side, with B/A ratios', (y) =>
-    y.positional('a', { type: 'string', demandOption: true }).positional('b', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }),
-    (a) => guarded(async () => runCompare(String(a.a), String(a.b), Boolean(a.json))))
+  .command('compare <a> <b>', 'two sets of runs side by side: medians with 95% intervals, B/A with its interval, and a verdict. A side is a run file, a folder (run --repeat), a glob, or SWEEP.json@strategy=S,readers=N,...', (y) =>
+    y.positional('a', { type: 'string', demandOption: true }).positional('b', { type: 'string', demandOption: true }).option('json', { type: 'boolean' })
+      .option('format', { type: 'string', describe: 'text (default) | md | csv | json' }),
+    (a) => guarded(async () => runCompare(String(a.a), String(a.b), parseFormat(a.format, a.json))))
   .command('explore', 'controlled executions (one CPU at a time, a seeded scheduler), no widening: the failing schedule is written and replays', (y) =>
     runOptions(y).option('scenario', { type: 'string', demandOption: true, describe: 'scenario id (see list)' })
       .option('sched', { type: 'string', describe: 'pct (default) | random' })

@@ -1,58 +1,185 @@
-// `gupstress compare A.json B.json`: two runs side by side, with B/A ratios, for tuning.
+// `gupstress compare A B`: two sets of runs side by side. Each side is a run file, a folder of
+// run files (what `run --repeat` writes), a glob, or a sweep's cell (FILE@strategy=rcu,...).
+// Per metric: the medians with their 95% intervals, B/A with its interval, and a verdict
+// from that interval (criterion's "no change detected" when it holds 1).
+import { readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { BadInput } from './config.js';
+import { type Format, type Table, commandLine, renderTable } from './format.js';
 import { loadResultsFile } from './files.js';
 import type { RunResults } from './results.js';
-import { fmtFreq, fmtInt, fmtNs, table } from './table.js';
+import { METHOD, type RatioSpread, type Spread, ratioSpread, spread } from './stats.js';
+import { fmtFreq, fmtInt, fmtNs } from './table.js';
+
+type Unit = 'ops/s' | 'ns' | 'count' | 'freq';
+
+interface Metric {
+  name: string;
+  unit: Unit;
+  /** which way is better: throughput up, latency down; null where neither is */
+  better: 'higher' | 'lower' | null;
+  get: (r: RunResults) => number | null | undefined;
+}
+
+/** The metrics compared, declared once (the window rows follow the runs' windows). */
+export function metrics(runs: readonly RunResults[]): Metric[] {
+  const m: Metric[] = [
+    { name: 'reader ops/s', unit: 'ops/s', better: 'higher', get: (r) => r.reader.opsPerSec },
+    { name: 'writer ops/s', unit: 'ops/s', better: 'higher', get: (r) => r.writer.opsPerSec },
+    { name: 'reader op p50', unit: 'ns', better: 'lower', get: (r) => r.reader.latencyNs.p50 },
+    { name: 'reader op p99', unit: 'ns', better: 'lower', get: (r) => r.reader.latencyNs.p99 },
+    { name: 'writer op p50', unit: 'ns', better: 'lower', get: (r) => r.writer.latencyNs.p50 },
+    { name: 'writer op p99', unit: 'ns', better: 'lower', get: (r) => r.writer.latencyNs.p99 },
+    { name: 'IPI wait p50', unit: 'ns', better: 'lower', get: (r) => r.sync.ipiWaitNs.p50 },
+    { name: 'IPI wait p99', unit: 'ns', better: 'lower', get: (r) => r.sync.ipiWaitNs.p99 },
+    { name: 'synchronize_rcu p50', unit: 'ns', better: 'lower', get: (r) => r.sync.syncRcuNs.p50 },
+    { name: 'synchronize_rcu_expedited p50', unit: 'ns', better: 'lower', get: (r) => r.sync.syncRcuExpeditedNs.p50 },
+    { name: 'grace period p50', unit: 'ns', better: 'lower', get: (r) => r.sync.gracePeriodNs.p50 },
+    { name: 'deferred frees pending max', unit: 'count', better: 'lower', get: (r) => r.sync.deferredFreesPendingMax },
+  ];
+  const windows = new Set(runs.flatMap((r) => Object.keys(r.windows)));
+  for (const w of [...windows].sort()) m.push({ name: `window ${w} frequency`, unit: 'freq', better: null, get: (r) => r.windows[w]?.frequency });
+  m.push({ name: 'violations', unit: 'count', better: 'lower', get: (r) => r.violationCount });
+  return m;
+}
 
 export interface CompareRow {
   metric: string;
-  a: number | null;
-  b: number | null;
-  ratio: number | null;
-  unit: 'ops/s' | 'ns' | 'count' | 'freq';
+  unit: Unit;
+  a: Spread | null;
+  b: Spread | null;
+  /** B/A of the medians, its interval and the verdict: 'B faster' / 'B slower' where one way
+   *  is better, 'B higher' / 'B lower' elsewhere, or no significant difference */
+  ratio: (RatioSpread & { says: string | null }) | null;
 }
 
-export function compareRuns(a: RunResults, b: RunResults): CompareRow[] {
-  const rows: CompareRow[] = [];
-  const add = (metric: string, unit: CompareRow['unit'], f: (r: RunResults) => number | null | undefined): void => {
-    const x = f(a) ?? null;
-    const y = f(b) ?? null;
-    rows.push({ metric, a: x, b: y, ratio: x !== null && y !== null && x !== 0 ? y / x : null, unit });
-  };
-  add('reader ops/s', 'ops/s', (r) => r.reader.opsPerSec);
-  add('writer ops/s', 'ops/s', (r) => r.writer.opsPerSec);
-  add('reader op p50', 'ns', (r) => r.reader.latencyNs.p50);
-  add('reader op p99', 'ns', (r) => r.reader.latencyNs.p99);
-  add('writer op p50', 'ns', (r) => r.writer.latencyNs.p50);
-  add('writer op p99', 'ns', (r) => r.writer.latencyNs.p99);
-  add('IPI wait p50', 'ns', (r) => r.sync.ipiWaitNs.p50);
-  add('IPI wait p99', 'ns', (r) => r.sync.ipiWaitNs.p99);
-  add('synchronize_rcu p50', 'ns', (r) => r.sync.syncRcuNs.p50);
-  add('synchronize_rcu_expedited p50', 'ns', (r) => r.sync.syncRcuExpeditedNs.p50);
-  add('grace period p50', 'ns', (r) => r.sync.gracePeriodNs.p50);
-  add('deferred frees pending max', 'count', (r) => r.sync.deferredFreesPendingMax);
-  const windows = new Set([...Object.keys(a.windows), ...Object.keys(b.windows)]);
-  for (const w of windows) add(`window ${w} frequency`, 'freq', (r) => r.windows[w]?.frequency);
-  add('violations', 'count', (r) => r.violationCount);
-  return rows;
+export function values(runs: readonly RunResults[], m: Metric): number[] {
+  return runs.map(m.get).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
 }
 
-function fmt(v: number | null, unit: CompareRow['unit']): string {
-  if (v === null) return '-';
+export function compareSets(a: readonly RunResults[], b: readonly RunResults[]): CompareRow[] {
+  return metrics([...a, ...b]).filter((m) => values(a, m).length + values(b, m).length > 0).map((m) => {
+    const xa = values(a, m);
+    const xb = values(b, m);
+    const r = xa.length && xb.length ? ratioSpread(xa, xb) : null;
+    let says: string | null = r?.verdict ?? null;
+    if (r && m.better && (r.verdict === 'B higher' || r.verdict === 'B lower')) says = (r.verdict === 'B higher') === (m.better === 'higher') ? 'B faster' : 'B slower';
+    return { metric: m.name, unit: m.unit, a: xa.length ? spread(xa) : null, b: xb.length ? spread(xb) : null, ratio: r ? { ...r, says } : null };
+  });
+}
+
+/** One side of a comparison: the runs a spec names. */
+export function loadRunSet(spec: string): RunResults[] {
+  const at = spec.lastIndexOf('@');
+  if (at > 0 && spec.slice(0, at).endsWith('.json')) return sweepCell(spec.slice(0, at), spec.slice(at + 1));
+  let files: string[];
+  if (spec.includes('*')) {
+    const dir = dirname(spec);
+    const re = new RegExp(`^${basename(spec).split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    files = listDir(dir).filter((f) => re.test(f)).map((f) => join(dir, f));
+  } else if (isDir(spec)) {
+    // a folder: its run files (a run --repeat folder also holds its summary and report)
+    const runs = listDir(spec).filter((f) => f.endsWith('.json')).sort().map((f) => loadResultsFile(join(spec, f))).filter((l) => l.kind === 'run').map((l) => l.data as RunResults);
+    if (runs.length === 0) throw new BadInput(`${spec}: no run files (gupstress/run@1) in this folder`);
+    return runs;
+  } else files = [spec];
+  if (files.length === 0) throw new BadInput(`${spec}: no run files`);
+  return files.sort().map((f) => {
+    const l = loadResultsFile(f);
+    if (l.kind === 'sweep') throw new BadInput(`${f} is a sweep: name a cell, ${f}@strategy=NAME[,readers=N,...]`);
+    if (l.kind !== 'run') throw new BadInput(`${f} is not a run results file (gupstress/run@1)`);
+    return l.data;
+  });
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function listDir(d: string): string[] {
+  try {
+    return readdirSync(d);
+  } catch (e) {
+    throw new BadInput(`cannot read ${d}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** FILE@strategy=rcu,readers=2,KNOB=V: the runs of the sweep cells that match every key. */
+function sweepCell(file: string, sel: string): RunResults[] {
+  const l = loadResultsFile(file);
+  if (l.kind !== 'sweep') throw new BadInput(`${file} is not a sweep (gupstress/sweep@1): '@' names a sweep's cell`);
+  const want = sel.split(',').filter(Boolean).map((kv) => {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new BadInput(`${file}@${sel}: a cell is named by KEY=VALUE pairs (strategy, readers, writers, a widened window, a knob)`);
+    return [kv.slice(0, i), kv.slice(i + 1)] as const;
+  });
+  const cells = l.data.cells.filter((c) => want.every(([k, v]) => {
+    const got = k === 'strategy' ? c.strategy : k === 'readers' ? c.readers : k === 'writers' ? c.writers : (c.knobs?.[k] ?? c.widen[k]);
+    return got !== undefined && String(got) === v;
+  }));
+  if (cells.length === 0) throw new BadInput(`${file}: no cell with ${sel}`);
+  return cells.flatMap((c) => c.runs ?? [c.results]);
+}
+
+export function fmtUnit(v: number, unit: Unit): string {
   return unit === 'ns' ? fmtNs(v) : unit === 'freq' ? fmtFreq(v) : fmtInt(v);
 }
 
-export function runCompare(aPath: string, bPath: string, json: boolean): number {
-  const a = loadResultsFile(aPath);
-  const b = loadResultsFile(bPath);
-  if (a.kind !== 'run' || b.kind !== 'run') throw new BadInput('compare takes two run results files (gupstress/run@1)');
-  const rows = compareRuns(a.data, b.data);
-  if (json) {
-    process.stdout.write(JSON.stringify({ a: aPath, b: bPath, rows }, null, 2) + '\n');
+export function spreadCell(s: Spread | null, unit: Unit): string {
+  if (s === null) return '-';
+  return s.lo === null ? fmtUnit(s.median, unit) : `${fmtUnit(s.median, unit)} [${fmtUnit(s.lo, unit)}, ${fmtUnit(s.hi!, unit)}]`;
+}
+
+function ratioCell(r: CompareRow['ratio']): string {
+  if (r === null || r.ratio === null) return '-';
+  return r.lo === null ? r.ratio.toFixed(2) : `${r.ratio.toFixed(2)} [${r.lo.toFixed(2)}, ${r.hi!.toFixed(2)}]`;
+}
+
+export function compareTable(rows: CompareRow[]): Table {
+  return {
+    head: ['metric', 'A', 'B', 'B/A', 'verdict'],
+    rows: rows.map((r) => [r.metric, spreadCell(r.a, r.unit), spreadCell(r.b, r.unit), ratioCell(r.ratio), r.ratio?.says ?? '-']),
+    right: [false, true, true, true, false],
+  };
+}
+
+function label(runs: RunResults[]): string {
+  const kinds = new Set(runs.map((r) => `${r.scenario.id} ${r.config.strategy} ${r.config.bugs.join('+') || 'fixed'} ${r.config.readers}r/${r.config.writers}w`));
+  return `${runs.length} run${runs.length === 1 ? '' : 's'}: ${[...kinds].join('; ')}`;
+}
+
+export function runCompare(aSpec: string, bSpec: string, format: Format): number {
+  const a = loadRunSet(aSpec);
+  const b = loadRunSet(bSpec);
+  const rows = compareSets(a, b);
+  if (format === 'json') {
+    process.stdout.write(JSON.stringify({ command: commandLine(), method: METHOD, a: { spec: aSpec, runs: a.length }, b: { spec: bSpec, runs: b.length }, rows }, null, 2) + '\n');
     return 0;
   }
-  const label = (r: RunResults): string => `${r.scenario.id} ${r.config.strategy} ${r.config.bugs.join('+') || 'fixed'} ${r.config.readers}r/${r.config.writers}w`;
-  process.stdout.write(`A: ${aPath}\n   ${label(a.data)}\nB: ${bPath}\n   ${label(b.data)}\n\n`);
-  process.stdout.write(table(['metric', 'A', 'B', 'B/A'], rows.map((r) => [r.metric, fmt(r.a, r.unit), fmt(r.b, r.unit), r.ratio === null ? '-' : r.ratio.toFixed(2)]), [false, true, true, true]) + '\n');
+  const one = a.length < 2 || b.length < 2;
+  const notes = [
+    `A: ${aSpec} (${label(a)})`,
+    `B: ${bSpec} (${label(b)})`,
+    one
+      ? 'With one run on a side no significance can be given: repeat the runs (run --repeat N) for intervals.'
+      : `Cells: median [95% interval]; verdict from the interval of B/A (${METHOD}): 1 inside it is no significant difference.`,
+  ];
+  process.stdout.write(renderTable(compareTable(rows), format, commandLine(), format === 'csv' ? [] : notes) + '\n');
   return 0;
+}
+
+/** run --repeat: every metric over the repeats, median [95% interval] and min-max. */
+export function repeatTable(runs: readonly RunResults[]): Table {
+  const rows: string[][] = [];
+  for (const m of metrics(runs)) {
+    const xs = values(runs, m);
+    if (xs.length === 0) continue;
+    const s = spread(xs);
+    rows.push([m.name, spreadCell(s, m.unit), `${fmtUnit(s.min, m.unit)} - ${fmtUnit(s.max, m.unit)}`, String(s.n)]);
+  }
+  return { head: ['metric', 'median [95% interval]', 'min - max', 'runs'], rows, right: [false, true, true, true] };
 }

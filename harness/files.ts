@@ -12,7 +12,12 @@ export interface SweepCell {
   readers: number;
   writers: number;
   widen: Record<string, number>;
+  /** the knobs this cell set (--set), by name */
+  knobs?: Record<string, number>;
+  /** the cell's first run */
   results: RunResults;
+  /** every repeat of the cell (--repeat N), the first one included */
+  runs?: RunResults[];
 }
 
 export interface SweepResults {

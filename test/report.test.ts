@@ -50,9 +50,10 @@ test('sweep writes one JSON and one HTML; report and compare read them; bad file
   const runs = readdirSync(out).filter((f) => f.startsWith('munmap-free.')).map((f) => join(out, f)).sort();
   const cmp = gupstress('compare', runs[0], runs[1], '--json');
   assert.equal(cmp.status, 0, cmp.stderr);
-  const rows = JSON.parse(cmp.stdout).rows as { metric: string; a: number; b: number; ratio: number }[];
+  const rows = JSON.parse(cmp.stdout).rows as { metric: string; a: { median: number }; b: { median: number }; ratio: { ratio: number; verdict: string } }[];
   const tput = rows.find((r) => r.metric === 'reader ops/s')!;
-  assert.ok(tput.a > 0 && tput.b > 0 && Math.abs(tput.ratio - tput.b / tput.a) < 1e-9);
+  assert.ok(tput.a.median > 0 && tput.b.median > 0 && Math.abs(tput.ratio.ratio - tput.b.median / tput.a.median) < 1e-9);
+  assert.equal(tput.ratio.verdict, 'no significance with one run per side');
   const rep = gupstress('report', ...runs, join(out, json[0]), '--html', join(out, 'all.html'));
   assert.equal(rep.status, 0, rep.stderr);
   for (const bad of [['report', join(out, 'missing.json')], ['report', join(out, 'all.html')], ['compare', runs[0], join(out, json[0])]]) {

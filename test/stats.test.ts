@@ -1,0 +1,67 @@
+// The statistics behind --repeat and compare, against values worked out by hand, and the
+// tables' formats.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { compareSets } from '../harness/compare.js';
+import { commandLine, renderTable, textTable } from '../harness/format.js';
+import type { RunResults } from '../harness/results.js';
+import { median, ratioSpread, spread } from '../harness/stats.js';
+
+test('median, min-max and the bootstrap interval of the median (fixed samples, fixed seed)', () => {
+  assert.equal(median([5, 1, 3]), 3);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  const s = spread([10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+  assert.equal(s.median, 15);
+  assert.equal(s.min, 10);
+  assert.equal(s.max, 20);
+  // the median of 11 resampled values stays well inside the range, around the middle
+  assert.ok(s.lo! >= 12 && s.lo! <= 14 && s.hi! >= 16 && s.hi! <= 18, `${s.lo} ${s.hi}`);
+  assert.deepEqual(spread([10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]), s, 'the same samples give the same interval');
+  const one = spread([7]);
+  assert.equal(one.lo, null, 'one sample has no interval');
+  assert.equal(spread([3, 3, 3, 3, 3]).lo, 3);
+});
+
+test('B/A with its interval: the same distribution is no significant difference; a 20% shift is seen', () => {
+  const a = [100, 104, 98, 101, 97];
+  const same = ratioSpread(a, [99, 103, 100, 96, 102]);
+  assert.equal(same.verdict, 'no significant difference');
+  assert.ok(same.lo! < 1 && same.hi! > 1);
+  const up = ratioSpread(a, [120, 123, 118, 121, 125]);
+  assert.equal(up.verdict, 'B higher');
+  assert.ok(Math.abs(up.ratio! - 121 / 100) < 1e-12);
+  assert.ok(up.lo! > 1.1 && up.hi! < 1.3);
+  assert.equal(ratioSpread(a, [80, 79, 82, 81, 78]).verdict, 'B lower');
+  assert.equal(ratioSpread([100], [120]).verdict, 'no significance with one run per side');
+});
+
+test('compare: the verdict speaks of speed where one way is better (throughput up, latency down)', () => {
+  const run = (ops: number, p50: number): RunResults => ({
+    reader: { opsPerSec: ops, latencyNs: { p50, p99: p50 * 3 } }, writer: { opsPerSec: 10, latencyNs: { p50: 1000, p99: 2000 } },
+    sync: { ipiWaitNs: {}, syncRcuNs: {}, syncRcuExpeditedNs: {}, gracePeriodNs: {}, deferredFreesPendingMax: 0 }, windows: {}, violationCount: 0,
+  }) as unknown as RunResults;
+  const a = [1000, 1010, 990, 1005, 995].map((x) => run(x, 500));
+  const b = [1300, 1310, 1290, 1305, 1295].map((x) => run(x, 400));
+  const rows = compareSets(a, b);
+  assert.equal(rows.find((r) => r.metric === 'reader ops/s')!.ratio!.says, 'B faster');
+  assert.equal(rows.find((r) => r.metric === 'reader op p50')!.ratio!.says, 'B faster', 'lower latency is faster');
+  assert.equal(rows.find((r) => r.metric === 'writer ops/s')!.ratio!.says, 'no significant difference');
+  assert.ok(!rows.some((r) => r.metric === 'IPI wait p50'), 'a metric neither side has is left out');
+});
+
+test('formats: text keeps to 100 columns and starts with the command; md and csv are tables', () => {
+  const t = { head: ['metric', 'a'.repeat(30), 'b'.repeat(30), 'c'.repeat(30), 'd'], rows: [['x', '1', '2', '3', 'µs ± 1']], right: [false, true, true, true, false] };
+  const text = renderTable(t, 'text', 'gupstress run --scenario x');
+  const lines = text.split('\n');
+  assert.equal(lines[0], '$ gupstress run --scenario x');
+  assert.ok(lines.every((l) => l.length <= 100), 'at most 100 columns');
+  assert.ok(/^[\x20-\x7e\n]*$/.test(text), 'plain ASCII');
+  assert.ok(textTable(t).split('\n\n').length >= 2, 'a wide table comes in parts');
+  assert.match(text, /us \+- 1/);
+  const md = renderTable(t, 'md', 'gupstress run').split('\n');
+  assert.equal(md[0], '`gupstress run`');
+  assert.match(md[3], /^\|---\|---:\|---:\|---:\|---\|$/);
+  const csv = renderTable({ head: ['a', 'b'], rows: [['1,5', 'say "hi"']] }, 'csv', 'gupstress x').split('\n');
+  assert.deepEqual(csv, ['# gupstress x', 'a,b', '"1,5","say ""hi"""']);
+  assert.equal(commandLine(['run', '--widen', 'gup.walk=2us', 'a b']), "gupstress run --widen gup.walk=2us 'a b'");
+});
