@@ -140,8 +140,10 @@ await yargs(hideBin(process.argv))
       .option('duration', { type: 'string', describe: 'each cell (default 3s)' })
       .option('seed', { type: 'string' })
       .option('out', { type: 'string', describe: 'results folder (default results/)' })
+      .option('repeat', { type: 'string', describe: 'runs per cell (seeds seed, seed+1, ...): each cell a median with its 95% interval (default 1)' })
+      .option('format', { type: 'string', describe: 'the table on stdout: text (default) | md | csv | json' })
       .option('json', { type: 'boolean' }),
-    (a) => guarded(() => runSweep({ scenario: a.scenario, strategy: a.strategy, readers: a.readers, writers: a.writers, widen: a.widen, duration: a.duration, seed: a.seed, out: a.out, json: Boolean(a.json) }, log, interruptible().signal)))
+    (a) => guarded(() => runSweep({ scenario: a.scenario, strategy: a.strategy, readers: a.readers, writers: a.writers, widen: a.widen, duration: a.duration, seed: a.seed, out: a.out, repeat: a.repeat, format: a.format, json: Boolean(a.json) }, log, interruptible().signal)))
   .command('report <files..>', 'render results files (runs, sweeps, campaigns) to one self-contained HTML file', (y) =>
     y.positional('files', { type: 'string', array: true, demandOption: true }).option('html', { type: 'string', describe: 'output file (default: next to the first input)' }),
     (a) => guarded(async () => {

@@ -11,7 +11,7 @@ import type { RunResults } from './results.js';
 import { METHOD, type RatioSpread, type Spread, ratioSpread, spread } from './stats.js';
 import { fmtFreq, fmtInt, fmtNs } from './table.js';
 
-type Unit = 'ops/s' | 'ns' | 'count' | 'freq';
+export type Unit = 'ops/s' | 'ns' | 'count' | 'freq';
 
 interface Metric {
   name: string;

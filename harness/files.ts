@@ -27,6 +27,8 @@ export interface SweepResults {
   host: RunResults['host'];
   axes: { strategies: string[]; readers: number[]; writers: number[]; widen: Record<string, number[]> };
   durationMs: number;
+  /** runs per cell (--repeat) */
+  repeat?: number;
   cells: SweepCell[];
 }
 

@@ -1,10 +1,13 @@
 // `gupstress sweep`: one scenario over strategies x readers x writers x widen values; one
 // JSON holding every cell and one HTML report.
-import { requireScenario, resolveRunConfig, BadInput, parseDuration } from './config.js';
+import { type Unit, fmtUnit, spreadCell } from './compare.js';
+import { requireScenario, resolveRunConfig, BadInput, intOpt, parseDuration } from './config.js';
+import { type Table, commandLine, parseFormat, renderTable } from './format.js';
+import { METHOD, spread } from './stats.js';
 import { SWEEP_SCHEMA, type SweepCell, type SweepResults } from './files.js';
 import type { Logger } from './log.js';
 import { writeReport } from './report.js';
-import { buildResults, hostInfo, writeJsonAtomic } from './results.js';
+import { type RunResults, buildResults, hostInfo, writeJsonAtomic } from './results.js';
 import { runScenario } from './runner.js';
 
 export interface SweepOptions {
@@ -16,6 +19,8 @@ export interface SweepOptions {
   duration?: unknown;
   seed?: unknown;
   out?: unknown;
+  repeat?: unknown;
+  format?: unknown;
   json: boolean;
 }
 
@@ -60,6 +65,8 @@ export async function runSweep(o: SweepOptions, log: Logger, signal: AbortSignal
   const duration = o.duration === undefined ? '3s' : String(o.duration);
   const out = o.out === undefined ? 'results' : String(o.out);
   const seed = o.seed === undefined ? 1 : Number(o.seed);
+  const repeat = o.repeat === undefined ? 1 : intOpt(o.repeat, '--repeat', 1, 100);
+  const format = parseFormat(o.format, o.json);
   // resolve every cell first: a bad value anywhere is bad input before anything runs
   const cells = strategies.flatMap((strategy) => readers.flatMap((r) => writers.flatMap((w) => product(widen).map((combo) => ({
     strategy, combo, cfg: resolveRunConfig({ scenario: s.id, strategy, readers: String(r), writers: String(w), duration, seed, out, widen: combo.map(([k, v]) => `${k}=${v}`) }),
@@ -68,22 +75,55 @@ export async function runSweep(o: SweepOptions, log: Logger, signal: AbortSignal
   const done: SweepCell[] = [];
   for (const [i, c] of cells.entries()) {
     if (signal.aborted) break;
-    const r = buildResults(await runScenario(c.cfg, { log, signal }));
+    const runs: RunResults[] = [];
+    for (let k = 0; k < repeat && !signal.aborted; k++) runs.push(buildResults(await runScenario({ ...c.cfg, seed: (c.cfg.seed + k) >>> 0 }, { log, signal })));
+    if (runs.length === 0) break;
     const w: Record<string, number> = {};
     for (const [k] of c.combo) w[k] = c.cfg.widen[k];
-    done.push({ strategy: c.strategy, readers: c.cfg.readers, writers: c.cfg.writers, widen: w, results: r });
-    log.info({ strategy: c.strategy, readers: c.cfg.readers, writers: c.cfg.writers, widen: w, verdict: r.verdict, readerOpsPerSec: r.reader.opsPerSec }, `sweep cell ${i + 1}/${cells.length}`);
+    done.push({ strategy: c.strategy, readers: c.cfg.readers, writers: c.cfg.writers, widen: w, results: runs[0], runs });
+    log.info({ strategy: c.strategy, readers: c.cfg.readers, writers: c.cfg.writers, widen: w, verdicts: runs.map((r) => r.verdict), readerOpsPerSec: runs.map((r) => r.reader.opsPerSec) }, `sweep cell ${i + 1}/${cells.length}`);
   }
   const sweep: SweepResults = {
     schema: SWEEP_SCHEMA, startedAt, scenario: s.id, host: hostInfo(),
     axes: { strategies, readers, writers, widen: Object.fromEntries(widen.map(([k, vs]) => [k, vs.map((v) => parseDuration(v, k, 'ns') * 1e6)])) },
-    durationMs: parseDuration(duration, '--duration'), cells: done,
+    durationMs: parseDuration(duration, '--duration'), repeat, cells: done,
   };
   const stamp = startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
   const json = writeJsonAtomic(out, `sweep.${s.id}.${stamp}.json`, sweep);
   const html = writeReport(out, `sweep.${s.id}.${stamp}.html`, [{ kind: 'sweep', path: json, data: sweep }]);
-  if (o.json) process.stdout.write(JSON.stringify(sweep, null, 2) + '\n');
-  else process.stdout.write(`sweep: ${done.length} cells\nresults: ${json}\nreport:  ${html}\n`);
-  const verdicts = done.map((c) => c.results.verdict);
+  if (format === 'json') process.stdout.write(JSON.stringify(sweep, null, 2) + '\n');
+  else {
+    const notes = [`${done.length} cells x ${repeat} run${repeat > 1 ? 's' : ''}${repeat > 1 ? `; median [95% interval: ${METHOD}]` : ''}`, `results: ${json}`, `report:  ${html}`];
+    process.stdout.write(renderTable(sweepTable(sweep), format, commandLine(), format === 'csv' ? [] : notes) + '\n');
+  }
+  const verdicts = done.flatMap((c) => (c.runs ?? [c.results]).map((r) => r.verdict));
   return verdicts.includes('ERROR') ? 3 : verdicts.includes('FAIL') ? 1 : 0;
+}
+
+/** The columns of the sweep table: what a strategy and knob choice trades (declared once). */
+const SWEEP_COLUMNS: { head: string; unit: Unit; get: (r: RunResults) => number | null | undefined }[] = [
+  { head: 'reader ops/s', unit: 'ops/s', get: (r) => r.reader.opsPerSec },
+  { head: 'writer p50', unit: 'ns', get: (r) => r.writer.latencyNs.p50 },
+  { head: 'writer p99', unit: 'ns', get: (r) => r.writer.latencyNs.p99 },
+  { head: 'IPI wait p50', unit: 'ns', get: (r) => r.sync.ipiWaitNs.p50 },
+  { head: 'grace period p50', unit: 'ns', get: (r) => r.sync.gracePeriodNs.p50 },
+  { head: 'frees pending max', unit: 'count', get: (r) => r.sync.deferredFreesPendingMax },
+];
+
+/** One row per cell: its axes, the verdicts, and each column as median [95% interval]. */
+export function sweepTable(sw: SweepResults): Table {
+  const widen = Object.keys(sw.axes.widen);
+  const cols = SWEEP_COLUMNS.filter((c) => sw.cells.some((cell) => (cell.runs ?? [cell.results]).some((r) => typeof c.get(r) === 'number')));
+  return {
+    head: ['strategy', 'r', 'w', ...widen, 'verdict', ...cols.map((c) => c.head)],
+    rows: sw.cells.map((cell) => {
+      const runs = cell.runs ?? [cell.results];
+      const verdicts = [...new Set(runs.map((r) => r.verdict))].join('/');
+      return [cell.strategy, String(cell.readers), String(cell.writers), ...widen.map((k) => fmtUnit(cell.widen[k], 'ns')), verdicts, ...cols.map((c) => {
+        const xs = runs.map(c.get).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+        return xs.length ? spreadCell(spread(xs), c.unit) : '-';
+      })];
+    }),
+    right: [false, true, true, ...widen.map(() => true), false, ...cols.map(() => true)],
+  };
 }
