@@ -11,7 +11,8 @@ import { durationArg, rerunCommand, writeJunit } from './junit.js';
 import { buildResults, hostInfo, type RunResults, writeJsonAtomic, writeResults } from './results.js';
 import { writeReport } from './report.js';
 import { runScenario } from './runner.js';
-import { fmtInt, table } from './table.js';
+import { fmtInt } from './table.js';
+import { type Format, type Table, commandLine, parseFormat, renderTable } from './format.js';
 
 
 /** campaign --explore: what the controlled executor did with a bug row's bug. */
@@ -102,6 +103,8 @@ export interface CampaignOptions {
   failFast?: boolean;
   /** also explore each bug under the controlled executor for this long (e.g. '10s') */
   explore?: unknown;
+  /** the table on stdout: text | md | csv | json */
+  format?: unknown;
   json: boolean;
 }
 
@@ -178,7 +181,7 @@ function addRepeat(row: CampaignRow, one: CampaignRow, k: number): void {
   if (row.failure === null && one.failure !== null) row.failure = { run: k, detail: one.failure.detail };
 }
 
-export function formatCampaign(rows: CampaignRow[]): string {
+export function campaignTable(rows: CampaignRow[]): Table {
   const explored = rows.some((r) => r.explore);
   const cell = (r: CampaignRow): string => {
     const e = r.explore;
@@ -186,15 +189,15 @@ export function formatCampaign(rows: CampaignRow[]): string {
     if (!e.found) return `not in ${fmtInt(e.executions)} (${e.seconds.toFixed(0)} s)`;
     return `${fmtInt(e.executions)} execs, ${e.seconds.toFixed(1)} s, ${e.steps![0]}->${e.steps![1]} steps, replay ${e.replays}/${REPLAYS}${e.replayVerified ? '' : ' FAILED'}`;
   };
-  return table(
-    ['scenario', 'strategy', 'bug', 'result', 'violation kinds', 'first violation (median)', 'runs', 'reader ops', 'time', ...(explored ? ['explore (no widening)'] : [])],
-    rows.map((r) => [
+  return {
+    head: ['scenario', 'strategy', 'bug', 'result', 'violation kinds', 'first violation (median)', 'runs', 'reader ops', 'time', ...(explored ? ['explore (no widening)'] : [])],
+    rows: rows.map((r) => [
       r.scenario, r.strategy, r.bug ?? '(fixed)', r.status, r.kinds.join(',') || '-',
       r.firstViolationMs === null ? '-' : `${r.firstViolationMs.toFixed(1)} ms`, r.bug === null ? '1' : String(r.firstViolationRuns.length),
       fmtInt(r.readerOps), `${(r.durationMs / 1000).toFixed(1)} s`, ...(explored ? [cell(r)] : []),
     ]),
-    [false, false, false, false, false, true, true, true, true, false],
-  );
+    right: [false, false, false, false, false, true, true, true, true, false],
+  };
 }
 
 /** The bug under the controlled executor: default scheduler, no widening, seed 1, for at
@@ -273,9 +276,10 @@ async function runJob(job: Job, i: number, runs: number, l: Limits, out: string,
   return row;
 }
 
-function printCampaign(summary: CampaignResults, path: string, junit: string | null): void {
+function printCampaign(summary: CampaignResults, path: string, junit: string | null, format: Exclude<Format, 'json'>): void {
   const { rows } = summary;
-  process.stdout.write(formatCampaign(rows) + '\n\n');
+  process.stdout.write(renderTable(campaignTable(rows), format, commandLine()) + '\n\n');
+  if (format === 'csv') return;
   const fixed = rows.filter((r) => r.bug === null);
   const bugs = rows.filter((r) => r.bug !== null);
   process.stdout.write(`fixed forms clean: ${fixed.filter((r) => r.status === 'clean').length}/${fixed.length}   bugs caught: ${bugs.filter((r) => r.status === 'caught').length}/${bugs.length}\n`);
@@ -290,6 +294,7 @@ function printCampaign(summary: CampaignResults, path: string, junit: string | n
 
 export async function runCampaign(o: CampaignOptions, log: Logger, signal: AbortSignal): Promise<number> {
   const out = o.out === undefined ? 'results' : String(o.out);
+  const format = parseFormat(o.format, o.json);
   const repeat = o.repeat === undefined ? 1 : Number(o.repeat);
   if (!Number.isInteger(repeat) || repeat < 1 || repeat > 50) throw new BadInput(`--repeat must be an integer from 1 to 50 (got ${String(o.repeat)})`);
   if (o.junit !== undefined && String(o.junit) === '') throw new BadInput('--junit takes a file name');
@@ -325,8 +330,8 @@ export async function runCampaign(o: CampaignOptions, log: Logger, signal: Abort
   summary.report = writeReport(out, `campaign.${stamp}.html`, [{ kind: 'campaign', path: 'campaign', data: summary }]);
   const path = writeJsonAtomic(out, `campaign.${stamp}.json`, summary);
   const junit = o.junit === undefined ? null : writeJunit(String(o.junit), rows, skipped, signal.aborted ? 'the campaign was interrupted' : '--fail-fast stopped the campaign at an unexpected result');
-  if (o.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-  else printCampaign(summary, path, junit);
+  if (format === 'json') process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  else printCampaign(summary, path, junit, format);
   // interrupted: judge what ran
   return rows.every((r) => r.expected) && (ok || signal.aborted) ? 0 : 1;
 }

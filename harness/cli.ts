@@ -126,10 +126,11 @@ await yargs(hideBin(process.argv))
       .option('junit', { type: 'string', describe: 'also write a JUnit XML report to FILE (one testcase per row, with the command that re-runs it)' })
       .option('fail-fast', { type: 'boolean', describe: 'stop at the first unexpected row (DIRTY, MISSED, ERROR); the rest are reported skipped' })
       .option('explore', { type: 'string', describe: 'also explore each bug under the controlled executor for this long (e.g. 10s): schedules to the first violation, replay verified' })
+      .option('format', { type: 'string', describe: 'the table on stdout: text (default) | md | csv | json' })
       .option('json', { type: 'boolean' }),
     (a) => guarded(() => runCampaign({
       duration: a.duration, bugTimeout: a.bugTimeout, scenarios: a.scenario, selftests: a.selftests, out: a.out, repeat: a.repeat,
-      budget: a.budget, junit: a.junit, failFast: Boolean(a.failFast), explore: a.explore, json: Boolean(a.json),
+      budget: a.budget, junit: a.junit, failFast: Boolean(a.failFast), explore: a.explore, format: a.format, json: Boolean(a.json),
     }, log, interruptible().signal)))
   .command('sweep', 'one scenario over strategies x readers x writers x widen: one JSON + one HTML report', (y) =>
     y.option('scenario', { type: 'string', demandOption: true })
