@@ -70,7 +70,8 @@ function runOptions<T>(y: Argv<T>) {
     .option('huge', { type: 'string', describe: 'PMD-sized folios' })
     .option('param', { type: 'string', array: true, describe: 'NAME=N scenario parameter (see list)' })
     .option('stall-timeout', { type: 'string', describe: 'a CPU without progress this long is a stall (default 10s)' })
-    .option('rcu-tick', { type: 'string', describe: 'gp worker poll interval for normal grace periods (default 250us)' })
+    .option('set', { type: 'string', array: true, describe: 'KNOB=VALUE: a tuning knob (repeatable; gupstress list prints them with their ranges)' })
+    .option('rcu-tick', { type: 'string', describe: 'the same as --set rcu.tick=VALUE (default 250us)' })
     .option('out', { type: 'string', describe: 'results folder (default results/)' });
 }
 
@@ -78,7 +79,7 @@ function rawArgs(a: Record<string, unknown>): RawRunArgs {
   return {
     scenario: a.scenario, bug: a.bug, strategy: a.strategy, arch: a.arch, levels: a.levels, readers: a.readers, writers: a.writers,
     duration: a.duration, ops: a.ops, seed: a.seed, widen: a.widen, jitter: a.jitter, stopOnViolation: a.stopOnViolation,
-    out: a.out, frames: a.frames, huge: a.huge, stallTimeout: a.stallTimeout, rcuTick: a.rcuTick, param: a.param,
+    out: a.out, frames: a.frames, huge: a.huge, stallTimeout: a.stallTimeout, rcuTick: a.rcuTick, set: a.set, param: a.param,
   };
 }
 
@@ -141,10 +142,11 @@ await yargs(hideBin(process.argv))
       .option('duration', { type: 'string', describe: 'each cell (default 3s)' })
       .option('seed', { type: 'string' })
       .option('out', { type: 'string', describe: 'results folder (default results/)' })
+      .option('set', { type: 'string', array: true, describe: 'KNOB=V1,V2,... (repeatable; every combination with the other axes)' })
       .option('repeat', { type: 'string', describe: 'runs per cell (seeds seed, seed+1, ...): each cell a median with its 95% interval (default 1)' })
       .option('format', { type: 'string', describe: 'the table on stdout: text (default) | md | csv | json' })
       .option('json', { type: 'boolean' }),
-    (a) => guarded(() => runSweep({ scenario: a.scenario, strategy: a.strategy, readers: a.readers, writers: a.writers, widen: a.widen, duration: a.duration, seed: a.seed, out: a.out, repeat: a.repeat, format: a.format, json: Boolean(a.json) }, log, interruptible().signal)))
+    (a) => guarded(() => runSweep({ scenario: a.scenario, strategy: a.strategy, readers: a.readers, writers: a.writers, widen: a.widen, duration: a.duration, seed: a.seed, out: a.out, repeat: a.repeat, format: a.format, set: a.set, json: Boolean(a.json) }, log, interruptible().signal)))
   .command('report <files..>', 'render results files (runs, sweeps, campaigns) to one self-contained HTML file', (y) =>
     y.positional('files', { type: 'string', array: true, demandOption: true }).option('html', { type: 'string', describe: 'output file (default: next to the first input)' }),
     (a) => guarded(async () => {

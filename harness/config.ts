@@ -1,4 +1,5 @@
 // Turning command-line words into a RunConfig, with a one-line reason for anything wrong.
+import { KNOBS, type KnobDef, knobDefaults } from '../src/machine/knobs.js';
 import type { ArchName } from '../src/arch/arch.js';
 import { ARCH_NAMES } from '../src/arch/arch.js';
 import { archByName } from '../src/arch/index.js';
@@ -30,7 +31,8 @@ export interface RunConfig {
   frames: number;
   huge: number;
   stallTimeoutMs: number;
-  rcuTickUs: number;
+  /** every tuning knob's value (defaults, and what --set gave), by name */
+  knobs: Record<string, number>;
   params: Record<string, number>;
 }
 
@@ -112,6 +114,7 @@ export interface RawRunArgs {
   huge?: unknown;
   stallTimeout?: unknown;
   rcuTick?: unknown;
+  set?: unknown;
   param?: unknown;
 }
 
@@ -185,11 +188,33 @@ export function resolveRunConfig(a: RawRunArgs, warn: (msg: string) => void = ()
     frames,
     huge,
     stallTimeoutMs: a.stallTimeout === undefined ? 10000 : parseDuration(String(a.stallTimeout), '--stall-timeout'),
-    rcuTickUs: a.rcuTick === undefined ? 250 : parseDuration(String(a.rcuTick), '--rcu-tick', 'ms') * 1000,
+    knobs: resolveKnobs([...(a.rcuTick === undefined ? [] : [`rcu.tick=${String(a.rcuTick)}`]), ...listOpt(a.set)]),
     params,
   };
   checkBoots(s, cfg);
   return cfg;
+}
+
+/** A knob's value from text: a duration for 'us' knobs (a bare number is us), an integer for counts. */
+export function knobValue(k: KnobDef, text: string): number {
+  const what = `--set ${k.name}`;
+  const bare = /^\s*\d+(\.\d+)?\s*$/.test(text);
+  const v = k.unit === 'count' || bare ? Number(text) : parseDuration(text, what) * 1000;
+  const range = k.unit === 'us' ? `${k.min}us to ${k.max}us` : `an integer from ${k.min} to ${k.max}`;
+  if (!Number.isFinite(v) || (k.unit === 'count' && !Number.isInteger(v)) || v < k.min || v > k.max) throw new BadInput(`${what} must be ${range} (got ${text})`);
+  return v;
+}
+
+/** --set NAME=V (repeatable, or comma-separated): every knob's value, defaults for the rest. */
+export function resolveKnobs(sets: readonly string[]): Record<string, number> {
+  const out = knobDefaults();
+  for (const kv of sets) {
+    const i = kv.indexOf('=');
+    const k = i > 0 ? KNOBS.byName(kv.slice(0, i).trim()) : undefined;
+    if (!k) throw new BadInput(`--set takes KNOB=VALUE with a knob of: ${KNOBS.names().join(', ')} (got '${kv}')`);
+    out[k.name] = knobValue(k, kv.slice(i + 1).trim());
+  }
+  return out;
 }
 
 /** Boots a throwaway copy of the run's machine: sizes the scenario cannot boot with are bad

@@ -1,6 +1,7 @@
 // `gupstress explore` and `gupstress replay`: many short controlled executions (a few
 // operations per CPU, no widening, no jitter), each a function of its seed; the first that
 // fails is written with its schedule (gupstress/explore@1) and replays to the same violation.
+import { knobArray } from '../src/machine/knobs.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -90,7 +91,7 @@ export class ControlledMachine {
       this.roles.forEach((role, idx) => {
         const init: ControlledInit = {
           controlled: true, cpu: idx, role, roleIndex: role === 'writer' ? idx - cfg.readers : idx, scenario: this.s.id, arch: cfg.arch,
-          strategy: cfg.strategy, rcuTickUs: cfg.rcuTickUs, readers: cfg.readers, writers: cfg.writers, mmLevels: cfg.levels, params: cfg.params, registries,
+          strategy: cfg.strategy, knobs: Array.from(knobArray(cfg.knobs)), readers: cfg.readers, writers: cfg.writers, mmLevels: cfg.levels, params: cfg.params, registries,
         };
         const w = new Worker(workerUrl(), { workerData: init, stdout: false, stderr: false });
         w.on('message', (msg: { type: 'ready' } | ControlledResult) => {

@@ -25,7 +25,7 @@ export interface SweepResults {
   startedAt: string;
   scenario: string;
   host: RunResults['host'];
-  axes: { strategies: string[]; readers: number[]; writers: number[]; widen: Record<string, number[]> };
+  axes: { strategies: string[]; readers: number[]; writers: number[]; widen: Record<string, number[]>; knobs?: Record<string, number[]> };
   durationMs: number;
   /** runs per cell (--repeat) */
   repeat?: number;

@@ -1,5 +1,6 @@
 // `gupstress list`: generated from the scenario declarations.
 import { SCENARIOS } from '../src/scenarios/index.js';
+import { KNOBS } from '../src/machine/knobs.js';
 import { STRATEGIES } from '../src/sync/strategy.js';
 import { type Role, roleCounters, windowPairs } from '../src/scenarios/scenario.js';
 import { sizeRanges } from './config.js';
@@ -32,7 +33,8 @@ export function listScenarios(json: boolean): string {
     outcomes: { reader: outcomeList(s.reader), writer: outcomeList(s.writer) },
     };
   });
-  if (json) return JSON.stringify({ scenarios: data, strategies: Object.values(STRATEGIES).map((x) => ({ name: x.name, doc: x.doc })) }, null, 2);
+  const knobs = KNOBS.all.map((k) => ({ name: k.name, unit: k.unit, value: k.value, min: k.min, max: k.max, kernel: k.kernel, doc: k.doc }));
+  if (json) return JSON.stringify({ scenarios: data, strategies: Object.values(STRATEGIES).map((x) => ({ name: x.name, doc: x.doc })), knobs }, null, 2);
   const out: string[] = [];
   for (const s of data) {
     out.push(`${s.id}${s.selftest ? ' (selftest)' : ''}: ${s.title}`);
@@ -50,5 +52,9 @@ export function listScenarios(json: boolean): string {
   }
   out.push('strategies:');
   for (const x of Object.values(STRATEGIES)) out.push(`  ${x.name}: ${x.doc}`);
+  out.push('');
+  out.push('knobs (run --set KNOB=V, sweep --set KNOB=V1,V2,...):');
+  const u = (k: (typeof knobs)[number], v: number): string => (k.unit === 'us' ? `${v}us` : String(v));
+  for (const k of knobs) out.push(`  --set ${k.name}=${u(k, k.value)} (${u(k, k.min)}..${u(k, k.max)}; kernel: ${k.kernel}): ${k.doc}`);
   return out.join('\n');
 }

@@ -2,6 +2,7 @@
 // declaration), the shared memory, the boot CPU, RCU's counters and the scenario's mm and
 // mappings. The runner boots every run here; the CLI boots a throwaway copy to refuse sizes
 // the scenario cannot boot with before anything runs.
+import { KNOBS, knobArray } from '../src/machine/knobs.js';
 import { archByName } from '../src/arch/index.js';
 import { TRACE_EVENTS } from '../src/check/trace.js';
 import { VIOLATION_KINDS } from '../src/check/violations.js';
@@ -29,7 +30,7 @@ export interface MachineConfig {
   arch: ArchName;
   strategy: StrategyName;
   seed: number;
-  rcuTickUs: number;
+  knobs: Record<string, number>;
   params: Record<string, number>;
 }
 
@@ -78,7 +79,7 @@ export function bootMachine(s: Scenario, cfg: MachineConfig): Machine {
   const mem = new StressMem(sab, cfg.seed);
   const boot = scenarioCpu(s, mem, L, bootCpu(L), cfg, params, [], {
     widenNs: new Float64Array(WINDOWS.size), winPair: new Int32Array(WINDOWS.size).fill(-1), jitterP: 0,
-    seedStartNs: mem.now(), stopOnViolation: false, rcuTickUs: cfg.rcuTickUs,
+    seedStartNs: mem.now(), stopOnViolation: false, knobs: knobArray(cfg.knobs),
   });
   for (let cpu = 0; cpu < L.cpuSlots; cpu++) mem.store(cpuAddr(L, cpu, C_WAITING_ON), -1);
   mem.store(L.gBase + G_GP_CTR, 1);
@@ -142,7 +143,7 @@ export function maxParamToBoot(s: Scenario, cfg: MachineConfig, name: string, mi
 
 /** The registries' names in id order: each worker checks its own agree before it counts. */
 export function registryNames(): string[][] {
-  return [WINDOWS, VIOLATION_KINDS, STATS, HISTS, TRACE_EVENTS].map((r) => r.names());
+  return [WINDOWS, VIOLATION_KINDS, STATS, HISTS, TRACE_EVENTS, KNOBS].map((r) => r.names());
 }
 
 /** A machine with one CPU (id 0) on this thread and no scenario booted: for single-threaded
@@ -155,7 +156,7 @@ export function bareMachine(o: { frames?: number; huge?: number; strategy?: Stra
   initPageAlloc(mem, L);
   const c = new Cpu(mem, L, 0, archByName(o.arch ?? 'x86-64'), STRATEGIES[o.strategy ?? 'ipi'], bugSwitches(ALL_BUGS, o.bugs ?? []), {
     widenNs: new Float64Array(WINDOWS.size), winPair: new Int32Array(WINDOWS.size).fill(-1), jitterP: 0, seedStartNs: 0,
-    stopOnViolation: false, rcuTickUs: 250,
+    stopOnViolation: false, knobs: knobArray({}),
   });
   return { c, L, mem };
 }

@@ -2,6 +2,7 @@
 // worker, stop them (duration, ops, Ctrl-C, --stop-on-violation), collect their counters,
 // run the end-of-run checks. The main thread never blocks: it coordinates with messages
 // and timers, and reads the shared words only to watch progress and stalls.
+import { knobArray } from '../src/machine/knobs.js';
 import { Worker } from 'node:worker_threads';
 import { endOfRunAccounting, type AccountingSummary } from '../src/check/accounting.js';
 import { WINDOWS } from '../src/check/windows.js';
@@ -125,7 +126,7 @@ export async function runScenario(cfg: RunConfig, hooks: RunHooks): Promise<RawR
     const init: WorkerInit = {
       sab, layout: L, cpu, role, roleIndex: role === 'writer' ? idx - cfg.readers : idx, scenario: s.id, arch: cfg.arch,
       strategy: cfg.strategy, bugs: cfg.bugs, widenNs, winPair, jitter: cfg.jitter, seed: cfg.seed, opsQuota: quota,
-      stopOnViolation: cfg.stopOnViolation, rcuTickUs: cfg.rcuTickUs, readers: cfg.readers, writers: cfg.writers,
+      stopOnViolation: cfg.stopOnViolation, knobs: Array.from(knobArray(cfg.knobs)), readers: cfg.readers, writers: cfg.writers,
       mmLevels: cfg.levels, params: cfg.params, registries,
     };
     const w = new Worker(workerUrl(), { workerData: init, stdout: false, stderr: false });

@@ -1,7 +1,8 @@
 // `gupstress sweep`: one scenario over strategies x readers x writers x widen values; one
 // JSON holding every cell and one HTML report.
 import { type Unit, fmtUnit, spreadCell } from './compare.js';
-import { requireScenario, resolveRunConfig, BadInput, intOpt, parseDuration } from './config.js';
+import { KNOBS } from '../src/machine/knobs.js';
+import { requireScenario, resolveRunConfig, BadInput, intOpt, knobValue, parseDuration } from './config.js';
 import { type Table, commandLine, parseFormat, renderTable } from './format.js';
 import { METHOD, spread } from './stats.js';
 import { SWEEP_SCHEMA, type SweepCell, type SweepResults } from './files.js';
@@ -21,6 +22,8 @@ export interface SweepOptions {
   out?: unknown;
   repeat?: unknown;
   format?: unknown;
+  /** KNOB=V1,V2,... (repeatable): knob axes */
+  set?: unknown;
   json: boolean;
 }
 
@@ -52,6 +55,20 @@ function widenAxes(v: unknown): [string, string[]][] {
   });
 }
 
+/** --set KNOB=V1,V2,... (repeatable): each knob an axis; every value checked against its range. */
+function knobAxes(v: unknown): [string, string[]][] {
+  if (v === undefined) return [];
+  return ([] as unknown[]).concat(v).map((x) => {
+    const s = String(x);
+    const i = s.indexOf('=');
+    const k = i > 0 ? KNOBS.byName(s.slice(0, i)) : undefined;
+    if (!k) throw new BadInput(`--set takes KNOB=V1[,V2...] with a knob of: ${KNOBS.names().join(', ')} (got '${s}')`);
+    const values = s.slice(i + 1).split(',').map((d) => d.trim()).filter(Boolean);
+    for (const d of values) knobValue(k, d);
+    return [k.name, values];
+  });
+}
+
 function product(axes: [string, string[]][]): [string, string][][] {
   return axes.reduce<[string, string][][]>((acc, [name, values]) => acc.flatMap((combo) => values.map((v) => [...combo, [name, v] as [string, string]])), [[]]);
 }
@@ -62,14 +79,19 @@ export async function runSweep(o: SweepOptions, log: Logger, signal: AbortSignal
   const readers = ints(o.readers, '--readers', s.defaults.readers);
   const writers = ints(o.writers, '--writers', s.defaults.writers);
   const widen = widenAxes(o.widen);
+  const knobs = knobAxes(o.set);
+  const isKnob = new Set(knobs.map(([k]) => k));
   const duration = o.duration === undefined ? '3s' : String(o.duration);
   const out = o.out === undefined ? 'results' : String(o.out);
   const seed = o.seed === undefined ? 1 : Number(o.seed);
   const repeat = o.repeat === undefined ? 1 : intOpt(o.repeat, '--repeat', 1, 100);
   const format = parseFormat(o.format, o.json);
   // resolve every cell first: a bad value anywhere is bad input before anything runs
-  const cells = strategies.flatMap((strategy) => readers.flatMap((r) => writers.flatMap((w) => product(widen).map((combo) => ({
-    strategy, combo, cfg: resolveRunConfig({ scenario: s.id, strategy, readers: String(r), writers: String(w), duration, seed, out, widen: combo.map(([k, v]) => `${k}=${v}`) }),
+  const cells = strategies.flatMap((strategy) => readers.flatMap((r) => writers.flatMap((w) => product([...widen, ...knobs]).map((combo) => ({
+    strategy, combo, cfg: resolveRunConfig({
+      scenario: s.id, strategy, readers: String(r), writers: String(w), duration, seed, out,
+      widen: combo.filter(([k]) => !isKnob.has(k)).map(([k, v]) => `${k}=${v}`), set: combo.filter(([k]) => isKnob.has(k)).map(([k, v]) => `${k}=${v}`),
+    }),
   })))));
   const startedAt = new Date().toISOString();
   const done: SweepCell[] = [];
@@ -79,13 +101,18 @@ export async function runSweep(o: SweepOptions, log: Logger, signal: AbortSignal
     for (let k = 0; k < repeat && !signal.aborted; k++) runs.push(buildResults(await runScenario({ ...c.cfg, seed: (c.cfg.seed + k) >>> 0 }, { log, signal })));
     if (runs.length === 0) break;
     const w: Record<string, number> = {};
-    for (const [k] of c.combo) w[k] = c.cfg.widen[k];
-    done.push({ strategy: c.strategy, readers: c.cfg.readers, writers: c.cfg.writers, widen: w, results: runs[0], runs });
+    const kn: Record<string, number> = {};
+    for (const [k] of c.combo) if (isKnob.has(k)) kn[k] = c.cfg.knobs[k];
+    else w[k] = c.cfg.widen[k];
+    done.push({ strategy: c.strategy, readers: c.cfg.readers, writers: c.cfg.writers, widen: w, knobs: kn, results: runs[0], runs });
     log.info({ strategy: c.strategy, readers: c.cfg.readers, writers: c.cfg.writers, widen: w, verdicts: runs.map((r) => r.verdict), readerOpsPerSec: runs.map((r) => r.reader.opsPerSec) }, `sweep cell ${i + 1}/${cells.length}`);
   }
   const sweep: SweepResults = {
     schema: SWEEP_SCHEMA, startedAt, scenario: s.id, host: hostInfo(),
-    axes: { strategies, readers, writers, widen: Object.fromEntries(widen.map(([k, vs]) => [k, vs.map((v) => parseDuration(v, k, 'ns') * 1e6)])) },
+    axes: {
+      strategies, readers, writers, widen: Object.fromEntries(widen.map(([k, vs]) => [k, vs.map((v) => parseDuration(v, k, 'ns') * 1e6)])),
+      knobs: Object.fromEntries(knobs.map(([k, vs]) => [k, vs.map((v) => knobValue(KNOBS.byName(k)!, v))])),
+    },
     durationMs: parseDuration(duration, '--duration'), repeat, cells: done,
   };
   const stamp = startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
@@ -113,17 +140,18 @@ const SWEEP_COLUMNS: { head: string; unit: Unit; get: (r: RunResults) => number 
 /** One row per cell: its axes, the verdicts, and each column as median [95% interval]. */
 export function sweepTable(sw: SweepResults): Table {
   const widen = Object.keys(sw.axes.widen);
+  const knobs = Object.keys(sw.axes.knobs ?? {});
   const cols = SWEEP_COLUMNS.filter((c) => sw.cells.some((cell) => (cell.runs ?? [cell.results]).some((r) => typeof c.get(r) === 'number')));
   return {
-    head: ['strategy', 'r', 'w', ...widen, 'verdict', ...cols.map((c) => c.head)],
+    head: ['strategy', 'r', 'w', ...widen, ...knobs, 'verdict', ...cols.map((c) => c.head)],
     rows: sw.cells.map((cell) => {
       const runs = cell.runs ?? [cell.results];
       const verdicts = [...new Set(runs.map((r) => r.verdict))].join('/');
-      return [cell.strategy, String(cell.readers), String(cell.writers), ...widen.map((k) => fmtUnit(cell.widen[k], 'ns')), verdicts, ...cols.map((c) => {
+      return [cell.strategy, String(cell.readers), String(cell.writers), ...widen.map((k) => fmtUnit(cell.widen[k], 'ns')), ...knobs.map((k) => String(cell.knobs?.[k] ?? '-')), verdicts, ...cols.map((c) => {
         const xs = runs.map(c.get).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
         return xs.length ? spreadCell(spread(xs), c.unit) : '-';
       })];
     }),
-    right: [false, true, true, ...widen.map(() => true), false, ...cols.map(() => true)],
+    right: [false, true, true, ...widen.map(() => true), ...knobs.map(() => true), false, ...cols.map(() => true)],
   };
 }

@@ -32,7 +32,7 @@ const c = scenarioCpu(scenario, mem, L, init.cpu, run, params, init.bugs, {
   jitterP: init.jitter,
   seedStartNs: 0,
   stopOnViolation: init.stopOnViolation,
-  rcuTickUs: init.rcuTickUs,
+  knobs: Float64Array.from(init.knobs),
 });
 const role = init.role === 'reader' ? scenario.reader : init.role === 'writer' ? scenario.writer : null;
 const state = role ? role.init(c, params, init.roleIndex) : null;

@@ -12,7 +12,8 @@ export interface CpuIdentity {
   scenario: string;
   arch: string;
   strategy: string;
-  rcuTickUs: number;
+  /** every knob by id (src/machine/knobs.ts) */
+  knobs: number[];
   readers: number;
   writers: number;
   mmLevels: number;

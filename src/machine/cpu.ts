@@ -12,6 +12,7 @@ import {
   C_IPI_ACK, C_IPI_REQ, C_IRQ_OFF, C_OPS, C_QS_SEQ, C_RCU_CTR, C_STATE, C_WAITING_ON,
   C_STACK, C_WAKE, C_WANT, G_GP_CTR, G_STAMP, G_VIOLATIONS, G_STOP, type Layout, cpuAddr, CpuState, CB_RING,
 } from './layout.js';
+import type { KnobDef } from './knobs.js';
 import type { Mem } from './mem.js';
 
 
@@ -28,7 +29,7 @@ export interface CpuOptions {
   jitterP: number; //           probability of a random delay at a window point
   seedStartNs: number; //       run start, for violation times
   stopOnViolation: boolean;
-  rcuTickUs: number; //         gp worker's poll interval for normal grace periods
+  knobs: Float64Array; //       per knob id (src/machine/knobs.ts)
 }
 
 export class Cpu {
@@ -140,6 +141,11 @@ export class Cpu {
     m.store(this.aState, CpuState.Running);
     m.store(this.aWaitingOn, -1);
     return r;
+  }
+
+  /** A tuning knob's value in this run (--set). */
+  knob(k: KnobDef): number {
+    return this.opts.knobs[k.id];
   }
 
   /** Wakes CPUs sleeping on this CPU's C_WAKE (IPI senders, expedited grace periods). */

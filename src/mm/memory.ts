@@ -211,7 +211,7 @@ function unlinkTable(c: Cpu, mm: number, tlb: MmuGather, parentp: number, level:
     freeTable(c, tablePfn);
     return;
   }
-  tlbRemoveTable(tlb, tablePfn);
+  tlbRemoveTable(c, tlb, tablePfn);
 }
 
 /** free_pgtables() -> free_pmd_range(): [start, end) spans whole pmds; floor/ceiling say

@@ -4,6 +4,7 @@
 // consolidated RCU an irq-off section is also an RCU read-side critical section: the
 // per-CPU word holds the grace-period counter sampled at local_irq_save.
 import type { Cpu } from '../machine/cpu.js';
+import { defineKnob } from '../machine/knobs.js';
 import { defineHist, defineStat } from '../machine/stats.js';
 import { C_IPI_ACK, C_IPI_REQ, C_IRQ_OFF, C_QS_SEQ, C_RCU_CTR, C_STATE, C_WAKE, C_WANT, cpuAddr, CpuState } from '../machine/layout.js';
 
@@ -14,6 +15,10 @@ export const H_IPI_WAIT = defineHist('ipiWait', 'an IPI broadcast from the first
 
 export const SPIN_LIMIT = 200; // ~0.2 us a spin: bounded spinning, then Atomics.wait
 export const WAIT_SLICE_MS = 5;
+export const K_IPI_SPIN = defineKnob({
+  name: 'ipi.spin', unit: 'count', value: SPIN_LIMIT, min: 0, max: 1_000_000, kernel: 'csd_lock_wait / smp_cond_load_acquire (a kernel sender only spins; this bounds it, then sleeps)',
+  doc: 'checks an IPI sender makes of a target\'s acknowledgement before it sleeps until woken',
+});
 
 /** local_irq_save(): from here the CPU acks no IPI and holds off any grace period. */
 export function localIrqSave(c: Cpu): void {
@@ -92,10 +97,11 @@ function waitIpiAck(c: Cpu, t: number, req: number): void {
   const aWake = cpuAddr(c.L, t, C_WAKE);
   const aWant = cpuAddr(c.L, t, C_WANT);
   let spins = 0;
+  const spinLimit = c.knob(K_IPI_SPIN);
   while (!ipiDone(c, t, req)) {
     // we wait with irqs on: take IPIs sent to us meanwhile, or two senders deadlock
     handleIpi(c);
-    if (++spins < SPIN_LIMIT) continue;
+    if (++spins < spinLimit) continue;
     const w = m.load(aWake);
     m.store(aWant, 1);
     // re-check after announcing ourselves: the target checks C_WANT after it acks

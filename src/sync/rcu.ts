@@ -4,7 +4,7 @@
 // to g; it ends when no CPU is still inside a section that sampled a counter below g.
 //   - normal (synchronize_rcu, call_rcu): the gp worker drives it, in batches, and waits
 //     for CPUs to pass quiescent points by themselves (rcu_qs at interrupt points), polling
-//     every rcuTickUs like the scheduler tick;
+//     every rcu.tick (a knob) like the scheduler tick;
 //   - expedited (synchronize_rcu_expedited): the caller prods every CPU now (reads its
 //     state, as the expedited IPI handler would) and sleeps until each leaves its section.
 import type { Cpu } from '../machine/cpu.js';
@@ -13,6 +13,7 @@ import {
   C_CB_HEAD, C_CB_TAIL, C_STATE, C_WAKE, C_WANT, CB_RING, cpuAddr, CpuState, G_DRAIN, G_GP_DONE, G_GP_DOORBELL,
   G_GP_REQ, G_RCU_PENDING, G_RCU_PENDING_MAX,
 } from '../machine/layout.js';
+import { defineKnob } from '../machine/knobs.js';
 import { WAIT_SLICE_MS, SPIN_LIMIT, handleIpi, inOldReader, irqPoint, passedQs } from './irq.js';
 
 export const S_GP_SYNC = defineStat('syncRcu', 'synchronize_rcu calls');
@@ -24,6 +25,14 @@ export const H_GP_SYNC = defineHist('gpSync', 'synchronize_rcu latency, ns');
 export const H_GP_EXP = defineHist('gpExpedited', 'synchronize_rcu_expedited latency, ns');
 export const H_GP_WORKER = defineHist('gpWorker', 'a normal grace period, from its start to every CPU quiescent, ns');
 export const H_CB_BATCH = defineHist('cbBatch', 'callbacks invoked per grace period');
+export const K_RCU_TICK = defineKnob({
+  name: 'rcu.tick', unit: 'us', value: 250, min: 10, max: 100_000, kernel: 'HZ (1/HZ; jiffies_till_first_fqs, jiffies_till_next_fqs)',
+  doc: 'how often the grace-period kthread polls the CPUs for quiescent states: the pace of normal grace periods, and so how long call_rcu frees are held',
+});
+export const K_RCU_BLIMIT = defineKnob({
+  name: 'rcu.blimit', unit: 'count', value: 10_000, min: 1, max: 10_000, kernel: 'rcutree.blimit (raised to unlimited past rcutree.qhimark)',
+  doc: 'callbacks rcu_do_batch invokes in one pass; the rest wait a tick for the next pass',
+});
 
 const CB_ENTRIES = CB_RING;
 
@@ -166,7 +175,8 @@ export function rcuGpKthread(c: Cpu, invoke: (c: Cpu, arg: number) => void): voi
   const L = c.L;
   const tails = new Int32Array(L.cpus);
   const pDoorbell = L.gBase + G_GP_DOORBELL;
-  const tickMs = c.opts.rcuTickUs / 1000;
+  const tickMs = c.knob(K_RCU_TICK) / 1000;
+  const blimit = c.knob(K_RCU_BLIMIT);
   for (;;) {
     const bell = m.load(pDoorbell);
     let work = m.load(L.gBase + G_GP_REQ) - m.load(L.gBase + G_GP_DONE) > 0;
@@ -197,7 +207,12 @@ export function rcuGpKthread(c: Cpu, invoke: (c: Cpu, arg: number) => void): voi
       while (h !== tails[t]) {
         invoke(c, m.load(c.cbAddr(t, h)));
         h++;
-        n++;
+        // blimit: the softirq gives the CPU back, the rest run at the next tick
+        if (++n % blimit === 0 && h !== tails[t]) {
+          m.store(aHead, h);
+          m.notify(aHead, 4);
+          c.block(c.aWake, m.load(c.aWake), tickMs);
+        }
       }
       m.store(aHead, h);
       m.notify(aHead, 4);

@@ -1,0 +1,33 @@
+// The tuning knobs a kernel developer turns (HZ, blimit, the mmu_gather batch, how long an
+// IPI sender spins): each declared once by the module that reads it, with its range and the
+// kernel setting it stands for. `--set NAME=V` on run and sweep; `gupstress list` prints them.
+// A CPU reads a knob as c.knob(K), from an array indexed by the knob's id.
+import { type Registered, Registry } from './registry.js';
+
+export interface KnobDef extends Registered {
+  readonly doc: string;
+  /** what the kernel calls it */
+  readonly kernel: string;
+  /** 'us': a duration, given as 250us, 1ms, or a bare number of us; 'count': an integer */
+  readonly unit: 'us' | 'count';
+  readonly value: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export const KNOBS = new Registry<KnobDef>('knob');
+
+export function defineKnob(k: Omit<KnobDef, 'id'>): KnobDef {
+  if (!(k.min <= k.value && k.value <= k.max)) throw new Error(`knob ${k.name}: default ${k.value} outside ${k.min}..${k.max}`);
+  return KNOBS.define({ ...k, id: -1 });
+}
+
+/** Every knob's value by id: the defaults, and what `values` sets (by name). */
+export function knobArray(values: Readonly<Record<string, number>>): Float64Array {
+  return Float64Array.from(KNOBS.all.map((k) => values[k.name] ?? k.value));
+}
+
+/** The defaults by name. */
+export function knobDefaults(): Record<string, number> {
+  return Object.fromEntries(KNOBS.all.map((k) => [k.name, k.value]));
+}
