@@ -121,13 +121,13 @@ test('a fixed form explores clean; the PCT bound is printed', () => {
   assert.equal(pctBound(3, 100, 3), 1 / (3 * 100 * 100));
 });
 
-test('every fixed form explores clean under each declared strategy (20 schedules each; the README gives 10,000)', async () => {
+test('every fixed form explores clean under each declared strategy (10 schedules each; the README gives 10,000)', async () => {
   for (const s of SCENARIOS) {
     for (const strategy of s.strategies) {
       const { cfg, o } = resolveExplore({ scenario: s.id, strategy, seed: 1 });
-      const f = await exploreToFile(cfg, o, { runs: 20, durationMs: null, keepGoing: false, minimizeMs: 0 }, silent);
+      const f = await exploreToFile(cfg, o, { runs: 10, durationMs: null, keepGoing: false, minimizeMs: 0 }, silent);
       assert.equal(f.failure, null, `${s.id} ${strategy}: ${f.failure?.violation.kind} ${f.failure?.violation.detail}`);
-      assert.equal(f.explore.runs, 20);
+      assert.equal(f.explore.runs, 10);
       assert.equal(f.explore.aborted, 0, `${s.id} ${strategy}: every execution ran to its end`);
       assert.ok(f.explore.meanSteps > 50, `${s.id} ${strategy}: real executions`);
     }
