@@ -1,5 +1,6 @@
 // `gupstress campaign` (npm start): every scenario, its fixed form under each strategy and
 // each bug under each strategy it shows under; then the detection table.
+import { join } from 'node:path';
 import { SCENARIOS } from '../src/scenarios/index.js';
 import type { Scenario } from '../src/scenarios/scenario.js';
 import type { StrategyName } from '../src/sync/strategy.js';
@@ -306,10 +307,13 @@ export async function runCampaign(o: CampaignOptions, log: Logger, signal: Abort
   const exploreMs = o.explore === undefined || o.explore === false ? null : o.explore === true || o.explore === '' ? 10000 : parseDuration(String(o.explore), '--explore');
   if (limits.budget) log.info({ budgetMs: limits.budget.totalMs, runs: limits.budget.runsLeft }, `campaign budget: ${nextRunMs(limits.budget.totalMs, limits.budget.runsLeft)} ms per run to start with`);
   const startedAt = new Date().toISOString();
+  const stamp = startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+  // every run's file in one folder, next to the campaign's JSON and report
+  const runsDir = join(out, `campaign.${stamp}`);
   const rows: CampaignRow[] = [];
   for (const [i, job] of jobs.entries()) {
     if (signal.aborted) break;
-    const row = await runJob(job, i, job.bug === null ? 1 : repeat, limits, out, log, signal);
+    const row = await runJob(job, i, job.bug === null ? 1 : repeat, limits, runsDir, log, signal);
     if (row === null) break;
     if (exploreMs !== null && row.bug !== null) {
       row.explore = await exploreCell(job.s.id, row.strategy, row.bug, exploreMs, log);
@@ -322,7 +326,6 @@ export async function runCampaign(o: CampaignOptions, log: Logger, signal: Abort
   }
   const ok = rows.length === jobs.length && rows.every((r) => r.expected);
   const skipped: JobKey[] = jobs.slice(rows.length).map((j) => ({ scenario: j.s.id, strategy: j.strategy, bug: j.bug }));
-  const stamp = startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
   const summary: CampaignResults = {
     schema: CAMPAIGN_SCHEMA, startedAt, host: hostInfo(), rows, ok, interrupted: signal.aborted, report: null,
     budgetMs: limits.budget?.totalMs ?? null, skipped,

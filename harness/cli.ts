@@ -6,6 +6,7 @@ import { runBench } from './bench.js';
 import { runCampaign } from './campaign.js';
 import { runCompare } from './compare.js';
 import { parseFormat } from './format.js';
+import { allArches } from '../src/arch/index.js';
 import { runRepeated } from './repeat.js';
 import { loadResultsFile } from './files.js';
 import { writeReport } from './report.js';
@@ -56,8 +57,8 @@ function runOptions<T>(y: Argv<T>) {
   return y
     .option('bug', { type: 'string', array: true, describe: 'historical bug switch (repeatable)' })
     .option('strategy', { type: 'string', describe: 'ipi | rcu | rcu-sync | rcu-exp (default: the scenario\'s)' })
-    .option('arch', { type: 'string', describe: 'x86-64' })
-    .option('levels', { type: 'string', describe: 'page-table levels of the mm (x86-64: 4 or 5)' })
+    .option('arch', { type: 'string', describe: `${allArches().map((x) => x.name).join(' | ')} (default x86-64; a scenario runs on the arches gupstress list gives it)` })
+    .option('levels', { type: 'string', describe: `page-table levels of the mm: ${allArches().map((x) => `${x.name} ${x.levelChoices.join(' or ')}`).join(', ')}` })
     .option('readers', { type: 'string', describe: 'reader CPUs' })
     .option('writers', { type: 'string', describe: 'writer CPUs' })
     .option('duration', { type: 'string', describe: 'run time, e.g. 5s, 500ms (default 5s)' })
@@ -83,7 +84,30 @@ function rawArgs(a: Record<string, unknown>): RawRunArgs {
   };
 }
 
-await yargs(hideBin(process.argv))
+/** Levenshtein distance, for the nearest option to a mistyped one. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** yargs' "Unknown argument: durtion" with the option the user most likely meant. */
+function didYouMean(msg: string, known: readonly string[]): string {
+  const m = /^Unknown arguments?: (.+)$/.exec(msg);
+  if (!m) return msg;
+  const hints = m[1].split(', ').map((u) => {
+    const best = known.map((k) => [k, distance(u, k)] as const).sort((x, y) => x[1] - y[1])[0];
+    return best && best[1] <= Math.max(2, u.length / 3) ? `--${u} (did you mean --${best[0]}?)` : `--${u}`;
+  });
+  return `unknown option ${hints.join(', ')}`;
+}
+
+const cli = yargs(hideBin(process.argv));
+await cli
   .scriptName('gupstress')
   .usage('$0 <command> [options]\n\nLockless page-table walkers (GUP-fast) racing against page-table writers, on worker_threads.')
   .command('list', 'scenarios, their bugs, strategies and arches', (y) => y.option('json', { type: 'boolean' }), (a) =>
@@ -184,6 +208,7 @@ await yargs(hideBin(process.argv))
   .command('bench', 'micro-benchmarks: Atomics, the walk (raw vs harness), IPI and grace-period latency', (y) =>
     y.option('json', { type: 'boolean' }).option('time', { type: 'string', describe: 'time per micro-benchmark (default 1s)' }),
     (a) => guarded(() => runBench({ json: Boolean(a.json), time: a.time }, log)))
+  .option('log-json', { type: 'boolean', global: true, describe: 'log to stderr as JSON lines (default: readable lines)' })
   .demandCommand(1, 'give a command: list, run, explore, replay, sweep, report, compare, campaign, limits, bench')
   .strict()
   .fail((msg, err) => {
@@ -191,7 +216,14 @@ await yargs(hideBin(process.argv))
       process.stderr.write(`gupstress: harness failure: ${err.message}\n`);
       process.exit(3);
     }
-    bad((msg ?? err?.message ?? 'bad usage').split('\n')[0]);
+    // the options of the command being parsed (yargs has added them to its instance by now)
+    let known: string[] = [];
+    try {
+      known = Object.keys((cli as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key).filter((k) => k.length > 1 && !/[A-Z]/.test(k));
+    } catch {
+      // no hint, still one line
+    }
+    bad(didYouMean((msg ?? err?.message ?? 'bad usage').split('\n')[0], known));
   })
   .help()
   .parseAsync();

@@ -191,6 +191,11 @@ export function resolveRunConfig(a: RawRunArgs, warn: (msg: string) => void = ()
     knobs: resolveKnobs([...(a.rcuTick === undefined ? [] : [`rcu.tick=${String(a.rcuTick)}`]), ...listOpt(a.set)]),
     params,
   };
+  // a CPU spins through its widening without finishing an operation: as long as the stall
+  // timeout, and the run would end in a stall (ERROR) instead of measuring anything
+  for (const [w, ns] of Object.entries(cfg.widen)) {
+    if (ns / 1e6 >= cfg.stallTimeoutMs) throw new BadInput(`--widen ${w}=${ns / 1e6}ms is not shorter than the stall timeout (${cfg.stallTimeoutMs}ms): shorten it or raise --stall-timeout`);
+  }
   checkBoots(s, cfg);
   return cfg;
 }

@@ -1,5 +1,6 @@
 // The summary a person reads after `gupstress run`: generated from the results and the
 // scenario's declaration.
+import { archByName } from '../src/arch/index.js';
 import type { RunResults } from './results.js';
 import { fmtFreq, fmtInt, fmtNs, table } from './table.js';
 
@@ -28,7 +29,7 @@ export function formatSummary(r: RunResults, path: string | null): string {
   out.push(table(['window', 'role', 'paired with', 'entries', 'overlaps', 'freq', 'widen', 'p50', 'p99'], wrows, [false, false, false, true, true, true, true, true, true]));
   out.push('');
   const s = r.sync;
-  out.push(`sync: ${fmtInt(s.ipiSent)} IPI broadcasts (wait p50 ${fmtNs(s.ipiWaitNs.p50)} p99 ${fmtNs(s.ipiWaitNs.p99)} max ${fmtNs(s.ipiWaitNs.max)}), ${fmtInt(s.tlbiBroadcasts)} TLBI broadcasts`);
+  out.push(`sync: ${fmtInt(s.ipiSent)} IPI broadcasts (wait p50 ${fmtNs(s.ipiWaitNs.p50)} p99 ${fmtNs(s.ipiWaitNs.p99)} max ${fmtNs(s.ipiWaitNs.max)}), ${fmtInt(s.tlbiBroadcasts)} ${archByName(c.arch).broadcastFlush} (wait for no CPU)`);
   out.push(`      ${fmtInt(s.gracePeriods)} grace periods (p50 ${fmtNs(s.gracePeriodNs.p50)} p99 ${fmtNs(s.gracePeriodNs.p99)}), synchronize_rcu ${fmtInt(s.syncRcu)} (p50 ${fmtNs(s.syncRcuNs.p50)}), expedited ${fmtInt(s.syncRcuExpedited)} (p50 ${fmtNs(s.syncRcuExpeditedNs.p50)})`);
   out.push(`      call_rcu ${fmtInt(s.callRcu)}, batch p50 ${s.callbackBatch.p50 ?? '-'} max ${s.callbackBatch.max ?? '-'}, deferred frees pending at most ${fmtInt(s.deferredFreesPendingMax)}, tables freed ${fmtInt(s.tablesFreed)}`);
   if (r.violations.length) {

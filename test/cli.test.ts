@@ -40,6 +40,8 @@ test('bad input: exit 2, one line on stderr, no stack trace', () => {
     ['run', '--scenario', 'thp-collapse', '--writers', '2'],
     ['run', '--scenario', 'munmap-free', '--param', 'pmds=64'],
     ['limits', '--scenario', 'nope'],
+    ['run', '--scenario', 'ksm-merge', '--widen', 'gup.walk=20s'],
+    ['run', '--scenario', 'ksm-merge', '--format', 'xml'],
   ];
   for (const args of cases) {
     const r = gupstress(...args);
@@ -49,6 +51,31 @@ test('bad input: exit 2, one line on stderr, no stack trace', () => {
     assert.match(lines[0], /^gupstress: /);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   }
+});
+
+test('what a newcomer tripped over (issue 12): option hints, arch help, readable stderr, the flush named for the arch, RCU table frees counted', () => {
+  const typo = gupstress('run', '--scenario', 'ksm-merge', '--durtion', '1s');
+  assert.equal(typo.status, 2);
+  assert.equal(typo.stderr.trim(), 'gupstress: unknown option --durtion (did you mean --duration?)');
+  const help = gupstress('run', '--help');
+  for (const a of ['x86-64', 'arm64', 's390']) assert.ok(help.stdout.includes(a), `--arch help lists ${a}`);
+  const long = gupstress('run', '--scenario', 'ksm-merge', '--widen', 'gup.walk=20s');
+  assert.match(long.stderr, /not shorter than the stall timeout/);
+  const out = tmpOut();
+  const env = { ...process.env, GUPSTRESS_LOG: 'info' };
+  const r = spawnSync(process.execPath, [CLI, 'run', '--scenario', 'munmap-free', '--strategy', 'rcu', '--duration', '400ms', '--out', out, '--json'], { encoding: 'utf8', env });
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /^\{"level"/m, 'stderr is readable lines when it is not a terminal');
+  const res = JSON.parse(r.stdout);
+  assert.ok(res.sync.callRcu > 0);
+  assert.ok(res.sync.tablesFreed > 0 && res.sync.tablesFreed <= res.sync.callRcu, `tables freed by RCU callbacks are counted: ${res.sync.tablesFreed} of ${res.sync.callRcu}`);
+  const j = spawnSync(process.execPath, [CLI, 'sweep', '--scenario', 'munmap-free', '--duration', '200ms', '--out', out, '--log-json'], { encoding: 'utf8', env });
+  assert.match(j.stderr, /^\{"level":\d+.*"msg":"sweep cell 1\/1"/m, '--log-json: JSON lines');
+  const arm = gupstress('run', '--scenario', 'munmap-free', '--arch', 'arm64', '--strategy', 'rcu', '--duration', '200ms', '--out', out);
+  assert.match(arm.stdout, /\d+ TLBI broadcasts \(wait for no CPU\)/);
+  const x86 = gupstress('run', '--scenario', 'munmap-free', '--strategy', 'rcu', '--duration', '200ms', '--out', out);
+  assert.match(x86.stdout, /\d+ paravirt\/INVLPGB flushes \(wait for no CPU\)/);
+  assert.doesNotMatch(x86.stdout, /TLBI/);
 });
 
 test('issue 9: a size the layout cannot hold exits 2 with the allowed range, before anything runs', () => {

@@ -8,12 +8,11 @@ import { EV_OP, TRACE_EVENTS } from '../src/check/trace.js';
 import { ControlledAbort, ControlledMem } from '../src/machine/controlled.js';
 import { Cpu } from '../src/machine/cpu.js';
 import { CpuState, G_DRAIN, G_GP_DOORBELL, G_ROLES_DONE, type Layout } from '../src/machine/layout.js';
-import { freeTable } from '../src/mm/page_alloc.js';
 import { scenarioById } from '../src/scenarios/index.js';
 import { roleCounters } from '../src/scenarios/scenario.js';
 import { handleIpi, irqPoint } from '../src/sync/irq.js';
 import { rcuBarrier, rcuGpKthread } from '../src/sync/rcu.js';
-import type { StrategyName } from '../src/sync/strategy.js';
+import { type StrategyName, freeTableAfterGp } from '../src/sync/strategy.js';
 import { registryNames, runParams, scenarioCpu } from '../harness/machine.js';
 import type { ControlledExec, ControlledInit, ControlledResult } from './protocol.js';
 
@@ -53,7 +52,7 @@ function runExecution(x: ControlledExec): ControlledResult {
         mem.add(L.gBase + G_GP_DOORBELL, 1);
         mem.notify(L.gBase + G_GP_DOORBELL, 1);
       }
-    } else rcuGpKthread(c, scenario.rcuCallback ?? freeTable);
+    } else rcuGpKthread(c, scenario.rcuCallback ?? freeTableAfterGp);
     // as a stress worker: done, so no IPI waits for it any more; then take what was posted
     mem.store(c.aState, CpuState.Done);
     handleIpi(c);

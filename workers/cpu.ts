@@ -7,12 +7,11 @@ import type { ArchName } from '../src/arch/arch.js';
 import { CpuState, G_START } from '../src/machine/layout.js';
 import { StressMem } from '../src/machine/mem.js';
 import { H_READER_OP, H_WRITER_OP, S_OPS } from '../src/machine/stats.js';
-import { freeTable } from '../src/mm/page_alloc.js';
 import { scenarioById } from '../src/scenarios/index.js';
 import { roleCounters } from '../src/scenarios/scenario.js';
 import { handleIpi, irqPoint } from '../src/sync/irq.js';
 import { S_GPS, rcuBarrier, rcuGpKthread } from '../src/sync/rcu.js';
-import type { StrategyName } from '../src/sync/strategy.js';
+import { type StrategyName, freeTableAfterGp } from '../src/sync/strategy.js';
 import { registryNames, runParams, scenarioCpu } from '../harness/machine.js';
 import type { WorkerInit, WorkerMessage } from './protocol.js';
 
@@ -71,7 +70,7 @@ if (role && state !== null) {
   }
 } else {
   // the gp worker: grace periods and call_rcu callbacks until told to drain
-  rcuGpKthread(c, scenario.rcuCallback ?? freeTable);
+  rcuGpKthread(c, scenario.rcuCallback ?? freeTableAfterGp);
   ops = c.stats[S_GPS.id];
 }
 // rcu_barrier(): a writer's deferred frees have all run before it reports

@@ -17,6 +17,8 @@ export const LVL_PGD = 5;
 
 export interface Arch {
   readonly name: ArchName;
+  /** the TLB flush that waits for no CPU (the rcu strategies' flush), as this arch calls it */
+  readonly broadcastFlush: string;
   /** Page-table depths an mm of this arch may have (x86-64: 4 or 5, pgtable_l5_enabled). */
   readonly levelChoices: readonly number[];
   /** s390's pgd_offset_raw(): an mm's depth read from its top table's entry type (it can

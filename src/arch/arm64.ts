@@ -36,6 +36,7 @@ const prot = (write: boolean): number => PTE_VALID | PTE_USER | PTE_AF | (write 
 
 export const arm64: Arch = {
   name: 'arm64',
+  broadcastFlush: 'TLBI broadcasts',
   levelChoices: [4],
   hasPteSpecial: true,
   emptyPte: 0,

@@ -5,6 +5,11 @@ import { x86_64 } from './x86_64.js';
 
 const ARCHES: Record<ArchName, Arch> = { 'x86-64': x86_64, arm64, s390 };
 
+/** Every arch, for help texts and listings. */
+export function allArches(): Arch[] {
+  return Object.values(ARCHES);
+}
+
 export function archByName(name: ArchName): Arch {
   return ARCHES[name];
 }

@@ -36,6 +36,7 @@ function regionType(level: number, mmLevels: number): number {
 
 export const s390: Arch = {
   name: 's390',
+  broadcastFlush: 'IDTE/IPTE broadcasts',
   levelChoices: [3, 4, 5],
   levelsOfTop: (topEntry) => ((topEntry & 0x0c) >> 2) + 2, // R3 -> 3, R2 -> 4, R1 -> 5
   hasPteSpecial: true,

@@ -27,6 +27,7 @@ function accessPermitted(v: number, write: boolean): boolean {
 
 export const x86_64: Arch = {
   name: 'x86-64',
+  broadcastFlush: 'paravirt/INVLPGB flushes',
   levelChoices: [4, 5],
   hasPteSpecial: true,
   emptyPte: 0,

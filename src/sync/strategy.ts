@@ -3,6 +3,7 @@
 // Scenarios are written once against this record and pick it with --strategy.
 import type { Cpu } from '../machine/cpu.js';
 import { defineStat } from '../machine/stats.js';
+import { freeTable } from '../mm/page_alloc.js';
 import { ipiBroadcast } from './irq.js';
 import { callRcu, synchronizeRcu, synchronizeRcuExpedited } from './rcu.js';
 
@@ -27,6 +28,13 @@ export interface Strategy {
 function freeAll(c: Cpu, tables: Int32Array, n: number, free: (c: Cpu, pfn: number) => void): void {
   for (let i = 0; i < n; i++) free(c, tables[i]);
   c.stats[S_TABLES_FREED.id] += n;
+}
+
+/** An RCU callback that frees a page table (pte_free_defer, tlb_remove_table's call_rcu),
+ *  counted where the table is really freed: after the grace period, on the gp worker. */
+export function freeTableAfterGp(c: Cpu, pfn: number): void {
+  freeTable(c, pfn);
+  c.stats[S_TABLES_FREED.id]++;
 }
 
 function tlbiBroadcast(c: Cpu): void {
