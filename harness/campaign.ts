@@ -9,7 +9,7 @@ import { exploreToFile, replayFailure, resolveExplore } from './explore.js';
 import { CAMPAIGN_SCHEMA } from './files.js';
 import type { Logger } from './log.js';
 import { durationArg, rerunCommand, writeJunit } from './junit.js';
-import { buildResults, hostInfo, type RunResults, writeJsonAtomic, writeResults } from './results.js';
+import { type Evidence, buildResults, hostInfo, type RunResults, writeJsonAtomic, writeResults } from './results.js';
 import { writeReport } from './report.js';
 import { runScenario } from './runner.js';
 import { fmtInt } from './table.js';
@@ -57,6 +57,8 @@ export interface CampaignRow {
   /** fixed forms: how clean (95% bound per paired window overlap) and how hard the race was hit */
   bound: number | null;
   overlaps: number;
+  /** fixed forms: how much the clean verdict says (results.ts WEAK_OVERLAPS) */
+  evidence?: Evidence | null;
   nearMisses: number;
   /** each run's seed and time limit (its --duration, ms), so `gupstress run` can repeat it exactly */
   seeds: number[];
@@ -164,7 +166,7 @@ export function rowOf(job: Job, r: RunResults, path: string | null): CampaignRow
   return {
     scenario: job.s.id, strategy: job.strategy, bug: job.bug, status, expected: status === 'clean' || status === 'caught', kinds, expectKinds,
     firstViolationMs: r.firstViolationMs, firstViolationRuns: [r.firstViolationMs], readerOps: r.reader.ops, durationMs: r.durationMs, runId: r.runId, results: path,
-    bound: r.bound, overlaps: r.boundBasis?.overlaps ?? 0,
+    bound: r.bound, overlaps: r.boundBasis?.overlaps ?? 0, evidence: r.evidence,
     nearMisses: [r.reader, r.writer].reduce((a, role) => a + Object.values(role.outcomes).filter((o) => o.expect === 'INTERESTING').reduce((x, o) => x + o.count, 0), 0),
     seeds: [r.config.seed], runMs: [r.config.durationMs ?? 0], wallMs: 0,
     failure: status === 'clean' || status === 'caught' ? null : { run: 0, detail: firstProblem(r) },
@@ -182,6 +184,14 @@ function addRepeat(row: CampaignRow, one: CampaignRow, k: number): void {
   if (row.failure === null && one.failure !== null) row.failure = { run: k, detail: one.failure.detail };
 }
 
+/** A clean row's evidence: its bound and overlaps, WEAK under WEAK_OVERLAPS, or no window. */
+function evidenceCell(r: CampaignRow): string {
+  if (r.bug !== null || !r.evidence) return '-';
+  if (r.evidence === 'no window measured') return 'no window measured';
+  const b = r.bound === null ? '-' : r.bound.toExponential(1);
+  return `${r.evidence === 'weak' ? 'WEAK ' : ''}bound ${b} (${fmtInt(r.overlaps)} overlaps)`;
+}
+
 export function campaignTable(rows: CampaignRow[]): Table {
   const explored = rows.some((r) => r.explore);
   const cell = (r: CampaignRow): string => {
@@ -191,13 +201,13 @@ export function campaignTable(rows: CampaignRow[]): Table {
     return `${fmtInt(e.executions)} execs, ${e.seconds.toFixed(1)} s, ${e.steps![0]}->${e.steps![1]} steps, replay ${e.replays}/${REPLAYS}${e.replayVerified ? '' : ' FAILED'}`;
   };
   return {
-    head: ['scenario', 'strategy', 'bug', 'result', 'violation kinds', 'first violation (median)', 'runs', 'reader ops', 'time', ...(explored ? ['explore (no widening)'] : [])],
+    head: ['scenario', 'strategy', 'bug', 'result', 'violation kinds', 'first violation (median)', 'runs', 'reader ops', 'time', 'evidence (clean rows)', ...(explored ? ['explore (no widening)'] : [])],
     rows: rows.map((r) => [
       r.scenario, r.strategy, r.bug ?? '(fixed)', r.status, r.kinds.join(',') || '-',
       r.firstViolationMs === null ? '-' : `${r.firstViolationMs.toFixed(1)} ms`, r.bug === null ? '1' : String(r.firstViolationRuns.length),
-      fmtInt(r.readerOps), `${(r.durationMs / 1000).toFixed(1)} s`, ...(explored ? [cell(r)] : []),
+      fmtInt(r.readerOps), `${(r.durationMs / 1000).toFixed(1)} s`, evidenceCell(r), ...(explored ? [cell(r)] : []),
     ]),
-    right: [false, false, false, false, false, true, true, true, true, false],
+    right: [false, false, false, false, false, true, true, true, true, false, false],
   };
 }
 

@@ -70,6 +70,7 @@ function runOptions<T>(y: Argv<T>) {
     .option('frames', { type: 'string', describe: 'small physical frames' })
     .option('huge', { type: 'string', describe: 'PMD-sized folios' })
     .option('param', { type: 'string', array: true, describe: 'NAME=N scenario parameter (see list)' })
+    .option('until-bound', { type: 'string', describe: 'run until the 95% bound per paired-window overlap is below this (e.g. 1e-4), or --duration (default 2m) runs out' })
     .option('stall-timeout', { type: 'string', describe: 'a CPU without progress this long is a stall (default 10s)' })
     .option('set', { type: 'string', array: true, describe: 'KNOB=VALUE: a tuning knob (repeatable; gupstress list prints them with their ranges)' })
     .option('rcu-tick', { type: 'string', describe: 'the same as --set rcu.tick=VALUE (default 250us)' })
@@ -80,7 +81,7 @@ function rawArgs(a: Record<string, unknown>): RawRunArgs {
   return {
     scenario: a.scenario, bug: a.bug, strategy: a.strategy, arch: a.arch, levels: a.levels, readers: a.readers, writers: a.writers,
     duration: a.duration, ops: a.ops, seed: a.seed, widen: a.widen, jitter: a.jitter, stopOnViolation: a.stopOnViolation,
-    out: a.out, frames: a.frames, huge: a.huge, stallTimeout: a.stallTimeout, rcuTick: a.rcuTick, set: a.set, param: a.param,
+    out: a.out, frames: a.frames, huge: a.huge, stallTimeout: a.stallTimeout, rcuTick: a.rcuTick, set: a.set, param: a.param, untilBound: a.untilBound,
   };
 }
 

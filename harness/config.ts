@@ -21,6 +21,8 @@ export interface RunConfig {
   readers: number;
   writers: number;
   durationMs: number | null;
+  /** --until-bound: stop once the 95% bound per paired-window overlap is below this */
+  untilBound: number | null;
   ops: number | null;
   seed: number;
   /** widening per window name, in ns (scenario defaults merged with --widen) */
@@ -116,6 +118,7 @@ export interface RawRunArgs {
   rcuTick?: unknown;
   set?: unknown;
   param?: unknown;
+  untilBound?: unknown;
 }
 
 export function resolveRunConfig(a: RawRunArgs, warn: (msg: string) => void = () => {}): RunConfig {
@@ -151,7 +154,11 @@ export function resolveRunConfig(a: RawRunArgs, warn: (msg: string) => void = ()
   checkFrames();
   checkHuge();
   if (a.duration !== undefined && a.ops !== undefined) throw new BadInput('give --duration or --ops, not both');
-  const durationMs = a.ops !== undefined ? null : a.duration === undefined ? 5000 : parseDuration(String(a.duration), '--duration');
+  const untilBound = a.untilBound === undefined ? null : Number(a.untilBound);
+  if (untilBound !== null && !(untilBound > 0 && untilBound < 1)) throw new BadInput(`--until-bound is a rate between 0 and 1, e.g. 1e-4 (got ${String(a.untilBound)})`);
+  if (untilBound !== null && a.ops !== undefined) throw new BadInput('give --until-bound or --ops, not both');
+  // --until-bound runs as long as it takes, up to --duration (default UNTIL_BOUND_MAX_MS)
+  const durationMs = a.ops !== undefined ? null : a.duration === undefined ? (untilBound !== null ? UNTIL_BOUND_MAX_MS : 5000) : parseDuration(String(a.duration), '--duration');
   if (durationMs !== null && !(durationMs > 0)) throw new BadInput('--duration must be more than 0');
   const ops = a.ops === undefined ? null : intOpt(a.ops, '--ops', 1, 1e12);
   const seed = a.seed === undefined ? (Math.random() * 0x7fffffff) | 0 : intOpt(a.seed, '--seed', 0, 0xffffffff);
@@ -179,6 +186,7 @@ export function resolveRunConfig(a: RawRunArgs, warn: (msg: string) => void = ()
     readers,
     writers,
     durationMs,
+    untilBound,
     ops,
     seed,
     widen,
@@ -199,6 +207,9 @@ export function resolveRunConfig(a: RawRunArgs, warn: (msg: string) => void = ()
   checkBoots(s, cfg);
   return cfg;
 }
+
+/** --until-bound without --duration: at most this long */
+export const UNTIL_BOUND_MAX_MS = 120_000;
 
 /** A knob's value from text: a duration for 'us' knobs (a bare number is us), an integer for counts. */
 export function knobValue(k: KnobDef, text: string): number {

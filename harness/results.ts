@@ -92,9 +92,21 @@ export interface RunResults {
   /** where no violation was seen: 95% upper bound on violations per window overlap (3/N) */
   bound: number | null;
   boundBasis: { overlaps: number; readerOps: number; perReaderOp: number | null } | null;
+  /** how much a PASS says: 'strong' (WEAK_OVERLAPS or more paired-window overlaps), 'weak'
+   *  (fewer: the bound is above 3/WEAK_OVERLAPS), 'no window measured' (the scenario pairs no
+   *  window: only a bound per reader op); null when not PASS */
+  evidence: Evidence | null;
+  /** --until-bound: the target, and whether the run reached it before --duration ran out */
+  untilBound: { target: number; reached: boolean } | null;
   error: string | null;
   stall: CpuSnapshot[] | null;
 }
+
+export type Evidence = 'strong' | 'weak' | 'no window measured';
+
+/** A clean verdict with fewer paired-window overlaps than this is weak evidence: its 95% bound
+ *  (3/N) stays above 1e-2 per overlap, one violation in a hundred races unseen. */
+export const WEAK_OVERLAPS = 300;
 
 export function summarize(h: hdr.Histogram): HistSummary {
   if (h.totalCount === 0) return { count: 0, p50: null, p99: null, max: null, mean: null };
@@ -151,12 +163,16 @@ export function buildResults(run: RawRun): RunResults {
 
   const windows: Record<string, WindowResult> = {};
   let overlapsPaired = 0;
+  let pairedWindows = 0;
   for (const { window: w, pairedWith } of windowPairs(s)) {
     const name = w.name;
     const pair = pairedWith?.name ?? null;
     const entries = run.results.reduce((a, r) => a + (r.winEntries[w.id] ?? 0), 0);
     const overlaps = w.role === 'reader' && pair ? run.results.reduce((a, r) => a + (r.winOverlaps[w.id] ?? 0), 0) : null;
-    if (overlaps !== null) overlapsPaired += overlaps;
+    if (overlaps !== null) {
+      overlapsPaired += overlaps;
+      pairedWindows++;
+    }
     windows[name] = {
       role: w.role, pairedWith: pair, entries, overlaps, frequency: overlaps === null ? null : entries > 0 ? overlaps / entries : 0,
       widenNs: cfg.widen[name] ?? 0, durationNs: summarize(merged(run.results.map((r) => r.winHists[w.id] ?? ''))), doc: w.doc,
@@ -212,6 +228,8 @@ export function buildResults(run: RawRun): RunResults {
     firstViolationMs: firsts.length ? Math.min(...firsts) : null,
     verdict,
     bound: verdict === 'PASS' && overlapsPaired > 0 ? 3 / overlapsPaired : null,
+    evidence: verdict !== 'PASS' ? null : pairedWindows === 0 ? 'no window measured' : overlapsPaired < WEAK_OVERLAPS ? 'weak' : 'strong',
+    untilBound: run.cfg.untilBound === null ? null : { target: run.cfg.untilBound, reached: run.boundReached },
     boundBasis: verdict === 'PASS' ? { overlaps: overlapsPaired, readerOps: reader.ops, perReaderOp: reader.ops > 0 ? 3 / reader.ops : null } : null,
     error: run.error,
     stall: run.stall,

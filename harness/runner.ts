@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { endOfRunAccounting, type AccountingSummary } from '../src/check/accounting.js';
 import { WINDOWS } from '../src/check/windows.js';
 import type { Cpu } from '../src/machine/cpu.js';
-import { C_OPS, G_DRAIN, G_GP_DOORBELL, G_RCU_PENDING_MAX, G_START, G_STOP, G_VIOLATIONS, type Layout, cpuAddr, gpCpu } from '../src/machine/layout.js';
+import { C_OPS, C_OVERLAPS, G_DRAIN, G_GP_DOORBELL, G_RCU_PENDING_MAX, G_START, G_STOP, G_VIOLATIONS, type Layout, cpuAddr, gpCpu } from '../src/machine/layout.js';
 import { scenarioById } from '../src/scenarios/index.js';
 import { type Scenario, roleCounters, windowPairs } from '../src/scenarios/scenario.js';
 import type { ResultRole, WorkerInit, WorkerMessage, WorkerResult, WorkerRole } from '../workers/protocol.js';
@@ -42,6 +42,8 @@ export interface RawRun {
   accounting: AccountingSummary | null;
   rcuPendingMax: number;
   interrupted: boolean;
+  /** --until-bound: whether the bound was reached before --duration ran out */
+  boundReached: boolean;
   error: string | null;
   stall: CpuSnapshot[] | null;
 }
@@ -165,6 +167,7 @@ export async function runScenario(cfg: RunConfig, hooks: RunHooks): Promise<RawR
   // run: until the duration passes, the readers' quotas are done, a violation stops it
   // (--stop-on-violation), the user interrupts, or a CPU stops making progress
   const lastOps = new Array<number>(cpus).fill(-1);
+  let boundReached = false;
   const lastChange = new Array<number>(cpus).fill(t0);
   const onAbort = (): void => {
     interrupted = true;
@@ -185,11 +188,16 @@ export async function runScenario(cfg: RunConfig, hooks: RunHooks): Promise<RawR
         error ??= `stall: cpu ${cpu} (${roles[cpu]}) made no progress for ${(cfg.stallTimeoutMs / 1000).toFixed(1)} s`;
       }
     }
+    if (cfg.untilBound !== null) {
+      let overlaps = 0;
+      for (let cpu = 0; cpu < cpus; cpu++) if (roles[cpu] === 'reader') overlaps += Atomics.load(i32, cpuAddr(L, cpu, C_OVERLAPS));
+      if (overlaps > 0 && 3 / overlaps < cfg.untilBound) boundReached = true;
+    }
     hooks.onProgress?.({ elapsedMs: now - t0, totalMs: cfg.durationMs, readerOps, opsTarget: cfg.ops, violations: Atomics.load(i32, L.gBase + G_VIOLATIONS) });
     changed();
   }, 100);
   const stopWhen = (): boolean =>
-    error !== null || interrupted ||
+    error !== null || interrupted || boundReached ||
     (cfg.durationMs !== null && performance.now() - t0 >= cfg.durationMs) ||
     (quota > 0 && readersDone === cfg.readers) ||
     (cfg.stopOnViolation && Atomics.load(i32, L.gBase + G_STOP) !== 0);
@@ -231,6 +239,6 @@ export async function runScenario(cfg: RunConfig, hooks: RunHooks): Promise<RawR
   }
   return {
     cfg, scenario: s, layout: L, startedAt, durationMs, results: [...results.values()].sort((a, b) => a.cpu - b.cpu),
-    boot: cpuResult(boot, 'boot', 0), accounting, rcuPendingMax: Atomics.load(i32, L.gBase + G_RCU_PENDING_MAX), interrupted, error, stall,
+    boot: cpuResult(boot, 'boot', 0), accounting, rcuPendingMax: Atomics.load(i32, L.gBase + G_RCU_PENDING_MAX), interrupted, boundReached, error, stall,
   };
 }

@@ -1,7 +1,7 @@
 // The summary a person reads after `gupstress run`: generated from the results and the
 // scenario's declaration.
 import { archByName } from '../src/arch/index.js';
-import type { RunResults } from './results.js';
+import { type RunResults, WEAK_OVERLAPS } from './results.js';
 import { fmtFreq, fmtInt, fmtNs, table } from './table.js';
 
 export function formatSummary(r: RunResults, path: string | null): string {
@@ -10,8 +10,8 @@ export function formatSummary(r: RunResults, path: string | null): string {
   out.push(`gupstress run ${c.scenario}  strategy=${c.strategy}  bugs=${c.bugs.join(',') || 'none'}  arch=${c.arch}/${c.levels}-level  readers=${c.readers} writers=${c.writers}  seed=${c.seed}`);
   let verdict = `verdict ${r.verdict}  ${(r.durationMs / 1000).toFixed(1)} s  violations ${fmtInt(r.violationCount)}`;
   if (r.firstViolationMs !== null) verdict += `  first after ${r.firstViolationMs.toFixed(1)} ms`;
-  if (r.bound !== null && r.boundBasis) verdict += `  (95% bound < ${r.bound.toExponential(1)} per window overlap, ${fmtInt(r.boundBasis.overlaps)} overlaps)`;
-  else if (r.verdict === 'PASS' && r.boundBasis?.perReaderOp) verdict += `  (95% bound < ${r.boundBasis.perReaderOp.toExponential(1)} per reader op; no paired window overlapped)`;
+  verdict += evidenceText(r);
+  if (r.untilBound) verdict += r.untilBound.reached ? `  [--until-bound ${r.untilBound.target}: reached]` : `  [--until-bound ${r.untilBound.target}: NOT reached, --duration ran out]`;
   if (r.interrupted) verdict += '  [interrupted]';
   out.push(verdict);
   if (r.error) out.push(`error: ${r.error}`);
@@ -58,4 +58,14 @@ export function exploreCommand(r: RunResults): string {
   const args = [`--scenario ${c.scenario}`, `--strategy ${c.strategy}`, ...c.bugs.map((b) => `--bug ${b}`), `--arch ${c.arch}`, `--levels ${c.levels}`];
   for (const [k, v] of Object.entries(c.params)) args.push(`--param ${k}=${v}`);
   return `gupstress explore ${args.join(' ')} --duration 60s`;
+}
+
+/** What a clean verdict is worth, in a few words: the bound per paired-window overlap, marked
+ *  WEAK under WEAK_OVERLAPS overlaps, or "no window measured" where the scenario pairs none. */
+export function evidenceText(r: RunResults): string {
+  const b = r.boundBasis;
+  if (r.evidence === null || !b) return '';
+  if (r.evidence === 'no window measured') return `  (no window measured: no paired window; 95% bound < ${b.perReaderOp?.toExponential(1) ?? '-'} per reader op)`;
+  if (r.evidence === 'weak' && r.bound === null) return `  (WEAK: 0 overlaps of paired windows, under ${WEAK_OVERLAPS}; 95% bound < ${b.perReaderOp?.toExponential(1) ?? '-'} per reader op)`;
+  return `  (${r.evidence === 'weak' ? `WEAK: ${fmtInt(b.overlaps)} overlaps, under ${WEAK_OVERLAPS}; ` : ''}95% bound < ${r.bound!.toExponential(1)} per window overlap, ${fmtInt(b.overlaps)} overlaps)`;
 }

@@ -65,3 +65,23 @@ test('formats: text keeps to 100 columns and starts with the command; md and csv
   assert.deepEqual(csv, ['# gupstress x', 'a,b', '"1,5","say ""hi"""']);
   assert.equal(commandLine(['run', '--widen', 'gup.walk=2us', 'a b']), "gupstress run --widen gup.walk=2us 'a b'");
 });
+
+test('evidence on a clean verdict: strong, WEAK under 300 overlaps, "no window measured" without a paired window; --until-bound stops at its target', async () => {
+  const { run } = await import('./helpers.js');
+  const { WEAK_OVERLAPS } = await import('../harness/results.js');
+  const { evidenceText } = await import('../harness/summary.js');
+  const none = await run({ scenario: 'pfnmap-special', ops: '2000' });
+  assert.equal(none.evidence, 'no window measured');
+  assert.match(evidenceText(none), /no window measured/);
+  const short = await run({ scenario: 'munmap-free', ops: '200' });
+  assert.equal(short.verdict, 'PASS');
+  assert.ok(short.boundBasis!.overlaps < WEAK_OVERLAPS);
+  assert.equal(short.evidence, 'weak');
+  assert.match(evidenceText(short), /WEAK: \d+ overlaps, under 300|WEAK: 0 overlaps/);
+  const until = await run({ scenario: 'munmap-free', untilBound: '2e-2', duration: '30s' });
+  assert.deepEqual(until.untilBound, { target: 0.02, reached: true });
+  assert.ok(until.bound! < 0.02 && until.boundBasis!.overlaps >= 150, `${until.bound} after ${until.boundBasis!.overlaps} overlaps`);
+  assert.ok(until.durationMs < 30_000, 'stopped at the bound, not at --duration');
+  const cut = await run({ scenario: 'munmap-free', untilBound: '1e-9', duration: '300ms' });
+  assert.deepEqual(cut.untilBound, { target: 1e-9, reached: false }, 'a bound out of reach is reported as such');
+});

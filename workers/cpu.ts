@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import hdr from 'hdr-histogram-js';
 import type { ArchName } from '../src/arch/arch.js';
-import { CpuState, G_START } from '../src/machine/layout.js';
+import { C_OVERLAPS, CpuState, G_START, cpuAddr } from '../src/machine/layout.js';
 import { StressMem } from '../src/machine/mem.js';
 import { H_READER_OP, H_WRITER_OP, S_OPS } from '../src/machine/stats.js';
 import { scenarioById } from '../src/scenarios/index.js';
@@ -46,6 +46,9 @@ c.opts.seedStartNs = mem.now();
 mem.store(c.aState, CpuState.Running);
 
 let ops = 0;
+// the paired-window overlaps so far, for the main thread's --until-bound
+const aOverlaps = cpuAddr(L, init.cpu, C_OVERLAPS);
+const overlapsSoFar = (): number => c.winOverlaps.reduce((a, v) => a + v, 0);
 const counters = role ? roleCounters(role) : [];
 c.setRole(counters);
 if (role && state !== null) {
@@ -65,6 +68,7 @@ if (role && state !== null) {
     }
     if ((ops & 15) === 0) {
       mem.store(c.aOps, ops);
+      if (init.role === 'reader') mem.store(aOverlaps, overlapsSoFar());
       if (mem.load(c.gStop) !== 0) break;
     }
   }
@@ -76,6 +80,7 @@ if (role && state !== null) {
 // rcu_barrier(): a writer's deferred frees have all run before it reports
 if (init.role === 'writer') rcuBarrier(c);
 mem.store(c.aOps, ops);
+if (init.role === 'reader') mem.store(aOverlaps, overlapsSoFar());
 mem.store(c.aState, CpuState.Done);
 handleIpi(c);
 c.wakeWaiters();

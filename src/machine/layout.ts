@@ -90,6 +90,7 @@ export const C_WAITING_ON = 8; //     word this CPU is blocked on (stall report)
 export const C_CB_HEAD = 10; //       call_rcu ring: consumer index (gp worker)
 export const C_CB_TAIL = 11; //       call_rcu ring: producer index (this CPU)
 export const C_WANT = 12; //          set by a waiter that sleeps on C_WAKE: wake me when you leave irq-off/RCU or ack
+export const C_OVERLAPS = 13; //      heartbeat: this reader's paired-window overlaps (run --until-bound)
 export const C_STACK = 32; //         a small stack area, real memory holding live values
 export const CPU_WORDS = 64;
 export const STACK_WORDS = 32;
