@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { CampaignResults } from './campaign.js';
 import type { Loaded, SweepResults } from './files.js';
 import type { HistSummary, RunResults } from './results.js';
-import { barChart, esc, sequenceChart } from './svg.js';
+import { type ScatterPoint, barChart, esc, scatterChart, sequenceChart } from './svg.js';
+import { type Spread, spread } from './stats.js';
 import type { ExploreFile } from './explore.js';
 import { STEP_NS } from '../src/machine/controlled.js';
 import { fmtFreq, fmtInt, fmtNs } from './table.js';
@@ -40,7 +41,7 @@ function latencyChart(r: RunResults): string {
   const present = rows.filter(([, h]) => h.count > 0);
   if (present.length === 0) return '';
   return barChart({
-    id: chartId('latency'), title: 'Latency percentiles', series: ['p50', 'p99', 'max'], unit: 'ns', log: true,
+    id: chartId('latency'), title: 'Latency percentiles', series: ['p50', 'p99', 'max'], unit: 'latency', log: true,
     groups: present.map(([label, h]) => ({ label, values: [h.p50, h.p99, h.max] })), format: (v) => fmtNs(v),
   });
 }
@@ -111,7 +112,30 @@ function runSection(r: RunResults, path: string): string {
 
 function cellLabel(c: SweepResults['cells'][number]): string {
   const w = Object.entries(c.widen).map(([k, v]) => `${k.split('.').pop()}=${fmtNs(v)}`).join(' ');
-  return `${c.readers}r/${c.writers}w${w ? ' ' + w : ''}`;
+  const k = Object.entries(c.knobs ?? {}).map(([n, v]) => `${n}=${v}`).join(' ');
+  return `${c.readers}r/${c.writers}w${w ? ' ' + w : ''}${k ? ' ' + k : ''}`;
+}
+
+/** The trade-off, drawn: a point per cell (its median over the repeats, error bars from their
+ *  95% interval): writer latency against the memory held by deferred frees, and against
+ *  reader throughput, so the cheapest safe setting can be seen. */
+function tradeOffCharts(sw: SweepResults): string[] {
+  const m = (c: SweepResults['cells'][number], f: (r: RunResults) => number | null | undefined): Spread | null => {
+    const xs = (c.runs ?? [c.results]).map(f).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    return xs.length ? spread(xs) : null;
+  };
+  const points = (fx: (r: RunResults) => number | null | undefined, fy: (r: RunResults) => number | null | undefined): ScatterPoint[] =>
+    sw.cells.flatMap((c) => {
+      const x = m(c, fx);
+      const y = m(c, fy);
+      return x && y ? [{ label: `${c.strategy} ${cellLabel(c)}`, series: c.strategy, x: x.median, y: y.median, xlo: x.lo, xhi: x.hi, ylo: y.lo, yhi: y.hi }] : [];
+    });
+  const held = (r: RunResults): number => r.sync.deferredFreesPendingMax;
+  return [
+    scatterChart({ id: chartId('Trade-off: writer p99 against memory held'), title: 'Trade-off: writer latency p99 against memory held', xLabel: 'deferred frees pending at most (frames)', yLabel: 'writer op p99', points: points(held, (r) => r.writer.latencyNs.p99), xFormat: (v) => fmtInt(v), yFormat: fmtNs, logY: true }),
+    scatterChart({ id: chartId('Trade-off: writer p50 against memory held'), title: 'Trade-off: writer latency p50 against memory held', xLabel: 'deferred frees pending at most (frames)', yLabel: 'writer op p50', points: points(held, (r) => r.writer.latencyNs.p50), xFormat: (v) => fmtInt(v), yFormat: fmtNs, logY: true }),
+    scatterChart({ id: chartId('Trade-off: writer p99 against reader throughput'), title: 'Trade-off: writer latency p99 against reader throughput', xLabel: 'reader ops/s', yLabel: 'writer op p99', points: points((r) => r.reader.opsPerSec, (r) => r.writer.latencyNs.p99), xFormat: (v) => fmtInt(v), yFormat: fmtNs, logY: true }),
+  ];
 }
 
 function sweepSection(sw: SweepResults, path: string): string {
@@ -125,14 +149,15 @@ function sweepSection(sw: SweepResults, path: string): string {
     barChart({ id: chartId(what), title: what, series: strategies, unit, log, format, groups: labels.map((label) => ({ label, values: strategies.map((st) => { const c = cell(st, label); return c ? f(c.results) : null; }) })) });
   const firstPaired = (r: RunResults): number | null => Object.values(r.windows).find((w) => w.frequency !== null)?.frequency ?? null;
   out.push(chart('Reader throughput', 'ops/s', (r) => r.reader.opsPerSec));
-  out.push(chart('Writer operation latency p50', 'ns', (r) => r.writer.latencyNs.p50, true, fmtNs));
-  out.push(chart('Writer operation latency p99', 'ns', (r) => r.writer.latencyNs.p99, true, fmtNs));
+  out.push(chart('Writer operation latency p50', 'latency', (r) => r.writer.latencyNs.p50, true, fmtNs));
+  out.push(chart('Writer operation latency p99', 'latency', (r) => r.writer.latencyNs.p99, true, fmtNs));
+  out.push(...tradeOffCharts(sw));
   out.push(chart('Race-window overlap frequency', 'overlaps per reader window', firstPaired, false, fmtFreq));
   out.push(chart('Memory held: deferred frees pending at most', 'frames', (r) => r.sync.deferredFreesPendingMax));
-  out.push(htmlTable(['strategy', 'cell', 'verdict', 'reader ops/s', 'writer ops/s', 'writer p50', 'writer p99', 'window freq', 'IPI p50', 'sync_rcu p50', 'pending max', 'violations'],
+  out.push(htmlTable(['strategy', 'cell', 'verdict', 'reader ops/s', 'writer ops/s', 'writer p50', 'writer p99', 'window freq', 'IPI p50', 'grace period p50', 'pending max', 'violations'],
     sw.cells.map((c) => {
       const r = c.results;
-      return [c.strategy, cellLabel(c), r.verdict, fmtInt(r.reader.opsPerSec), fmtInt(r.writer.opsPerSec), fmtNs(r.writer.latencyNs.p50), fmtNs(r.writer.latencyNs.p99), fmtFreq(firstPaired(r)), fmtNs(r.sync.ipiWaitNs.p50), fmtNs(r.sync.syncRcuNs.p50 ?? r.sync.syncRcuExpeditedNs.p50), fmtInt(r.sync.deferredFreesPendingMax), fmtInt(r.violationCount)];
+      return [c.strategy, cellLabel(c), r.verdict, fmtInt(r.reader.opsPerSec), fmtInt(r.writer.opsPerSec), fmtNs(r.writer.latencyNs.p50), fmtNs(r.writer.latencyNs.p99), fmtFreq(firstPaired(r)), fmtNs(r.sync.ipiWaitNs.p50), fmtNs(r.sync.gracePeriodNs.p50 ?? r.sync.syncRcuExpeditedNs.p50), fmtInt(r.sync.deferredFreesPendingMax), fmtInt(r.violationCount)];
     }), [false, false, false, true, true, true, true, true, true, true, true, true],
     sw.cells.map((c) => [null, null, c.results.verdict, null, null, null, null, null, null, null, null, null])));
   return out.join('\n');

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { median } from '../harness/stats.js';
 import { chromium } from 'playwright-core';
 import type { SweepResults } from '../harness/files.js';
 import type { RunResults } from '../harness/results.js';
@@ -65,7 +66,7 @@ test('sweep writes one JSON and one HTML; report and compare read them; bad file
 
 test('the report in headless Chromium: every chart rendered, bars carry the JSON numbers', async () => {
   const out = tmpOut();
-  const sw = gupstress('sweep', '--scenario', 'munmap-free', '--strategy', 'ipi,rcu-sync', '--readers', '1', '--duration', '700ms', '--out', out);
+  const sw = gupstress('sweep', '--scenario', 'munmap-free', '--strategy', 'ipi,rcu', '--readers', '1', '--duration', '500ms', '--repeat', '2', '--out', out);
   assert.equal(sw.status, 0, sw.stderr);
   const bug = gupstress('run', '--scenario', 'ksm-merge', '--bug', 'gup-no-recheck', '--stop-on-violation', '--duration', '20s', '--out', out);
   assert.equal(bug.status, 1);
@@ -80,7 +81,23 @@ test('the report in headless Chromium: every chart rendered, bars carry the JSON
   try {
     const page = await browser.newPage({ viewport: { width: 1150, height: 900 } });
     await page.goto('file://' + htmlPath);
-    const charts = await page.$$eval('svg.chart', (els) => els.map((e) => {
+    // the trade-off charts: a point per cell at its medians, error bars from the repeats
+    const scatters = await page.$$eval('svg.scatter', (els) => els.map((e) => ({
+      title: e.querySelector('text.title')?.textContent ?? '',
+      points: [...e.querySelectorAll('g.point')].map((g) => {
+        const c = g.querySelector('circle')!.getBoundingClientRect();
+        return { series: g.getAttribute('data-series'), x: Number(g.getAttribute('data-x')), y: Number(g.getAttribute('data-y')), w: c.width, bars: g.querySelectorAll('line.errbar').length };
+      }),
+    })));
+    assert.equal(scatters.length, 3, scatters.map((c) => c.title).join(' | '));
+    const held = scatters.find((c) => c.title === 'Trade-off: writer latency p99 against memory held')!;
+    for (const cell of sweep.cells) {
+      const p = held.points.find((q) => q.series === cell.strategy)!;
+      assert.equal(p.x, median(cell.runs!.map((r) => r.sync.deferredFreesPendingMax)), `${cell.strategy}: x is the median of the repeats`);
+      assert.equal(p.y, median(cell.runs!.map((r) => r.writer.latencyNs.p99!)));
+      assert.ok(p.w > 0 && p.bars === 2, `${cell.strategy}: drawn, with error bars`);
+    }
+    const charts = await page.$$eval('svg.chart:not(.scatter)', (els) => els.map((e) => {
       const r = e.getBoundingClientRect();
       const bars = [...e.querySelectorAll('rect.bar')].map((b) => {
         const bb = b.getBoundingClientRect();
