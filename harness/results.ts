@@ -46,9 +46,13 @@ export interface WindowResult {
   role: 'reader' | 'writer';
   pairedWith: string | null;
   entries: number;
+  /** entries that reached the critical step (the widen point); the others bailed out
+   *  before it (a walk that found nothing to pin) */
+  reached: number;
   overlaps: number | null;
   frequency: number | null;
   widenNs: number;
+  /** how long the reached entries were open (sampled) */
   durationNs: HistSummary;
   doc: string;
 }
@@ -174,7 +178,7 @@ export function buildResults(run: RawRun): RunResults {
       pairedWindows++;
     }
     windows[name] = {
-      role: w.role, pairedWith: pair, entries, overlaps, frequency: overlaps === null ? null : entries > 0 ? overlaps / entries : 0,
+      role: w.role, pairedWith: pair, entries, reached: run.results.reduce((a, r) => a + (r.winReached?.[w.id] ?? 0), 0), overlaps, frequency: overlaps === null ? null : entries > 0 ? overlaps / entries : 0,
       widenNs: cfg.widen[name] ?? 0, durationNs: summarize(merged(run.results.map((r) => r.winHists[w.id] ?? ''))), doc: w.doc,
     };
   }

@@ -60,7 +60,7 @@ function workerUrl(): URL {
 function cpuResult(c: Cpu, role: ResultRole, outcomes: number): WorkerResult {
   return {
     type: 'result', cpu: c.id, role, stats: Array.from(c.stats), outcomes: Array.from(c.outcomes.subarray(0, outcomes)),
-    hists: [], winEntries: [], winOverlaps: [], winHists: [], violationCounts: Array.from(c.violationCounts),
+    hists: [], winEntries: [], winOverlaps: [], winReached: [], winHists: [], violationCounts: Array.from(c.violationCounts),
     violations: c.violations, firstViolationMs: c.firstViolationMs,
   };
 }

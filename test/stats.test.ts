@@ -85,3 +85,13 @@ test('evidence on a clean verdict: strong, WEAK under 300 overlaps, "no window m
   const cut = await run({ scenario: 'munmap-free', untilBound: '1e-9', duration: '300ms' });
   assert.deepEqual(cut.untilBound, { target: 1e-9, reached: false }, 'a bound out of reach is reported as such');
 });
+
+test('window statistics time the entries that reached the critical step, apart from those that bailed out', async () => {
+  const { run } = await import('./helpers.js');
+  const r = await run({ scenario: 'ksm-merge', ops: '3000' });
+  const pin = r.windows['gup.pin-recheck'];
+  assert.ok(pin.reached > 0 && pin.reached <= pin.entries, `${pin.reached} of ${pin.entries}`);
+  assert.ok(pin.durationNs.p50! >= pin.widenNs, `p50 ${pin.durationNs.p50} ns of reached entries under a ${pin.widenNs} ns widening`);
+  const walk = r.windows['gup.walk'];
+  assert.equal(walk.reached, walk.entries, 'a window over a whole operation has no critical step: every entry counts');
+});

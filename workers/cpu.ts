@@ -96,6 +96,7 @@ send({
   hists: c.hists.map((h) => hdr.encodeIntoCompressedBase64(h)),
   winEntries: Array.from(c.winEntries),
   winOverlaps: Array.from(c.winOverlaps),
+  winReached: Array.from(c.winReachedCount),
   winHists: c.winHists.map((h) => hdr.encodeIntoCompressedBase64(h)),
   violationCounts: Array.from(c.violationCounts),
   violations: c.violations,

@@ -45,6 +45,8 @@ export interface WorkerResult {
   hists: string[];
   winEntries: number[];
   winOverlaps: number[];
+  /** entries that reached the window's critical step (the rest bailed out before it) */
+  winReached: number[];
   winHists: string[];
   violationCounts: number[];
   violations: import('../src/check/violations.js').Violation[];

@@ -16,14 +16,26 @@ export interface WindowDef extends Registered {
   readonly latency: boolean;
   /** writer windows: the object is vpn >>> shift (0: a pte, FANOUT_SHIFT: a pmd ...) */
   readonly shift: number;
+  /** the window spans a whole operation and has no critical step: every entry counts as
+   *  reached. Otherwise an entry reaches the window's critical step at its widen point
+   *  (winWiden, where a race is hit); one that closes before it bailed out. */
+  readonly whole: boolean;
   readonly doc: string;
 }
 
 /** Every race window, declared by the module whose code it spans (defineWindow). */
 export const WINDOWS = new Registry<WindowDef>('race window');
 
-export function defineWindow(w: { name: string; role: WindowRole; shift?: number; latency?: boolean; doc: string }): WindowDef {
-  return WINDOWS.define({ name: w.name, role: w.role, shift: w.shift ?? 0, latency: w.latency ?? false, doc: w.doc, id: -1 });
+export function defineWindow(w: { name: string; role: WindowRole; shift?: number; latency?: boolean; whole?: boolean; doc: string }): WindowDef {
+  return WINDOWS.define({ name: w.name, role: w.role, shift: w.shift ?? 0, latency: w.latency ?? false, whole: w.whole ?? false, doc: w.doc, id: -1 });
+}
+
+/** A window closes: count it as reached or bailed out, and time the reached ones (an entry
+ *  that bailed before the critical step says nothing of how long the race window is). */
+function closeEntry(c: Cpu, w: number): void {
+  if (c.winReached[w] === 0) return;
+  c.winReachedCount[w]++;
+  if (c.winT0[w] !== 0) c.winHists[w].recordValue(Math.round(c.mem.now() - c.winT0[w]));
 }
 
 // ---- the window points, called by the model at the places named above ----
@@ -47,6 +59,7 @@ export function winReaderOpen(c: Cpu, win: WindowDef, vpn: number): void {
   const n = c.winEntries[w]++;
   if ((n & SAMPLE_MASK) === 0) c.winT0[w] = c.mem.now();
   else c.winT0[w] = 0;
+  c.winReached[w] = win.whole ? 1 : 0;
   if (pw >= 0) {
     const slot = slotOf(c, pw, vpn);
     c.winSlot[w] = slot;
@@ -64,7 +77,7 @@ export function winReaderClose(c: Cpu, win: WindowDef): void {
     const s = c.winSeq[w];
     if ((s & 1) !== 0 || c.mem.load(c.winSlot[w]) !== s) c.winOverlaps[w]++;
   }
-  if (c.winT0[w] !== 0) c.winHists[w].recordValue(Math.round(c.mem.now() - c.winT0[w]));
+  closeEntry(c, w);
 }
 
 /** A writer window opens on the object vpn belongs to (the counter goes odd). */
@@ -75,6 +88,7 @@ export function winWriterOpen(c: Cpu, win: WindowDef, vpn: number): void {
   c.winSlot[w] = slot;
   const n = c.winEntries[w]++;
   c.winT0[w] = (n & SAMPLE_MASK) === 0 ? c.mem.now() : 0;
+  c.winReached[w] = win.whole ? 1 : 0;
   c.mem.add(slot, 1);
   jitter(c);
 }
@@ -84,7 +98,7 @@ export function winWriterClose(c: Cpu, win: WindowDef): void {
   const w = win.id;
   c.mem.point();
   c.mem.add(c.winSlot[w], 1);
-  if (c.winT0[w] !== 0) c.winHists[w].recordValue(Math.round(c.mem.now() - c.winT0[w]));
+  closeEntry(c, w);
 }
 
 const WIDEN_SLICE_NS = 500;
@@ -94,6 +108,7 @@ const WIDEN_SLICE_NS = 500;
  *  as a real CPU would, instead of after it. */
 export function winWiden(c: Cpu, win: WindowDef): void {
   c.mem.point();
+  c.winReached[win.id] = 1;
   const ns = c.opts.widenNs[win.id];
   if (ns <= 0) return;
   if (c.irqDepth !== 0) {

@@ -73,6 +73,9 @@ export class Cpu {
   readonly hists: hdr.Histogram[] = [];
   readonly winEntries = new Float64Array(WINDOWS.size);
   readonly winOverlaps = new Float64Array(WINDOWS.size);
+  /** the open entry of each window passed its critical step (its widen point) */
+  readonly winReached = new Uint8Array(WINDOWS.size);
+  readonly winReachedCount = new Float64Array(WINDOWS.size);
   readonly winHists: hdr.Histogram[] = [];
   readonly winSlot = new Int32Array(WINDOWS.size);
   readonly winSeq = new Int32Array(WINDOWS.size);

@@ -35,7 +35,7 @@ export const EV_GRAB = defineTrace('try_grab_folio_fast', 'pfn');
 export const EV_RECHECK_FAIL = defineTrace('gup_fast_pte_range: re-check failed', 'addr', 'pte');
 export const EV_PMD_LEAF = defineTrace('gup_fast_pmd_leaf', 'addr', 'pmd');
 export const EV_GUP_SLOW = defineTrace('__get_user_pages (slow path)', 'addr', 'nr');
-export const W_GUP_WALK = defineWindow({ name: 'gup.walk', role: 'reader', doc: 'gup_fast_fallback: local_irq_save to local_irq_restore, the whole lockless walk' });
+export const W_GUP_WALK = defineWindow({ name: 'gup.walk', whole: true, role: 'reader', doc: 'gup_fast_fallback: local_irq_save to local_irq_restore, the whole lockless walk' });
 export const W_GUP_PMD_RECHECK = defineWindow({ name: 'gup.pmd-leaf-recheck', role: 'reader', shift: FANOUT_SHIFT, doc: 'gup_fast_pmd_leaf: from the pmd read to its re-check after the try-get' });
 export const W_GUP_PIN_RECHECK = defineWindow({ name: 'gup.pin-recheck', role: 'reader', doc: 'gup_fast_pte_range: from ptep_get_lockless to the pte re-check after the pin' });
 

@@ -19,7 +19,7 @@ import { EV_FREE_TABLE, EV_PTE, EV_SET_PTE } from './pgtable.js';
 
 export const EV_UNLINK = defineTrace('free_pgtables: pmd_clear/pud_clear', 'addr', 'pfn');
 export const EV_POPULATE = defineTrace('mmap populate', 'addr', 'pages');
-export const W_MUNMAP_UNLINK_FREE = defineWindow({ name: 'munmap.unlink-free', role: 'writer', shift: 2 * FANOUT_SHIFT, doc: 'free_pgtables + tlb_finish_mmu: from pmd/pud_clear to the table free (after the flush or grace period)' });
+export const W_MUNMAP_UNLINK_FREE = defineWindow({ name: 'munmap.unlink-free', whole: true, role: 'writer', shift: 2 * FANOUT_SHIFT, doc: 'free_pgtables + tlb_finish_mmu: from pmd/pud_clear to the table free (after the flush or grace period)' });
 
 export const W_ZAP = defineWindow({ name: 'zap.clear-free', role: 'writer', shift: FANOUT_SHIFT, doc: 'zap_page_range_single (MADV_DONTNEED): from clearing the ptes/pmd to freeing the pages after the flush' });
 export const S_FAULTS = defineStat('faults', 'page faults handled');
