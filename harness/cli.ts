@@ -135,10 +135,10 @@ await cli
         path = writeResults(r, cfg.out);
       } catch (e) {
         process.stderr.write(`gupstress: could not write the results: ${(e as Error).message}\n`);
-        process.stdout.write(a.json ? JSON.stringify(r, null, 2) + '\n' : formatSummary(r, null) + '\n');
+        process.stdout.write(format === 'json' ? JSON.stringify(r, null, 2) + '\n' : formatSummary(r, null) + '\n');
         return 3;
       }
-      process.stdout.write(a.json ? JSON.stringify(r, null, 2) + '\n' : formatSummary(r, path) + '\n');
+      process.stdout.write(format === 'json' ? JSON.stringify(r, null, 2) + '\n' : formatSummary(r, path) + '\n');
       return exitCodeOf(r);
     }))
   .command('campaign', 'every scenario, fixed and each bug: the detection table (what npm start runs)', (y) =>

@@ -95,3 +95,35 @@ test('window statistics time the entries that reached the critical step, apart f
   const walk = r.windows['gup.walk'];
   assert.equal(walk.reached, walk.entries, 'a window over a whole operation has no critical step: every entry counts');
 });
+
+test('--format for each command: run, sweep, compare, campaign (text, md, csv, json)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { join } = await import('node:path');
+  const { readdirSync } = await import('node:fs');
+  const { tmpOut } = await import('./helpers.js');
+  const CLI = join(import.meta.dirname, '..', 'dist', 'harness', 'cli.js');
+  const g = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, GUPSTRESS_LOG: 'warn' } });
+  const out = tmpOut();
+  const check = (args: string[], format: string): string => {
+    const r = g(...args, '--format', format);
+    assert.ok(r.status === 0, `${args.join(' ')} --format ${format}: ${r.status} ${r.stderr}`);
+    if (format === 'json') JSON.parse(r.stdout);
+    else if (format === 'md') assert.match(r.stdout, /^`gupstress .*`\n\n\| .* \|\n\|(---:?\|)+\n\| /);
+    else if (format === 'csv') assert.match(r.stdout, /^# gupstress .*\n[^\n]+,[^\n]+\n/);
+    else {
+      assert.match(r.stdout, /^\$ gupstress /);
+      // (a line naming a file of the temp folder is as long as its path)
+      const long = r.stdout.split('\n').filter((l) => l.length > 100 && !l.includes(out));
+      assert.deepEqual(long, [], 'text: at most 100 columns');
+    }
+    return r.stdout;
+  };
+  check(['run', '--scenario', 'sync-locks', '--ops', '300', '--repeat', '2', '--out', join(out, 'a')], 'text');
+  for (const f of ['md', 'csv', 'json']) check(['run', '--scenario', 'sync-locks', '--ops', '300', '--out', join(out, 'b')], f);
+  const [a] = readdirSync(join(out, 'a'));
+  const b = readdirSync(join(out, 'b'));
+  for (const f of ['text', 'md', 'csv', 'json']) check(['compare', join(out, 'a', a), join(out, 'b', b[0])], f);
+  for (const f of ['text', 'json']) check(['sweep', '--scenario', 'sync-locks', '--duration', '200ms', '--out', join(out, 's')], f);
+  const camp = check(['campaign', '--scenario', 'sync-locks', '--budget', '2s', '--out', join(out, 'c')], 'csv');
+  assert.match(camp, /\nsync-locks,ipi,\(fixed\),clean,/);
+});
