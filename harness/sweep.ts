@@ -127,13 +127,25 @@ export async function runSweep(o: SweepOptions, log: Logger, signal: AbortSignal
   return verdicts.includes('ERROR') ? 3 : verdicts.includes('FAIL') ? 1 : 0;
 }
 
+/** What the strategy waits on, p50: the IPI broadcast (ipi), the grace period that holds the
+ *  call_rcu frees (rcu), synchronize_rcu (rcu-sync), synchronize_rcu_expedited (rcu-exp). */
+export function syncWaitNs(r: RunResults): number | null {
+  const s = r.sync;
+  switch (r.config.strategy) {
+    case 'ipi': return s.ipiWaitNs.p50;
+    case 'rcu': return s.gracePeriodNs.p50;
+    case 'rcu-sync': return s.syncRcuNs.p50;
+    case 'rcu-exp': return s.syncRcuExpeditedNs.p50;
+  }
+  return null;
+}
+
 /** The columns of the sweep table: what a strategy and knob choice trades (declared once). */
 const SWEEP_COLUMNS: { head: string; unit: Unit; get: (r: RunResults) => number | null | undefined }[] = [
   { head: 'reader ops/s', unit: 'ops/s', get: (r) => r.reader.opsPerSec },
   { head: 'writer p50', unit: 'ns', get: (r) => r.writer.latencyNs.p50 },
   { head: 'writer p99', unit: 'ns', get: (r) => r.writer.latencyNs.p99 },
-  { head: 'IPI wait p50', unit: 'ns', get: (r) => r.sync.ipiWaitNs.p50 },
-  { head: 'grace period p50', unit: 'ns', get: (r) => r.sync.gracePeriodNs.p50 },
+  { head: 'sync wait p50', unit: 'ns', get: (r) => syncWaitNs(r) },
   { head: 'frees pending max', unit: 'count', get: (r) => r.sync.deferredFreesPendingMax },
 ];
 
