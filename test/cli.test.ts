@@ -126,9 +126,10 @@ test('results that cannot be written: exit 3', () => {
 });
 
 test('a wait longer than --stall-timeout is a stall: exit 3 with every CPU\'s state', () => {
-  // normal grace periods polled every 2 s: synchronize_rcu outlasts a 400 ms stall timeout
+  // normal grace periods polled every second (the longest tick): synchronize_rcu outlasts a
+  // 400 ms stall timeout
   const out = tmpOut();
-  const r = gupstress('run', '--scenario', 'munmap-free', '--strategy', 'rcu-sync', '--rcu-tick', '2s', '--stall-timeout', '400ms', '--duration', '5s', '--out', out);
+  const r = gupstress('run', '--scenario', 'munmap-free', '--strategy', 'rcu-sync', '--rcu-tick', '1s', '--stall-timeout', '400ms', '--duration', '5s', '--out', out);
   assert.equal(r.status, 3, r.stdout + r.stderr);
   assert.match(r.stdout, /stall report:/);
   assert.match(r.stdout, /verdict ERROR/);

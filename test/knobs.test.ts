@@ -28,8 +28,9 @@ test('every knob at its min and its max: munmap-free stays clean (under ipi for 
 
 test('a knob changes what it declares: a coarser RCU tick holds grace periods (and call_rcu frees) longer', async () => {
   const fast = await run({ scenario: 'munmap-free', strategy: 'rcu', duration: '600ms', set: ['rcu.tick=50us'] });
-  const slow = await run({ scenario: 'munmap-free', strategy: 'rcu', duration: '600ms', set: ['rcu.tick=5ms'] });
-  assert.ok(slow.sync.gracePeriodNs.p50! > 4 * fast.sync.gracePeriodNs.p50!, `${fast.sync.gracePeriodNs.p50} -> ${slow.sync.gracePeriodNs.p50}`);
+  const slow = await run({ scenario: 'munmap-free', strategy: 'rcu', duration: '600ms', set: ['rcu.tick=20ms'] });
+  // (a loaded machine stretches the short tick's grace periods, never below the long tick)
+  assert.ok(slow.sync.gracePeriodNs.p50! >= 10e6 && slow.sync.gracePeriodNs.p50! > 3 * fast.sync.gracePeriodNs.p50!, `${fast.sync.gracePeriodNs.p50} -> ${slow.sync.gracePeriodNs.p50}`);
 });
 
 test('--set out of range or unknown is exit 2 with the range; sweep takes a knob axis and prints its table', () => {

@@ -26,7 +26,7 @@ export const H_GP_EXP = defineHist('gpExpedited', 'synchronize_rcu_expedited lat
 export const H_GP_WORKER = defineHist('gpWorker', 'a normal grace period, from its start to every CPU quiescent, ns');
 export const H_CB_BATCH = defineHist('cbBatch', 'callbacks invoked per grace period');
 export const K_RCU_TICK = defineKnob({
-  name: 'rcu.tick', unit: 'us', value: 250, min: 10, max: 100_000, kernel: 'HZ (1/HZ; jiffies_till_first_fqs, jiffies_till_next_fqs)',
+  name: 'rcu.tick', unit: 'us', value: 250, min: 10, max: 1_000_000, kernel: 'HZ (1/HZ; jiffies_till_first_fqs, jiffies_till_next_fqs, which the kernel caps at HZ: one second)',
   doc: 'how often the grace-period kthread polls the CPUs for quiescent states: the pace of normal grace periods, and so how long call_rcu frees are held',
 });
 export const K_RCU_BLIMIT = defineKnob({
