@@ -9,7 +9,8 @@ import { run } from './helpers.js';
 for (const s of SCENARIOS.filter((x) => !x.selftest)) {
   for (const strategy of s.strategies) {
     test(`${s.id} under ${strategy}: the fixed protocol stays clean`, async () => {
-      const r = await run({ scenario: s.id, strategy, duration: '3s' });
+      // until 100 paired-window overlaps (a 95% bound under 3e-2 per overlap), at most 3 s
+      const r = await run({ scenario: s.id, strategy, duration: '3s', untilBound: '3e-2' });
       assert.equal(r.verdict, 'PASS', JSON.stringify(r.violations.slice(0, 2), null, 1));
       assert.ok(r.reader.ops > 1000 && r.writer.ops > 10, `ops ${r.reader.ops}/${r.writer.ops}`);
       const paired = Object.values(r.windows).filter((w) => w.overlaps !== null);
