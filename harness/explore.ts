@@ -14,6 +14,7 @@ import {
 } from '../src/machine/controlled.js';
 import { scenarioById } from '../src/scenarios/index.js';
 import { type Scenario, roleCounters, windowPairs } from '../src/scenarios/scenario.js';
+import type { StrategyName } from '../src/sync/strategy.js';
 import type { ControlledExec, ControlledInit, ControlledResult, WorkerRole } from '../workers/protocol.js';
 import { BadInput, type RawRunArgs, type RunConfig, intOpt, parseDuration, resolveRunConfig } from './config.js';
 import type { Logger } from './log.js';
@@ -115,15 +116,16 @@ export class ControlledMachine {
   }
 
   /** One execution under the given scheduler; resolves when every CPU reported. */
-  async execute(seed: number, o: ExploreOptions, replay?: { schedule: ArrayLike<number>; jumps: ArrayLike<number>; lenient?: boolean }, pctSteps = 20, pctRunSteps = 2000): Promise<Execution> {
-    const cfg = this.cfg;
+  async execute(seed: number, o: ExploreOptions, replay?: { schedule: ArrayLike<number>; jumps: ArrayLike<number>; lenient?: boolean }, pctSteps = 20, pctRunSteps = 2000, strategy: StrategyName = this.cfg.strategy): Promise<Execution> {
+    // (the workers are built for a scenario; the strategy is the execution's)
+    const cfg = { ...this.cfg, strategy };
     const m = bootMachine(this.s, { ...cfg, seed });
     const ctl = newControl({ sched: o.sched, seed, participants: this.participants, depth: o.depth, preemptNs: o.preemptNs, pctSteps, pctRunSteps, maxPreemptions: o.maxPreemptions, maxSteps: o.maxSteps, replay: replay?.schedule, jumps: replay?.jumps, lenient: replay?.lenient });
     const { widenNs, winPair } = windowArrays(this.s, cfg);
     this.results = [];
     const done = new Promise<void>((resolve) => (this.pending = () => resolve()));
     this.workers.forEach((w, i) => {
-      const x: ControlledExec = { sab: m.sab, ctl, layout: m.L, seed, bugs: cfg.bugs, widenNs, winPair, ops: this.roles[i] === 'reader' ? o.readerOps : o.writerOps };
+      const x: ControlledExec = { sab: m.sab, ctl, layout: m.L, seed, bugs: cfg.bugs, widenNs, winPair, ops: this.roles[i] === 'reader' ? o.readerOps : o.writerOps, strategy };
       w.postMessage(x);
     });
     startControl(ctl);

@@ -30,7 +30,7 @@ function runExecution(x: ControlledExec): ControlledResult {
   let c: Cpu | null = null;
   try {
     mem.start();
-    const cfg = { ...init, levels: init.mmLevels, arch: init.arch as ArchName, strategy: init.strategy as StrategyName };
+    const cfg = { ...init, levels: init.mmLevels, arch: init.arch as ArchName, strategy: x.strategy as StrategyName };
     const { params } = runParams(scenario, cfg, L.scratchBase);
     c = scenarioCpu(scenario, mem, L, init.cpu, cfg, params, x.bugs, {
       widenNs: Float64Array.from(x.widenNs), winPair: Int32Array.from(x.winPair), jitterP: 0, seedStartNs: 0, stopOnViolation: false, knobs: Float64Array.from(init.knobs),

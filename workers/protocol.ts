@@ -72,6 +72,8 @@ export interface ControlledExec {
   winPair: number[];
   /** operations of this CPU's role (the gp worker runs until drained) */
   ops: number;
+  /** the strategy of this execution (the CPUs are built afresh for each one) */
+  strategy: string;
 }
 
 export interface ControlledResult {
