@@ -189,7 +189,7 @@ export function scheduleFromRuns(runs: readonly number[]): Int8Array {
 
 /** Shrinks a failing schedule: drop runs of steps (context switches) while the same kind of
  *  violation still happens no later (delta debugging over the schedule's runs, chunks
- *  halving), in at most `budgetMs`. A dropped run's steps go to whichever CPU the replay can run there. */
+ *  halving), then halve the runs left while it comes sooner, in at most `budgetMs`. A dropped run's steps go to whichever CPU the replay can run there. */
 export async function minimize(cm: ControlledMachine, ex: Execution, o: ExploreOptions, budgetMs: number): Promise<Execution> {
   const kind = ex.violations[0]?.kind;
   if (kind === undefined) return ex;
@@ -208,6 +208,23 @@ export async function minimize(cm: ControlledMachine, ex: Execution, o: ExploreO
         best = r;
       } else at += chunk;
     }
+  }
+  // then shrink each run that is left (shuttle's target clock): the shortest run of that CPU,
+  // by bisection, with which the violation still comes, and sooner; the steps cut go after it
+  for (let i = 0; i < runs.length / 2 && performance.now() - t0 < budgetMs; i++) {
+    let lo = 1;
+    let hi = runs[2 * i + 1];
+    while (lo < hi && performance.now() - t0 < budgetMs) {
+      const mid = (lo + hi) >> 1;
+      const cand = [...runs];
+      cand[2 * i + 1] = mid;
+      const r = await cm.execute(ex.seed, { ...o, sched: 'replay', maxPreemptions: -1 }, { schedule: scheduleFromRuns(cand), jumps: [], lenient: true });
+      if (r.aborted === null && r.violations.some((v) => v.kind === kind) && lastStepOf(r, kind) < lastStepOf(best, kind)) {
+        best = r;
+        hi = mid;
+      } else lo = mid + 1;
+    }
+    runs = scheduleRuns(best.schedule.subarray(0, lastStepOf(best, kind) + 1));
   }
   return best;
 }
