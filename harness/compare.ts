@@ -53,14 +53,13 @@ export interface CompareRow {
   ratio: (RatioSpread & { says: string | null }) | null;
 }
 
-export function values(runs: readonly RunResults[], m: Metric): number[] {
-  return runs.map(m.get).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+/** A metric's values over runs, leaving out the runs that have none. */
+export function values(runs: readonly RunResults[], get: (r: RunResults) => number | null | undefined): number[] {
+  return runs.map(get).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
 }
 
 export function compareSets(a: readonly RunResults[], b: readonly RunResults[]): CompareRow[] {
-  return metrics([...a, ...b]).filter((m) => values(a, m).length + values(b, m).length > 0).map((m) => {
-    const xa = values(a, m);
-    const xb = values(b, m);
+  return metrics([...a, ...b]).map((m) => ({ m, xa: values(a, m.get), xb: values(b, m.get) })).filter(({ xa, xb }) => xa.length + xb.length > 0).map(({ m, xa, xb }) => {
     const r = xa.length && xb.length ? ratioSpread(xa, xb) : null;
     let says: string | null = r?.verdict ?? null;
     if (r && m.better && (r.verdict === 'B higher' || r.verdict === 'B lower')) says = (r.verdict === 'B higher') === (m.better === 'higher') ? 'B faster' : 'B slower';
@@ -176,7 +175,7 @@ export function runCompare(aSpec: string, bSpec: string, format: Format): number
 export function repeatTable(runs: readonly RunResults[]): Table {
   const rows: string[][] = [];
   for (const m of metrics(runs)) {
-    const xs = values(runs, m);
+    const xs = values(runs, m.get);
     if (xs.length === 0) continue;
     const s = spread(xs);
     rows.push([m.name, spreadCell(s, m.unit), `${fmtUnit(s.min, m.unit)} - ${fmtUnit(s.max, m.unit)}`, String(s.n)]);

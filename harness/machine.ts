@@ -19,20 +19,10 @@ import { ALL_BUGS } from '../src/scenarios/index.js';
 import { type RunParams, type Scenario, scratchFields } from '../src/scenarios/scenario.js';
 import { STRATEGIES, type StrategyName } from '../src/sync/strategy.js';
 import type { ArchName } from '../src/arch/arch.js';
+import type { RunConfig } from './config.js';
 
-/** What a machine is built from (a subset of RunConfig). */
-export interface MachineConfig {
-  frames: number;
-  huge: number;
-  readers: number;
-  writers: number;
-  levels: number;
-  arch: ArchName;
-  strategy: StrategyName;
-  seed: number;
-  knobs: Record<string, number>;
-  params: Record<string, number>;
-}
+/** What a machine is built from: the part of a run's configuration that boot reads. */
+export type MachineConfig = Pick<RunConfig, 'frames' | 'huge' | 'readers' | 'writers' | 'levels' | 'arch' | 'strategy' | 'seed' | 'knobs' | 'params'>;
 
 export interface Machine {
   L: Layout;

@@ -23,7 +23,10 @@ export async function runRepeated(cfg: RunConfig, n: number, format: Format, log
   const verdicts = runs.map((r) => r.verdict);
   const code = Math.max(0, ...runs.map(exitCodeOf));
   if (format === 'json') {
-    const rows = metrics(runs).map((m) => ({ metric: m.name, unit: m.unit, ...(values(runs, m).length ? spread(values(runs, m)) : {}) }));
+    const rows = metrics(runs).map((m) => {
+      const xs = values(runs, m.get);
+      return { metric: m.name, unit: m.unit, ...(xs.length ? spread(xs) : {}) };
+    });
     process.stdout.write(JSON.stringify({ command: commandLine(), method: METHOD, folder: dir, verdicts, rows }, null, 2) + '\n');
     return code;
   }

@@ -7,6 +7,7 @@ import type { Loaded, SweepResults } from './files.js';
 import type { HistSummary, RunResults } from './results.js';
 import { type ScatterPoint, barChart, esc, scatterChart, sequenceChart } from './svg.js';
 import { type Spread, spread } from './stats.js';
+import { values } from './compare.js';
 import type { ExploreFile } from './explore.js';
 import { STEP_NS } from '../src/machine/controlled.js';
 import { fmtFreq, fmtInt, fmtNs } from './table.js';
@@ -121,7 +122,7 @@ function cellLabel(c: SweepResults['cells'][number]): string {
  *  reader throughput, so the cheapest safe setting can be seen. */
 function tradeOffCharts(sw: SweepResults): string[] {
   const m = (c: SweepResults['cells'][number], f: (r: RunResults) => number | null | undefined): Spread | null => {
-    const xs = (c.runs ?? [c.results]).map(f).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    const xs = values(c.runs ?? [c.results], f);
     return xs.length ? spread(xs) : null;
   };
   const points = (fx: (r: RunResults) => number | null | undefined, fy: (r: RunResults) => number | null | undefined): ScatterPoint[] =>

@@ -1,6 +1,6 @@
 // `gupstress sweep`: one scenario over strategies x readers x writers x widen values; one
 // JSON holding every cell and one HTML report.
-import { type Unit, fmtUnit, spreadCell } from './compare.js';
+import { type Unit, fmtUnit, spreadCell, values } from './compare.js';
 import { KNOBS } from '../src/machine/knobs.js';
 import { requireScenario, resolveRunConfig, BadInput, intOpt, knobValue, parseDuration } from './config.js';
 import { type Table, commandLine, parseFormat, renderTable } from './format.js';
@@ -42,32 +42,28 @@ function ints(v: unknown, what: string, fallback: number): number[] {
   });
 }
 
-/** --widen NAME=V1,V2,... (repeatable): every combination becomes a cell. */
-function widenAxes(v: unknown): [string, string[]][] {
+/** NAME=V1,V2,... options (repeatable): each an axis of the sweep. `name` gives an axis'
+ *  canonical name (undefined: no such axis); `check` throws on a bad value. */
+function axes(v: unknown, usage: string, name: (n: string) => string | undefined, check: (name: string, value: string) => void): [string, string[]][] {
   if (v === undefined) return [];
   return ([] as unknown[]).concat(v).map((x) => {
     const s = String(x);
     const i = s.indexOf('=');
-    if (i <= 0) throw new BadInput(`--widen takes NAME=DURATION[,DURATION...] (got '${s}')`);
-    const values = s.slice(i + 1).split(',').map((d) => d.trim()).filter(Boolean);
-    for (const d of values) parseDuration(d, `--widen ${s.slice(0, i)}`, 'ns');
-    return [s.slice(0, i), values];
+    const n = i > 0 ? name(s.slice(0, i)) : undefined;
+    if (n === undefined) throw new BadInput(`${usage} (got '${s}')`);
+    const vals = s.slice(i + 1).split(',').map((d) => d.trim()).filter(Boolean);
+    for (const d of vals) check(n, d);
+    return [n, vals];
   });
 }
 
+/** --widen NAME=V1,V2,... (repeatable): every combination becomes a cell. */
+const widenAxes = (v: unknown): [string, string[]][] =>
+  axes(v, '--widen takes NAME=DURATION[,DURATION...]', (n) => n, (n, d) => parseDuration(d, `--widen ${n}`, 'ns'));
+
 /** --set KNOB=V1,V2,... (repeatable): each knob an axis; every value checked against its range. */
-function knobAxes(v: unknown): [string, string[]][] {
-  if (v === undefined) return [];
-  return ([] as unknown[]).concat(v).map((x) => {
-    const s = String(x);
-    const i = s.indexOf('=');
-    const k = i > 0 ? KNOBS.byName(s.slice(0, i)) : undefined;
-    if (!k) throw new BadInput(`--set takes KNOB=V1[,V2...] with a knob of: ${KNOBS.names().join(', ')} (got '${s}')`);
-    const values = s.slice(i + 1).split(',').map((d) => d.trim()).filter(Boolean);
-    for (const d of values) knobValue(k, d);
-    return [k.name, values];
-  });
-}
+const knobAxes = (v: unknown): [string, string[]][] =>
+  axes(v, `--set takes KNOB=V1[,V2...] with a knob of: ${KNOBS.names().join(', ')}`, (n) => KNOBS.byName(n)?.name, (n, d) => knobValue(KNOBS.byName(n)!, d));
 
 function product(axes: [string, string[]][]): [string, string][][] {
   return axes.reduce<[string, string][][]>((acc, [name, values]) => acc.flatMap((combo) => values.map((v) => [...combo, [name, v] as [string, string]])), [[]]);
@@ -160,7 +156,7 @@ export function sweepTable(sw: SweepResults): Table {
       const runs = cell.runs ?? [cell.results];
       const verdicts = [...new Set(runs.map((r) => r.verdict))].join('/');
       return [cell.strategy, String(cell.readers), String(cell.writers), ...widen.map((k) => fmtUnit(cell.widen[k], 'ns')), ...knobs.map((k) => String(cell.knobs?.[k] ?? '-')), verdicts, ...cols.map((c) => {
-        const xs = runs.map(c.get).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+        const xs = values(runs, c.get);
         return xs.length ? spreadCell(spread(xs), c.unit) : '-';
       })];
     }),

@@ -2,9 +2,12 @@
 // does not hold, and the bug switches that prove the witnesses can fail.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { scenarioById } from '../src/scenarios/index.js';
 import { run } from './helpers.js';
 
-for (const strategy of ['ipi', 'rcu', 'rcu-sync', 'rcu-exp'] as const) {
+const witness = scenarioById('sync-witness')!;
+
+for (const strategy of witness.strategies) {
   test(`sync-witness under ${strategy}: no object is freed while a reader that found it is inside`, async () => {
     const r = await run({ scenario: 'sync-witness', strategy, duration: '1.5s' });
     assert.equal(r.verdict, 'PASS', JSON.stringify(r.violations.slice(0, 2)));
@@ -17,7 +20,8 @@ for (const strategy of ['ipi', 'rcu', 'rcu-sync', 'rcu-exp'] as const) {
   });
 }
 
-for (const [strategy, bug] of [['rcu', 'rcu-no-wait'], ['rcu-sync', 'rcu-no-wait'], ['rcu-exp', 'rcu-no-wait'], ['ipi', 'ipi-no-wait']] as const) {
+// every bug of the witness, under each strategy it declares (from the scenario, not a list here)
+for (const [strategy, bug] of Object.entries(witness.bugs).flatMap(([name, b]) => (b.strategies ?? witness.strategies).map((st) => [st, name] as const))) {
   test(`sync-witness under ${strategy} with ${bug}: the witness fails`, async () => {
     const r = await run({ scenario: 'sync-witness', strategy, bug, duration: '10s', stopOnViolation: true });
     assert.equal(r.verdict, 'FAIL');
