@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { SCENARIOS } from '../src/scenarios/index.js';
 import type { Scenario } from '../src/scenarios/scenario.js';
 import type { StrategyName } from '../src/sync/strategy.js';
-import { BadInput, parseDuration, requireScenario, resolveRunConfig } from './config.js';
+import { K_RCU_FLAVOR } from '../src/sync/rcu.js';
+import { BadInput, knobValue, parseDuration, requireScenario, resolveRunConfig } from './config.js';
 import { exploreToFile, replayFailure, resolveExplore } from './explore.js';
 import { CAMPAIGN_SCHEMA } from './files.js';
 import type { Logger } from './log.js';
@@ -40,6 +41,8 @@ export interface CampaignRow {
   explore?: ExploreCell | null;
   scenario: string;
   strategy: StrategyName;
+  /** the RCU flavor it ran under (the rcu.flavor knob, --rcu) */
+  rcu?: string;
   bug: string | null;
   /** fixed: clean | DIRTY; bug: caught | MISSED; ERROR when the harness failed */
   status: 'clean' | 'DIRTY' | 'caught' | 'MISSED' | 'ERROR';
@@ -73,6 +76,7 @@ export interface CampaignRow {
 export interface JobKey {
   scenario: string;
   strategy: StrategyName;
+  rcu?: string;
   bug: string | null;
 }
 
@@ -108,22 +112,40 @@ export interface CampaignOptions {
   explore?: unknown;
   /** the table on stdout: text | md | csv | json */
   format?: unknown;
+  /** RCU flavors (--rcu preempt,nonpreempt): every row under each (default: the knob's default) */
+  rcu?: unknown;
   json: boolean;
 }
 
 interface Job {
   s: Scenario;
   strategy: StrategyName;
+  rcu: string;
   bug: string | null;
 }
 
-export function campaignJobs(scenarios: readonly Scenario[]): Job[] {
+/** Every fixed form under each strategy, every bug under each strategy it shows under; each
+ *  under every RCU flavor given, but a bug only under the knob settings it needs (BugDef.knobs). */
+export function campaignJobs(scenarios: readonly Scenario[], flavors: readonly string[] = [K_RCU_FLAVOR.choices![K_RCU_FLAVOR.value]]): Job[] {
   const jobs: Job[] = [];
-  for (const s of scenarios) {
-    for (const strategy of s.strategies) jobs.push({ s, strategy, bug: null });
-    for (const [name, b] of Object.entries(s.bugs)) for (const strategy of b.strategies ?? s.strategies) jobs.push({ s, strategy, bug: name });
+  for (const rcu of flavors) {
+    for (const s of scenarios) {
+      for (const strategy of s.strategies) jobs.push({ s, strategy, rcu, bug: null });
+      for (const [name, b] of Object.entries(s.bugs)) {
+        const need = b.knobs?.[K_RCU_FLAVOR.name];
+        if (need !== undefined && need !== rcu) continue;
+        for (const strategy of b.strategies ?? s.strategies) jobs.push({ s, strategy, rcu, bug: name });
+      }
+    }
   }
   return jobs;
+}
+
+/** --rcu: flavors by name, each checked. */
+function campaignFlavors(v: unknown): string[] {
+  const names = v === undefined ? [] : ([] as unknown[]).concat(v).flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter(Boolean);
+  for (const n of names) knobValue(K_RCU_FLAVOR, n);
+  return names.length ? [...new Set(names)] : [K_RCU_FLAVOR.choices![K_RCU_FLAVOR.value]];
 }
 
 /** Runs of every job: a bug runs --repeat times. */
@@ -164,7 +186,7 @@ export function rowOf(job: Job, r: RunResults, path: string | null): CampaignRow
   else if (job.bug === null) status = r.verdict === 'PASS' ? 'clean' : 'DIRTY';
   else status = kinds.some((k) => (expectKinds as string[]).includes(k)) ? 'caught' : 'MISSED';
   return {
-    scenario: job.s.id, strategy: job.strategy, bug: job.bug, status, expected: status === 'clean' || status === 'caught', kinds, expectKinds,
+    scenario: job.s.id, strategy: job.strategy, rcu: job.rcu, bug: job.bug, status, expected: status === 'clean' || status === 'caught', kinds, expectKinds,
     firstViolationMs: r.firstViolationMs, firstViolationRuns: [r.firstViolationMs], readerOps: r.reader.ops, durationMs: r.durationMs, runId: r.runId, results: path,
     bound: r.bound, overlaps: r.boundBasis?.overlaps ?? 0, evidence: r.evidence,
     nearMisses: [r.reader, r.writer].reduce((a, role) => a + Object.values(role.outcomes).filter((o) => o.expect === 'INTERESTING').reduce((x, o) => x + o.count, 0), 0),
@@ -201,13 +223,13 @@ export function campaignTable(rows: CampaignRow[]): Table {
     return `${fmtInt(e.executions)} execs, ${e.seconds.toFixed(1)} s, ${e.steps![0]}->${e.steps![1]} steps, replay ${e.replays}/${REPLAYS}${e.replayVerified ? '' : ' FAILED'}`;
   };
   return {
-    head: ['scenario', 'strategy', 'bug', 'result', 'violation kinds', 'first violation (median)', 'runs', 'reader ops', 'time', 'evidence (clean rows)', ...(explored ? ['explore (no widening)'] : [])],
+    head: ['scenario', 'strategy', 'rcu', 'bug', 'result', 'violation kinds', 'first violation (median)', 'runs', 'reader ops', 'time', 'evidence (clean rows)', ...(explored ? ['explore (no widening)'] : [])],
     rows: rows.map((r) => [
-      r.scenario, r.strategy, r.bug ?? '(fixed)', r.status, r.kinds.join(',') || '-',
+      r.scenario, r.strategy, r.rcu ?? '-', r.bug ?? '(fixed)', r.status, r.kinds.join(',') || '-',
       r.firstViolationMs === null ? '-' : `${r.firstViolationMs.toFixed(1)} ms`, r.bug === null ? '1' : String(r.firstViolationRuns.length),
       fmtInt(r.readerOps), `${(r.durationMs / 1000).toFixed(1)} s`, evidenceCell(r), ...(explored ? [cell(r)] : []),
     ]),
-    right: [false, false, false, false, false, true, true, true, true, false, false],
+    right: [false, false, false, false, false, false, true, true, true, true, false, false],
   };
 }
 
@@ -273,7 +295,7 @@ async function runJob(job: Job, i: number, runs: number, l: Limits, out: string,
   let row: CampaignRow | null = null;
   for (let k = 0; k < runs && !signal.aborted; k++) {
     const cfg = resolveRunConfig({
-      scenario: job.s.id, strategy: job.strategy, bug: job.bug ?? undefined, out,
+      scenario: job.s.id, strategy: job.strategy, rcu: job.rcu, bug: job.bug ?? undefined, out,
       duration: `${runMsFor(job, l)}ms`, stopOnViolation: job.bug !== null, seed: 1000 + 64 * i + k,
     });
     const r = buildResults(await runScenario(cfg, { log, signal }));
@@ -312,7 +334,7 @@ export async function runCampaign(o: CampaignOptions, log: Logger, signal: Abort
   const only = o.scenarios === undefined ? null : ([] as string[]).concat(o.scenarios as string[]).map((x) => requireScenario(x).id);
   const scenarios = SCENARIOS.filter((s) => (only ? only.includes(s.id) : o.selftests !== false || !s.selftest));
   if (scenarios.length === 0) throw new BadInput('no scenario to run');
-  const jobs = campaignJobs(scenarios);
+  const jobs = campaignJobs(scenarios, campaignFlavors(o.rcu));
   const limits = parseLimits(o, campaignRuns(jobs, repeat), scenarios);
   const exploreMs = o.explore === undefined || o.explore === false ? null : o.explore === true || o.explore === '' ? 10000 : parseDuration(String(o.explore), '--explore');
   if (limits.budget) log.info({ budgetMs: limits.budget.totalMs, runs: limits.budget.runsLeft }, `campaign budget: ${nextRunMs(limits.budget.totalMs, limits.budget.runsLeft)} ms per run to start with`);
@@ -335,7 +357,7 @@ export async function runCampaign(o: CampaignOptions, log: Logger, signal: Abort
     if (stopsCampaign(row, Boolean(o.failFast))) break;
   }
   const ok = rows.length === jobs.length && rows.every((r) => r.expected);
-  const skipped: JobKey[] = jobs.slice(rows.length).map((j) => ({ scenario: j.s.id, strategy: j.strategy, bug: j.bug }));
+  const skipped: JobKey[] = jobs.slice(rows.length).map((j) => ({ scenario: j.s.id, strategy: j.strategy, rcu: j.rcu, bug: j.bug }));
   const summary: CampaignResults = {
     schema: CAMPAIGN_SCHEMA, startedAt, host: hostInfo(), rows, ok, interrupted: signal.aborted, report: null,
     budgetMs: limits.budget?.totalMs ?? null, skipped,

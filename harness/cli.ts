@@ -74,6 +74,7 @@ function runOptions<T>(y: Argv<T>) {
     .option('stall-timeout', { type: 'string', describe: 'a CPU without progress this long is a stall (default 10s)' })
     .option('set', { type: 'string', array: true, describe: 'KNOB=VALUE: a tuning knob (repeatable; gupstress list prints them with their ranges)' })
     .option('rcu-tick', { type: 'string', describe: 'the same as --set rcu.tick=VALUE (default 250us)' })
+    .option('rcu', { type: 'string', describe: 'RCU flavor: preempt (default: CONFIG_PREEMPT_RCU, as distro kernels build) | nonpreempt; the same as --set rcu.flavor=' })
     .option('out', { type: 'string', describe: 'results folder (default results/)' });
 }
 
@@ -81,7 +82,7 @@ function rawArgs(a: Record<string, unknown>): RawRunArgs {
   return {
     scenario: a.scenario, bug: a.bug, strategy: a.strategy, arch: a.arch, levels: a.levels, readers: a.readers, writers: a.writers,
     duration: a.duration, ops: a.ops, seed: a.seed, widen: a.widen, jitter: a.jitter, stopOnViolation: a.stopOnViolation,
-    out: a.out, frames: a.frames, huge: a.huge, stallTimeout: a.stallTimeout, rcuTick: a.rcuTick, set: a.set, param: a.param, untilBound: a.untilBound,
+    out: a.out, frames: a.frames, huge: a.huge, stallTimeout: a.stallTimeout, rcuTick: a.rcuTick, rcu: a.rcu, set: a.set, param: a.param, untilBound: a.untilBound,
   };
 }
 
@@ -153,8 +154,9 @@ await cli
       .option('fail-fast', { type: 'boolean', describe: 'stop at the first unexpected row (DIRTY, MISSED, ERROR); the rest are reported skipped' })
       .option('explore', { type: 'string', describe: 'also explore each bug under the controlled executor for this long (e.g. 10s): schedules to the first violation, replay verified' })
       .option('format', { type: 'string', describe: 'the table on stdout: text (default) | md | csv | json' })
+      .option('rcu', { type: 'string', describe: 'RCU flavors, comma-separated: preempt (default) | nonpreempt; every row under each' })
       .option('json', { type: 'boolean' }),
-    (a) => guarded(() => runCampaign({
+    (a) => guarded(() => runCampaign({ rcu: a.rcu,
       duration: a.duration, bugTimeout: a.bugTimeout, scenarios: a.scenario, selftests: a.selftests, out: a.out, repeat: a.repeat,
       budget: a.budget, junit: a.junit, failFast: Boolean(a.failFast), explore: a.explore, format: a.format, json: Boolean(a.json),
     }, log, interruptible().signal)))
@@ -168,10 +170,11 @@ await cli
       .option('seed', { type: 'string' })
       .option('out', { type: 'string', describe: 'results folder (default results/)' })
       .option('set', { type: 'string', array: true, describe: 'KNOB=V1,V2,... (repeatable; every combination with the other axes)' })
+      .option('rcu', { type: 'string', describe: 'RCU flavors as an axis, e.g. preempt,nonpreempt: the same as --set rcu.flavor=...' })
       .option('repeat', { type: 'string', describe: 'runs per cell (seeds seed, seed+1, ...): each cell a median with its 95% interval (default 1)' })
       .option('format', { type: 'string', describe: 'the table on stdout: text (default) | md | csv | json' })
       .option('json', { type: 'boolean' }),
-    (a) => guarded(() => runSweep({ scenario: a.scenario, strategy: a.strategy, readers: a.readers, writers: a.writers, widen: a.widen, duration: a.duration, seed: a.seed, out: a.out, repeat: a.repeat, format: a.format, set: a.set, json: Boolean(a.json) }, log, interruptible().signal)))
+    (a) => guarded(() => runSweep({ scenario: a.scenario, strategy: a.strategy, readers: a.readers, writers: a.writers, widen: a.widen, duration: a.duration, seed: a.seed, out: a.out, repeat: a.repeat, format: a.format, set: [...(a.set ?? []), ...(a.rcu === undefined ? [] : [`rcu.flavor=${a.rcu}`])], json: Boolean(a.json) }, log, interruptible().signal)))
   .command('report <files..>', 'render results files (runs, sweeps, campaigns) to one self-contained HTML file', (y) =>
     y.positional('files', { type: 'string', array: true, demandOption: true }).option('html', { type: 'string', describe: 'output file (default: next to the first input)' }),
     (a) => guarded(async () => {

@@ -3,6 +3,7 @@
 // Per metric: the medians with their 95% intervals, B/A with its interval, and a verdict
 // from that interval (criterion's "no change detected" when it holds 1).
 import { readdirSync, statSync } from 'node:fs';
+import { KNOBS, formatKnob } from '../src/machine/knobs.js';
 import { basename, dirname, join } from 'node:path';
 import { BadInput } from './config.js';
 import { type Format, type Table, commandLine, renderTable } from './format.js';
@@ -117,8 +118,9 @@ function sweepCell(file: string, sel: string): RunResults[] {
     return [kv.slice(0, i), kv.slice(i + 1)] as const;
   });
   const cells = l.data.cells.filter((c) => want.every(([k, v]) => {
-    const got = k === 'strategy' ? c.strategy : k === 'readers' ? c.readers : k === 'writers' ? c.writers : (c.knobs?.[k] ?? c.widen[k]);
-    return got !== undefined && String(got) === v;
+    const knob = KNOBS.byName(k);
+    const got = k === 'strategy' ? c.strategy : k === 'readers' ? c.readers : k === 'writers' ? c.writers : c.knobs?.[k] !== undefined && knob ? formatKnob(knob, c.knobs[k]) : c.widen[k];
+    return got !== undefined && (String(got) === v || (knob !== undefined && knob.unit !== 'choice' && String(c.knobs?.[k]) === v));
   }));
   if (cells.length === 0) throw new BadInput(`${file}: no cell with ${sel}`);
   return cells.flatMap((c) => c.runs ?? [c.results]);

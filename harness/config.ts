@@ -1,5 +1,5 @@
 // Turning command-line words into a RunConfig, with a one-line reason for anything wrong.
-import { KNOBS, type KnobDef, knobDefaults } from '../src/machine/knobs.js';
+import { KNOBS, type KnobDef, formatKnob, knobDefaults } from '../src/machine/knobs.js';
 import type { ArchName } from '../src/arch/arch.js';
 import { ARCH_NAMES } from '../src/arch/arch.js';
 import { archByName } from '../src/arch/index.js';
@@ -116,6 +116,7 @@ export interface RawRunArgs {
   huge?: unknown;
   stallTimeout?: unknown;
   rcuTick?: unknown;
+  rcu?: unknown;
   set?: unknown;
   param?: unknown;
   untilBound?: unknown;
@@ -196,7 +197,7 @@ export function resolveRunConfig(a: RawRunArgs, warn: (msg: string) => void = ()
     frames,
     huge,
     stallTimeoutMs: a.stallTimeout === undefined ? 10000 : parseDuration(String(a.stallTimeout), '--stall-timeout'),
-    knobs: resolveKnobs([...(a.rcuTick === undefined ? [] : [`rcu.tick=${String(a.rcuTick)}`]), ...listOpt(a.set)]),
+    knobs: resolveKnobs([...shorthandSets(a), ...listOpt(a.set)]),
     params,
   };
   // a CPU spins through its widening without finishing an operation: as long as the stall
@@ -204,16 +205,33 @@ export function resolveRunConfig(a: RawRunArgs, warn: (msg: string) => void = ()
   for (const [w, ns] of Object.entries(cfg.widen)) {
     if (ns / 1e6 >= cfg.stallTimeoutMs) throw new BadInput(`--widen ${w}=${ns / 1e6}ms is not shorter than the stall timeout (${cfg.stallTimeoutMs}ms): shorten it or raise --stall-timeout`);
   }
+  for (const b of bugs) {
+    for (const [name, want] of Object.entries(s.bugs[b].knobs ?? {})) {
+      const k = KNOBS.byName(name)!;
+      if (cfg.knobs[name] !== knobValue(k, want)) warn(`bug ${b} is not expected to show with ${name}=${formatKnob(k, cfg.knobs[name])} (it needs ${name}=${want})`);
+    }
+  }
   checkBoots(s, cfg);
   return cfg;
+}
+
+/** The options that are short for a --set: --rcu-tick T, --rcu FLAVOR. */
+export function shorthandSets(a: { rcuTick?: unknown; rcu?: unknown }): string[] {
+  return [...(a.rcuTick === undefined ? [] : [`rcu.tick=${String(a.rcuTick)}`]), ...listOpt(a.rcu).map((f) => `rcu.flavor=${f}`)];
 }
 
 /** --until-bound without --duration: at most this long */
 export const UNTIL_BOUND_MAX_MS = 120_000;
 
-/** A knob's value from text: a duration for 'us' knobs (a bare number is us), an integer for counts. */
+/** A knob's value from text: a duration for 'us' knobs (a bare number is us), an integer for
+ *  counts, a name for choices. */
 export function knobValue(k: KnobDef, text: string): number {
   const what = `--set ${k.name}`;
+  if (k.choices) {
+    const i = k.choices.indexOf(text.trim());
+    if (i < 0) throw new BadInput(`${what} is one of ${k.choices.join(', ')} (got ${text})`);
+    return i;
+  }
   const bare = /^\s*\d+(\.\d+)?\s*$/.test(text);
   const v = k.unit === 'count' || bare ? Number(text) : parseDuration(text, what) * 1000;
   const range = k.unit === 'us' ? `${k.min}us to ${k.max}us` : `an integer from ${k.min} to ${k.max}`;

@@ -27,10 +27,11 @@ export function durationArg(ms: number): string {
 export function rerunCommand(row: CampaignRow, run = row.failure?.run ?? 0): string {
   const bug = row.bug === null ? [] : ['--bug', row.bug];
   const stop = row.bug === null ? [] : ['--stop-on-violation'];
-  return ['gupstress run --scenario', row.scenario, '--strategy', row.strategy, ...bug, '--seed', row.seeds[run], '--duration', durationArg(row.runMs[run]), ...stop].join(' ');
+  const rcu = row.rcu === undefined ? [] : ['--rcu', row.rcu];
+  return ['gupstress run --scenario', row.scenario, '--strategy', row.strategy, ...rcu, ...bug, '--seed', row.seeds[run], '--duration', durationArg(row.runMs[run]), ...stop].join(' ');
 }
 
-const caseName = (r: JobKey): string => `${r.scenario} ${r.strategy} ${r.bug ?? 'fixed'}`;
+const caseName = (r: JobKey): string => `${r.scenario} ${r.strategy}${r.rcu === undefined ? '' : ` ${r.rcu}`} ${r.bug ?? 'fixed'}`;
 
 /** What a row that is not as expected failed at: <error> for the harness, <failure> for the verdict. */
 function problem(row: CampaignRow): { tag: 'failure' | 'error'; message: string } | null {

@@ -1,6 +1,6 @@
 // `gupstress list`: generated from the scenario declarations.
 import { SCENARIOS } from '../src/scenarios/index.js';
-import { KNOBS } from '../src/machine/knobs.js';
+import { KNOBS, formatKnob } from '../src/machine/knobs.js';
 import { STRATEGIES } from '../src/sync/strategy.js';
 import { type Role, roleCounters, windowPairs } from '../src/scenarios/scenario.js';
 import { sizeRanges } from './config.js';
@@ -33,7 +33,7 @@ export function listScenarios(json: boolean): string {
     outcomes: { reader: outcomeList(s.reader), writer: outcomeList(s.writer) },
     };
   });
-  const knobs = KNOBS.all.map((k) => ({ name: k.name, unit: k.unit, value: k.value, min: k.min, max: k.max, kernel: k.kernel, doc: k.doc }));
+  const knobs = KNOBS.all.map((k) => ({ name: k.name, unit: k.unit, value: k.value, min: k.min, max: k.max, ...(k.choices ? { choices: k.choices } : {}), kernel: k.kernel, doc: k.doc }));
   if (json) return JSON.stringify({ scenarios: data, strategies: Object.values(STRATEGIES).map((x) => ({ name: x.name, doc: x.doc })), knobs }, null, 2);
   const out: string[] = [];
   for (const s of data) {
@@ -54,7 +54,9 @@ export function listScenarios(json: boolean): string {
   for (const x of Object.values(STRATEGIES)) out.push(`  ${x.name}: ${x.doc}`);
   out.push('');
   out.push('knobs (run --set KNOB=V, sweep --set KNOB=V1,V2,...):');
-  const u = (k: (typeof knobs)[number], v: number): string => (k.unit === 'us' ? `${v}us` : String(v));
-  for (const k of knobs) out.push(`  --set ${k.name}=${u(k, k.value)} (${u(k, k.min)}..${u(k, k.max)}; kernel: ${k.kernel}): ${k.doc}`);
+  for (const k of KNOBS.all) {
+    const range = k.choices ? k.choices.join(' | ') : `${formatKnob(k, k.min)}..${formatKnob(k, k.max)}`;
+    out.push(`  --set ${k.name}=${formatKnob(k, k.value)} (${range}; kernel: ${k.kernel}): ${k.doc}`);
+  }
   return out.join('\n');
 }

@@ -137,16 +137,18 @@ export function registryNames(): string[][] {
 }
 
 /** A machine with one CPU (id 0) on this thread and no scenario booted: for single-threaded
- *  tests of the model and the bench's walk. */
-export function bareMachine(o: { frames?: number; huge?: number; strategy?: StrategyName; bugs?: string[]; arch?: ArchName; scratchWords?: number } = {}): { c: Cpu; L: Layout; mem: StressMem } {
-  const L = computeLayout({ frames: o.frames ?? 1024, hugeFolios: o.huge ?? 4, cpus: 1, mms: 1, windows: WINDOWS.size, scratchWords: o.scratchWords ?? 16 });
+ *  tests of the model and the bench's walk. `cpus` > 1 gives more CPUs on the same memory
+ *  (cs[1], ...), to step by hand what two CPUs do to each other. */
+export function bareMachine(o: { frames?: number; huge?: number; strategy?: StrategyName; bugs?: string[]; arch?: ArchName; scratchWords?: number; cpus?: number; knobs?: Record<string, number> } = {}): { c: Cpu; cs: Cpu[]; L: Layout; mem: StressMem } {
+  const cpus = o.cpus ?? 1;
+  const L = computeLayout({ frames: o.frames ?? 1024, hugeFolios: o.huge ?? 4, cpus, mms: 1, windows: WINDOWS.size, scratchWords: o.scratchWords ?? 16 });
   const mem = new StressMem(new SharedArrayBuffer(L.words * 4), 7);
   mem.store(L.gBase + G_GP_CTR, 1);
   mem.store(L.gBase + G_GP_DONE, 1);
   initPageAlloc(mem, L);
-  const c = new Cpu(mem, L, 0, archByName(o.arch ?? 'x86-64'), STRATEGIES[o.strategy ?? 'ipi'], bugSwitches(ALL_BUGS, o.bugs ?? []), {
+  const cs = Array.from({ length: cpus }, (_, id) => new Cpu(mem, L, id, archByName(o.arch ?? 'x86-64'), STRATEGIES[o.strategy ?? 'ipi'], bugSwitches(ALL_BUGS, o.bugs ?? []), {
     widenNs: new Float64Array(WINDOWS.size), winPair: new Int32Array(WINDOWS.size).fill(-1), jitterP: 0, seedStartNs: 0,
-    stopOnViolation: false, knobs: knobArray({}),
-  });
-  return { c, L, mem };
+    stopOnViolation: false, knobs: knobArray(o.knobs ?? {}),
+  }));
+  return { c: cs[0], cs, L, mem };
 }

@@ -1,5 +1,6 @@
 // `gupstress report`: one self-contained HTML file (inline CSS and SVG, no script, no
 // network) from runs, sweeps and campaigns.
+import { KNOBS, formatKnob } from '../src/machine/knobs.js';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CampaignResults } from './campaign.js';
@@ -113,7 +114,7 @@ function runSection(r: RunResults, path: string): string {
 
 function cellLabel(c: SweepResults['cells'][number]): string {
   const w = Object.entries(c.widen).map(([k, v]) => `${k.split('.').pop()}=${fmtNs(v)}`).join(' ');
-  const k = Object.entries(c.knobs ?? {}).map(([n, v]) => `${n}=${v}`).join(' ');
+  const k = Object.entries(c.knobs ?? {}).map(([n, v]) => `${n}=${KNOBS.byName(n) ? formatKnob(KNOBS.byName(n)!, v) : v}`).join(' ');
   return `${c.readers}r/${c.writers}w${w ? ' ' + w : ''}${k ? ' ' + k : ''}`;
 }
 

@@ -1,7 +1,7 @@
 // `gupstress sweep`: one scenario over strategies x readers x writers x widen values; one
 // JSON holding every cell and one HTML report.
 import { type Unit, fmtUnit, spreadCell, values } from './compare.js';
-import { KNOBS } from '../src/machine/knobs.js';
+import { KNOBS, formatKnob } from '../src/machine/knobs.js';
 import { requireScenario, resolveRunConfig, BadInput, intOpt, knobValue, parseDuration } from './config.js';
 import { type Table, commandLine, parseFormat, renderTable } from './format.js';
 import { METHOD, spread } from './stats.js';
@@ -155,7 +155,7 @@ export function sweepTable(sw: SweepResults): Table {
     rows: sw.cells.map((cell) => {
       const runs = cell.runs ?? [cell.results];
       const verdicts = [...new Set(runs.map((r) => r.verdict))].join('/');
-      return [cell.strategy, String(cell.readers), String(cell.writers), ...widen.map((k) => fmtUnit(cell.widen[k], 'ns')), ...knobs.map((k) => String(cell.knobs?.[k] ?? '-')), verdicts, ...cols.map((c) => {
+      return [cell.strategy, String(cell.readers), String(cell.writers), ...widen.map((k) => fmtUnit(cell.widen[k], 'ns')), ...knobs.map((k) => (cell.knobs?.[k] === undefined ? '-' : KNOBS.byName(k) ? formatKnob(KNOBS.byName(k)!, cell.knobs[k]) : String(cell.knobs[k]))), verdicts, ...cols.map((c) => {
         const xs = values(runs, c.get);
         return xs.length ? spreadCell(spread(xs), c.unit) : '-';
       })];

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { KNOBS } from '../src/machine/knobs.js';
+import { KNOBS, formatKnob } from '../src/machine/knobs.js';
 import { run, tmpOut } from './helpers.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'harness', 'cli.js');
@@ -17,7 +17,7 @@ test('every knob at its min and its max: munmap-free stays clean (under ipi for 
     for (const v of [k.min, k.max]) {
       {
         const strategy = k.name.startsWith('ipi.') ? 'ipi' : 'rcu';
-        const r = await run({ scenario: 'munmap-free', strategy, ops: '1000', set: [`${k.name}=${v}`] });
+        const r = await run({ scenario: 'munmap-free', strategy, ops: '1000', set: [`${k.name}=${formatKnob(k, v)}`] });
         assert.equal(r.verdict, 'PASS', `${k.name}=${v} under ${strategy}: ${r.error ?? ''} ${r.violations[0]?.detail ?? ''}`);
         assert.equal(r.config.knobs[k.name], v);
         assert.ok(r.reader.ops > 0);

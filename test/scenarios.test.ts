@@ -37,7 +37,8 @@ for (const s of SCENARIOS.filter((x) => !x.selftest)) {
     const expectKinds = bug.expectKinds.map((k) => k.name);
     for (const strategy of bug.strategies ?? s.strategies) {
       test(`${s.id} under ${strategy} with ${name}: caught as ${expectKinds.join(' / ')}`, async () => {
-        const r = await run({ scenario: s.id, strategy, bug: name, duration: '20s', stopOnViolation: true });
+        const set = Object.entries(bug.knobs ?? {}).map(([k, v]) => `${k}=${v}`);
+        const r = await run({ scenario: s.id, strategy, bug: name, set, duration: '20s', stopOnViolation: true });
         assert.ok(r.firstViolationMs !== null && r.firstViolationMs < 20000);
         assert.equal(r.verdict, 'FAIL');
         const kinds = Object.keys(r.violationsByKind);

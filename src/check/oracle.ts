@@ -11,21 +11,42 @@ export const V_PGTABLE_UAF = defineViolation('pgtable-use-after-free', 'a walker
 export const V_WILD_PFN = defineViolation('wild-pfn', 'a pfn was taken from a non-present entry, or a non-table frame was walked as a table');
 export const V_SPECIAL_REFCOUNTED = defineViolation('special-refcounted', 'a reference was taken on a pfn that has no refcounted page');
 export const V_DETACHED_NONEMPTY = defineViolation('detached-nonempty', 'a lockless reader read a non-empty pte from a retracted (detached) table');
+export const V_PIN_DETACHED = defineViolation('pinned-from-detached', 'GUP-fast returned a page through a pte of a table that was retracted (its pmd cleared) before its re-check');
 export const V_LOST_UPDATE = defineViolation('lost-update', 'a write made under a lock is not there afterwards');
 
 /** The walker enters table frame pfn, whose type the model just read (tableType in
  *  mm/pgtable.ts, -1: no such frame): remember its generation, and judge the frame: one that
  *  is not a page table any more was freed under the walker. Only records and judges, with
- *  what the walk read; whether the walk can go on is the model's decision. */
-export function walkEnterTable(c: Cpu, pfn: number, vpn: number, type: number): void {
+ *  what the walk read; whether the walk can go on is the model's decision. Returns the walk
+ *  record's index, for walkEntryLive at each entry read from the frame. */
+export function walkEnterTable(c: Cpu, pfn: number, vpn: number, type: number): number {
   if (type < 0) {
     c.violation(V_WILD_PFN, vpn, `walked pfn ${pfn} as a table: no such frame`);
-    return;
+    return -1;
   }
   const i = c.nrWalk++;
   c.walkPfn[i] = pfn;
   c.walkGen[i] = c.mem.load(mdAddr(c.L, pfn, MD_GEN));
   if (type !== PageType.PageTable) c.violation(V_PGTABLE_UAF, vpn, `walked table frame ${pfn} after it was freed (type ${type}, gen ${c.walkGen[i]})`);
+  return i;
+}
+
+/** The walker read an entry of the table it entered as walk record i (the index
+ *  walkEnterTable gave it; -1: a folded level, read from the table above): that frame must
+ *  still be the allocation it entered. A changed generation is a use-after-free, reported at
+ *  this first access, with the access in the trace; the record takes the new generation so
+ *  the end-of-section check does not report it again. false: the walker must stop (a real CPU
+ *  would go on reading whatever the frame holds now). */
+export function walkEntryLive(c: Cpu, i: number, vpn: number): boolean {
+  if (i < 0) return true;
+  const m = c.mem;
+  const pfn = c.walkPfn[i];
+  const gen = m.load(mdAddr(c.L, pfn, MD_GEN));
+  if (gen === c.walkGen[i]) return true;
+  c.violation(V_PGTABLE_UAF, vpn,
+    `read an entry of level-${m.load(mdAddr(c.L, pfn, MD_LEVEL))} table frame ${pfn} after it was freed (gen ${c.walkGen[i]} -> ${gen}, type now ${m.load(mdAddr(c.L, pfn, MD_TYPE))})`);
+  c.walkGen[i] = gen;
+  return false;
 }
 
 /** End of the protected section (before local_irq_restore): every table walked must still

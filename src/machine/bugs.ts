@@ -22,6 +22,10 @@ export interface BugDef {
   /** other switches this bug turns on with its own, where the historical kernel differed
    *  in more than one step (gup-no-pmd-recheck predates collapse's IPI too) */
   readonly implies?: readonly string[];
+  /** knob settings the bug needs to show, by knob name and value as on the command line
+   *  (an early rcu_read_unlock shows only where a grace period can end at any instant:
+   *  { 'rcu.flavor': 'preempt' }); the campaign runs it so, `run` warns otherwise */
+  readonly knobs?: Readonly<Record<string, string>>;
 }
 
 /** The switches of one run: every declared bug name, true where the run turns it on. */

@@ -8,8 +8,10 @@ export interface KnobDef extends Registered {
   readonly doc: string;
   /** what the kernel calls it */
   readonly kernel: string;
-  /** 'us': a duration, given as 250us, 1ms, or a bare number of us; 'count': an integer */
-  readonly unit: 'us' | 'count';
+  /** 'us': a duration, given as 250us, 1ms, or a bare number of us; 'count': an integer;
+   *  'choice': one of `choices`, by name (the value is its index) */
+  readonly unit: 'us' | 'count' | 'choice';
+  readonly choices?: readonly string[];
   readonly value: number;
   readonly min: number;
   readonly max: number;
@@ -19,7 +21,19 @@ export const KNOBS = new Registry<KnobDef>('knob');
 
 export function defineKnob(k: Omit<KnobDef, 'id'>): KnobDef {
   if (!(k.min <= k.value && k.value <= k.max)) throw new Error(`knob ${k.name}: default ${k.value} outside ${k.min}..${k.max}`);
+  if ((k.unit === 'choice') !== (k.choices !== undefined) || (k.choices && (k.min !== 0 || k.max !== k.choices.length - 1))) throw new Error(`knob ${k.name}: a choice knob names its choices, indexed 0..n-1`);
   return KNOBS.define({ ...k, id: -1 });
+}
+
+/** A choice knob: its value is the index of one of `choices`; the default is by name. */
+export function defineChoiceKnob(k: Omit<KnobDef, 'id' | 'unit' | 'value' | 'min' | 'max'> & { choices: readonly string[]; default: string }): KnobDef {
+  const { default: d, ...rest } = k;
+  return defineKnob({ ...rest, unit: 'choice', value: k.choices.indexOf(d), min: 0, max: k.choices.length - 1 });
+}
+
+/** A knob's value as it is written on the command line: 250us, 64, preempt. */
+export function formatKnob(k: KnobDef, v: number): string {
+  return k.unit === 'us' ? `${v}us` : k.unit === 'choice' ? (k.choices![v] ?? String(v)) : String(v);
 }
 
 /** Every knob's value by id: the defaults, and what `values` sets (by name). */

@@ -7,7 +7,7 @@
 // Page tables do not vanish under the walk because it runs with irqs off: the table free
 // waits for an IPI acknowledgement, or for an RCU grace period (an irq-off section is one).
 import { LVL_P4D, LVL_PGD, LVL_PMD, LVL_PTE, LVL_PUD } from '../arch/arch.js';
-import { checkGotPage, walkCheckTables, walkEnterTable } from '../check/oracle.js';
+import { V_PIN_DETACHED, checkGotPage, tableDetached, walkCheckTables, walkEnterTable, walkEntryLive } from '../check/oracle.js';
 import { winReaderClose, winReaderOpen, winWiden } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
 import { defineStat } from '../machine/stats.js';
@@ -72,13 +72,14 @@ function gupFastPteRange(c: Cpu, pmd: number, pmdp: number, addr: number, end: n
   const table = a.tablePfn(LVL_PMD, pmd);
   // pte_offset_map(&pmd, addr): from the walker's copy of the pmd
   const type = tableType(c, table);
-  walkEnterTable(c, table, addr, type); // oracle: remember and judge the frame
+  const wi = walkEnterTable(c, table, addr, type); // oracle: remember and judge the frame
   if (type !== PageType.PageTable) return fail(c, GUP_FAST_TABLE_GONE);
   let ptep = frameAddr(c.L, table, a.index(LVL_PTE, LVL_PGD, addr));
   do {
     winReaderOpen(c, W_GUP_PIN_RECHECK, addr);
     const pte = m.load(ptep); // ptep_get_lockless()
     c.trace(EV_PTE, addr, pte);
+    if (!walkEntryLive(c, wi, addr)) return failWin(c, GUP_FAST_TABLE_GONE); // oracle: a freed table, at its first access
     if (!a.ptePresent(pte)) return failWin(c, GUP_FAST_NOT_PRESENT);
     if (a.pteProtnone(pte) || !a.pteAccessPermitted(pte, write) || a.pteSpecial(pte)) return failWin(c, GUP_FAST_PERM);
     const page = a.ptePfn(pte);
@@ -90,6 +91,9 @@ function gupFastPteRange(c: Cpu, pmd: number, pmdp: number, addr: number, end: n
     const head = folioHead(c.L, page);
     if (!tryGrabFolioFast(c, head, 1, flags)) return failWin(c, GUP_FAST_REFZERO);
     c.trace(EV_GRAB, page, 0);
+    // oracle: was the table retracted before the re-check? (PG_TABLE_DETACHED is set after
+    // the pmd is cleared: read before the re-check, set means the pmd had changed)
+    const detached = tableDetached(c, table);
     // the re-check after the pin: a writer that cleared the pte and flushed before checking
     // the refcount either sees our reference, or we see its change here (the pmd too:
     // 70cbc3cc78a9, a THP collapse may have replaced the whole table)
@@ -99,6 +103,7 @@ function gupFastPteRange(c: Cpu, pmd: number, pmdp: number, addr: number, end: n
       return failWin(c, GUP_FAST_RECHECK);
     }
     winReaderClose(c, W_GUP_PIN_RECHECK);
+    if (detached) c.violation(V_PIN_DETACHED, addr, `took pfn ${page} through pte 0x${(pte >>> 0).toString(16)} of table ${table}, retracted before the re-check: the pmd re-check (70cbc3cc78a9) would have seen it`);
     if (!a.pteWrite(pte) && gupMustUnshare(c, flags, head)) {
       gupPutFolio(c, head, 1, flags, addr);
       return fail(c, GUP_FAST_UNSHARE);
@@ -164,13 +169,14 @@ function gupFastPmdRange(c: Cpu, pudp: number, pud: number, addr: number, end: n
   const a = c.arch;
   const table = a.tablePfn(LVL_PUD, pud);
   const type = tableType(c, table);
-  walkEnterTable(c, table, addr, type); // oracle: remember and judge the frame
+  const wi = walkEnterTable(c, table, addr, type); // oracle: remember and judge the frame
   if (type !== PageType.PageTable) return fail(c, GUP_FAST_TABLE_GONE);
   // pmd_offset_lockless(pudp, pud, addr): the pmd level is never folded here
   let pmdp = frameAddr(c.L, table, a.index(LVL_PMD, levels, addr));
   do {
     const pmd = m.load(pmdp); // READ_ONCE
     c.trace(EV_PMD, addr, pmd);
+    if (!walkEntryLive(c, wi, addr)) return fail(c, GUP_FAST_TABLE_GONE);
     const next = a.addrEnd(LVL_PMD, levels, addr, end);
     if (a.pmdNone(pmd) || !a.pmdPresent(pmd)) return fail(c, GUP_FAST_NOT_PRESENT);
     if (a.pmdLeaf(pmd)) {
@@ -189,6 +195,7 @@ function gupFastPudRange(c: Cpu, p4dp: number, p4d: number, addr: number, end: n
   const m = c.mem;
   const a = c.arch;
   let pudp: number;
+  let wi = -1; // a folded pud is read from the table above
   const stackCopy = c.bug['stack-copy-walk'];
   if (stackCopy) {
     m.store(c.aStack + SP_P4D, p4d);
@@ -203,7 +210,7 @@ function gupFastPudRange(c: Cpu, p4dp: number, p4d: number, addr: number, end: n
   } else {
     const table = a.tablePfn(LVL_P4D, p4d);
     const type = tableType(c, table);
-    walkEnterTable(c, table, addr, type); // oracle: remember and judge the frame
+    wi = walkEnterTable(c, table, addr, type); // oracle: remember and judge the frame
     if (type !== PageType.PageTable) return fail(c, GUP_FAST_TABLE_GONE);
     pudp = frameAddr(c.L, table, a.index(LVL_PUD, levels, addr)); // pud_offset_lockless(p4dp, p4d, addr)
   }
@@ -211,6 +218,7 @@ function gupFastPudRange(c: Cpu, p4dp: number, p4d: number, addr: number, end: n
     if (pudp < c.L.framesBase && pudp !== c.aStack + SP_P4D) return walkedStack(c, pudp, addr);
     const pud = m.load(pudp);
     c.trace(EV_PUD, addr, pud);
+    if (!walkEntryLive(c, wi, addr)) return fail(c, GUP_FAST_TABLE_GONE);
     const next = a.addrEnd(LVL_PUD, stackCopy ? LVL_PGD : levels, addr, end);
     if (a.upperNone(LVL_PUD, pud)) return fail(c, GUP_FAST_NOT_PRESENT);
     if (a.upperLeaf(LVL_PUD, pud)) return fail(c, GUP_FAST_NOT_PRESENT); // no huge puds in this model
@@ -226,6 +234,7 @@ function gupFastP4dRange(c: Cpu, pgdp: number, pgd: number, addr: number, end: n
   const m = c.mem;
   const a = c.arch;
   let p4dp: number;
+  let wi = -1; // a folded p4d is the pgd entry
   const stackCopy = c.bug['stack-copy-walk'];
   if (stackCopy) {
     // the walker's frame, as it would sit on its stack: the pgd it was passed by value,
@@ -242,13 +251,14 @@ function gupFastP4dRange(c: Cpu, pgdp: number, pgd: number, addr: number, end: n
   } else {
     const table = a.tablePfn(LVL_PGD, pgd);
     const type = tableType(c, table);
-    walkEnterTable(c, table, addr, type); // oracle: remember and judge the frame
+    wi = walkEnterTable(c, table, addr, type); // oracle: remember and judge the frame
     if (type !== PageType.PageTable) return fail(c, GUP_FAST_TABLE_GONE);
     p4dp = frameAddr(c.L, table, a.index(LVL_P4D, levels, addr));
   }
   do {
     if (p4dp < c.L.framesBase && p4dp !== c.aStack + SP_PGD) return walkedStack(c, p4dp, addr);
     const p4d = m.load(p4dp);
+    if (!walkEntryLive(c, wi, addr)) return fail(c, GUP_FAST_TABLE_GONE);
     // pXd_addr_end_folded(); the bug used the static p4d_addr_end of the 5-level geometry
     const next = a.addrEnd(LVL_P4D, stackCopy ? LVL_PGD : levels, addr, end);
     if (a.upperNone(LVL_P4D, p4d)) return fail(c, GUP_FAST_NOT_PRESENT);

@@ -4,7 +4,8 @@
 // pmd_present() and pmd_leaf()). Each reads an entry once and takes the page it names with
 // a re-check, as their kernel callers do.
 import { LVL_PMD } from '../arch/arch.js';
-import { checkDetachedEmpty, checkGotPage, checkPmdLeafPfn, tableDetached, walkEnterTable } from '../check/oracle.js';
+import { checkDetachedEmpty, checkGotPage, checkPmdLeafPfn, tableDetached, walkEnterTable, walkEntryLive } from '../check/oracle.js';
+import { rcuReadLock, rcuReadUnlock } from '../sync/rcu.js';
 import { defineTrace } from '../check/trace.js';
 import { defineWindow, winReaderClose, winReaderOpen, winWiden } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
@@ -57,16 +58,25 @@ export function pteOffsetMapLockless(c: Cpu, mm: number, vpn: number): number {
   const pmd = m.load(pmdp); // pmdp_get_lockless()
   c.trace(EV_PMD, vpn, pmd);
   let r = PTE_MAP_PMD_NONE;
-  if (!a.pmdNone(pmd) && a.pmdPresent(pmd) && !a.pmdLeaf(pmd)) {
+  if (walkEntryLive(c, c.nrWalk - 1, vpn) && !a.pmdNone(pmd) && a.pmdPresent(pmd) && !a.pmdLeaf(pmd)) {
     const table = a.tablePfn(LVL_PMD, pmd);
     const type = tableType(c, table);
-    walkEnterTable(c, table, vpn, type);
+    const wi = walkEnterTable(c, table, vpn, type);
     if (type === PageType.PageTable) {
+      // the bug: pte_unmap() (rcu_read_unlock) before the last read of the table
+      const early = c.bug['pte-unmap-early'];
+      if (early) rcuReadUnlock(c);
       winWiden(c, W_PTE_MAP); // between the pmd read and the pte read
       const detached = tableDetached(c, table); // oracle: retracted before our pte read?
       const ptep = pteOffsetOfPmd(c, pmd, vpn);
       const pte = m.load(ptep); // ptep_get()
       c.trace(EV_PTE, vpn, pte);
+      const live = walkEntryLive(c, wi, vpn); // oracle: a freed table, at its first access
+      if (early) rcuReadLock(c); // (the caller's rcu_read_unlock stays balanced)
+      if (!live) {
+        winReaderClose(c, W_PTE_MAP);
+        return PTE_MAP_PMD_NONE;
+      }
       if (detached) checkDetachedEmpty(c, table, pte, vpn);
       if (a.ptePresent(pte)) {
         getPageLockless(c, ptep, pte, pmdp, pmd, vpn);
@@ -97,9 +107,11 @@ export function pmdReadLockless(c: Cpu, mm: number, vpn: number): number {
   winReaderOpen(c, W_PMD_LOCKLESS, vpn);
   const pmd = m.load(pmdp); // pmdp_get_lockless()
   c.trace(EV_PMD_LOCKLESS, vpn, pmd);
+  const live = walkEntryLive(c, c.nrWalk - 1, vpn); // oracle: a freed table, at its first access
   winWiden(c, W_PMD_LOCKLESS);
   let r: number;
-  if (a.pmdNone(pmd)) r = PMD_READ_NONE;
+  if (!live) r = PMD_READ_CHANGED;
+  else if (a.pmdNone(pmd)) r = PMD_READ_NONE;
   else if (!a.pmdPresent(pmd)) r = PMD_READ_MIGRATION; // pmd_migration_entry_wait()
   else if (a.pmdLeaf(pmd)) {
     const head = a.pmdPfn(pmd); // pmd_folio()
@@ -116,10 +128,18 @@ export function pmdReadLockless(c: Cpu, mm: number, vpn: number): number {
     }
   } else {
     // __pte_offset_map() from the pmd value we read; the pte is read once too
-    const ptep = pteOffsetOfPmd(c, pmd, vpn);
-    const pte = m.load(ptep);
-    r = PMD_READ_TABLE;
-    if (a.ptePresent(pte)) getPageLockless(c, ptep, pte, pmdp, pmd, vpn);
+    const table = a.tablePfn(LVL_PMD, pmd);
+    const type = tableType(c, table);
+    const wi = walkEnterTable(c, table, vpn, type);
+    r = PMD_READ_CHANGED;
+    if (type === PageType.PageTable) {
+      const ptep = pteOffsetOfPmd(c, pmd, vpn);
+      const pte = m.load(ptep);
+      if (walkEntryLive(c, wi, vpn)) {
+        r = PMD_READ_TABLE;
+        if (a.ptePresent(pte)) getPageLockless(c, ptep, pte, pmdp, pmd, vpn);
+      }
+    }
   }
   winReaderClose(c, W_PMD_LOCKLESS);
   return r;

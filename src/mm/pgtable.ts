@@ -5,7 +5,7 @@ import type { Cpu } from '../machine/cpu.js';
 import {
   FANOUT_SHIFT, FRAME_WORDS, type Layout, MD_PTL, MD_TYPE, MM_LEVELS, PageType, MM_PGD, MM_PTL, frameAddr, mdAddr, mmAddr,
 } from '../machine/layout.js';
-import { walkEnterTable } from '../check/oracle.js';
+import { walkEnterTable, walkEntryLive } from '../check/oracle.js';
 import { rcuReadLock, rcuReadUnlock } from '../sync/rcu.js';
 import { spinLock, spinUnlock } from '../sync/spinlock.js';
 import { allocTable, freeTable } from './page_alloc.js';
@@ -153,13 +153,15 @@ export function pmdOffsetLockless(c: Cpu, mm: number, vpn: number): number {
   const a = c.arch;
   let p = pgdOffsetLockless(c, mm, vpn);
   const levels = c.walkLevels;
+  let wi = -1; // the top table is the mm's own: not freed under a walker
   for (let lvl = LVL_PGD - 1; lvl >= LVL_PMD; lvl--) {
     if (a.folded(lvl, levels)) continue;
     const v = m.load(p);
+    if (!walkEntryLive(c, wi, vpn)) return -1;
     if (a.upperNone(lvl + 1, v)) return -1;
     const table = a.tablePfn(lvl + 1, v);
     const type = tableType(c, table);
-    walkEnterTable(c, table, vpn, type);
+    wi = walkEnterTable(c, table, vpn, type);
     if (type !== PageType.PageTable) return -1;
     p = frameAddr(c.L, table, a.index(lvl, levels, vpn));
   }

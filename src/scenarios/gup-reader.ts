@@ -6,6 +6,20 @@ import type { Cpu } from '../machine/cpu.js';
 import { FOLL_GET } from '../mm/folio.js';
 import { GUP_FAST_OK, GUP_FAST_RECHECK, GUP_FAST_REFZERO, GUP_FAST_TABLE_GONE, getUserPagesFast, putUserPages } from '../mm/gup.js';
 import { type RunParams, defineRole } from './scenario.js';
+import type { BugDef } from '../machine/bugs.js';
+import { V_PGTABLE_UAF, V_PIN_DETACHED } from '../check/oracle.js';
+import { V_LOST_DMA_WRITE, V_PIN_NOT_MAPPED } from './odirect.js';
+
+/** The pmd re-check after GUP-fast's pin, missing: one declaration for the scenarios whose
+ *  pinning readers it concerns (thp-collapse, retract-pgtable). */
+export const BUG_GUP_NO_PMD_RECHECK: BugDef = {
+  doc: 'gup_fast_pte_range re-checks the pte but not the pmd after the pin (before 70cbc3cc78a9). It implies the steps under which the pte re-check alone misses a table replaced under the walker: collapse sends no IPI, as before 2ba99c5e0881 (thp-collapse), and a retracted table is emptied after it is detached (retract-pgtable: the kernel empties it first, so there the pmd re-check is the second line, and pte_free_defer sends no IPI)',
+  changes: 'gup_fast_pte_range',
+  fixedBy: '70cbc3cc78a9',
+  strategies: ['rcu'],
+  expectKinds: [V_LOST_DMA_WRITE, V_PIN_NOT_MAPPED, V_PGTABLE_UAF, V_PIN_DETACHED],
+  implies: ['collapse-no-ipi', 'detached-not-empty'],
+};
 
 export function gupGetReader<S extends { maxNr: number }>(o: {
   mm: number;

@@ -17,6 +17,7 @@ import { freeTable } from '../mm/page_alloc.js';
 import { entryOffset } from '../mm/pgtable.js';
 import { VM_READ, VM_WRITE } from '../mm/vma.js';
 import { V_LOST_DMA_WRITE, V_PIN_NOT_MAPPED, W_DIO_DMA, odirectInit, odirectReader } from './odirect.js';
+import { BUG_GUP_NO_PMD_RECHECK } from './gup-reader.js';
 import { defineScenario } from './scenario.js';
 
 const MM = 0;
@@ -55,14 +56,7 @@ export const thpCollapse = defineScenario({
   scratch: (p) => ({ deposit: p.params.pmds, discard: 2 * p.params.pmds }),
   windows: [[W_GUP_PIN_RECHECK, W_COLLAPSE], W_GUP_WALK, W_DIO_DMA, W_COLLAPSE],
   bugs: {
-    'gup-no-pmd-recheck': {
-      doc: 'gup_fast_pte_range re-checks the pte but not the pmd after the pin; as before 70cbc3cc78a9, collapse sends no IPI either (2ba99c5e0881 came later)',
-      changes: 'gup_fast_pte_range',
-      fixedBy: '70cbc3cc78a9',
-      strategies: ['rcu'],
-      expectKinds: [V_LOST_DMA_WRITE, V_PIN_NOT_MAPPED, V_PGTABLE_UAF],
-      implies: ['collapse-no-ipi'],
-    },
+    'gup-no-pmd-recheck': BUG_GUP_NO_PMD_RECHECK,
     'collapse-no-ipi': {
       doc: 'collapse_huge_page skips tlb_remove_table_sync_one: a walker still inside the old table when MADV_DONTNEED frees it (pte_free, no RCU)',
       changes: 'collapse_huge_page',

@@ -6,7 +6,7 @@
 import type { Cpu } from '../machine/cpu.js';
 import { defineKnob } from '../machine/knobs.js';
 import { defineHist, defineStat } from '../machine/stats.js';
-import { C_IPI_ACK, C_IPI_REQ, C_IRQ_OFF, C_QS_SEQ, C_RCU_CTR, C_STATE, C_WAKE, C_WANT, cpuAddr, CpuState } from '../machine/layout.js';
+import { C_IPI_ACK, C_IPI_REQ, C_IRQ_OFF, C_RCU_CTR, C_WAKE, C_WANT, cpuAddr } from '../machine/layout.js';
 
 export const S_IPI_SENT = defineStat('ipiSent', 'IPI broadcasts sent');
 export const S_IPI_TARGETS = defineStat('ipiTargets', 'per-CPU IPI requests posted');
@@ -86,7 +86,7 @@ export function ipiBroadcast(c: Cpu): void {
  *  boundary, whatever it is doing (running, idle, finished): only an irq-off section holds an
  *  IPI off. A walker that disables irqs after this check does so after the request was posted,
  *  so after the sender's page-table change: it reads the new entries. */
-function ipiDone(c: Cpu, t: number, req: number): boolean {
+export function ipiDone(c: Cpu, t: number, req: number): boolean {
   const m = c.mem;
   const L = c.L;
   return m.load(cpuAddr(L, t, C_IPI_ACK)) - req >= 0 || m.load(cpuAddr(L, t, C_IRQ_OFF)) === 0;
@@ -118,12 +118,4 @@ export function inOldReader(c: Cpu, t: number, g: number): boolean {
   if (irq !== 0 && irq - g < 0) return true;
   const rcu = m.load(cpuAddr(c.L, t, C_RCU_CTR));
   return rcu !== 0 && rcu - g < 0;
-}
-
-/** Has CPU t passed a quiescent state since grace period g began (rcu_qs report, or an
- *  extended quiescent state: asleep or finished outside any read-side section)? */
-export function passedQs(c: Cpu, t: number, g: number): boolean {
-  const m = c.mem;
-  if (m.load(cpuAddr(c.L, t, C_QS_SEQ)) - g >= 0) return true;
-  return m.load(cpuAddr(c.L, t, C_STATE)) !== CpuState.Running && !inOldReader(c, t, g);
 }

@@ -3,18 +3,23 @@
 // (G_GP_CTR) in a per-CPU word. A grace period g is started by incrementing the counter
 // to g; it ends when no CPU is still inside a section that sampled a counter below g.
 //   - normal (synchronize_rcu, call_rcu): the gp worker drives it, in batches, and waits
-//     for CPUs to pass quiescent points by themselves (rcu_qs at interrupt points), polling
-//     every rcu.tick (a knob) like the scheduler tick;
+//     for CPUs to pass quiescent states, polling every rcu.tick (a knob) like the scheduler
+//     tick. What a quiescent state is depends on the flavor (the rcu.flavor knob, --rcu):
+//     preemptible RCU (CONFIG_PREEMPT_RCU): a CPU outside every read-side section (rcu_read_lock,
+//     and irq-off, which consolidated RCU counts as one) is quiescent at any instant, so a
+//     grace period may end between any two of its accesses outside a section;
+//     non-preemptible RCU: a running CPU is quiescent only where it reports one (rcu_qs at its
+//     interrupt points: a context switch, the tick), a sleeping one while it sleeps;
 //   - expedited (synchronize_rcu_expedited): the caller prods every CPU now (reads its
 //     state, as the expedited IPI handler would) and sleeps until each leaves its section.
 import type { Cpu } from '../machine/cpu.js';
 import { defineHist, defineStat } from '../machine/stats.js';
 import {
-  C_CB_HEAD, C_CB_TAIL, C_STATE, C_WAKE, C_WANT, CB_RING, cpuAddr, CpuState, G_DRAIN, G_GP_DONE, G_GP_DOORBELL,
+  C_CB_HEAD, C_CB_TAIL, C_QS_SEQ, C_STATE, C_WAKE, C_WANT, CB_RING, cpuAddr, CpuState, G_DRAIN, G_GP_DONE, G_GP_DOORBELL,
   G_GP_REQ, G_RCU_PENDING, G_RCU_PENDING_MAX,
 } from '../machine/layout.js';
-import { defineKnob } from '../machine/knobs.js';
-import { WAIT_SLICE_MS, SPIN_LIMIT, handleIpi, inOldReader, irqPoint, passedQs } from './irq.js';
+import { defineChoiceKnob, defineKnob } from '../machine/knobs.js';
+import { WAIT_SLICE_MS, SPIN_LIMIT, handleIpi, inOldReader, irqPoint } from './irq.js';
 
 export const S_GP_SYNC = defineStat('syncRcu', 'synchronize_rcu calls');
 export const S_GP_EXP = defineStat('syncRcuExpedited', 'synchronize_rcu_expedited calls');
@@ -34,7 +39,25 @@ export const K_RCU_BLIMIT = defineKnob({
   doc: 'callbacks rcu_do_batch invokes in one pass; the rest wait a tick for the next pass',
 });
 
+export const K_RCU_FLAVOR = defineChoiceKnob({
+  name: 'rcu.flavor', choices: ['nonpreempt', 'preempt'], default: 'preempt',
+  kernel: 'CONFIG_PREEMPT_RCU (preempt: selected by PREEMPT and PREEMPT_DYNAMIC, which distro kernels build with; nonpreempt: PREEMPT_NONE / PREEMPT_VOLUNTARY builds without PREEMPT_DYNAMIC)',
+  doc: 'preempt: a CPU outside rcu_read_lock and irq-off sections is quiescent at any instant, so a grace period can end between two of its accesses; nonpreempt: only at its interrupt points (context switch, tick) or asleep',
+});
+export const RCU_PREEMPT = K_RCU_FLAVOR.choices!.indexOf('preempt');
+
 const CB_ENTRIES = CB_RING;
+
+/** Has CPU t passed a quiescent state since grace period g began? Preemptible RCU: it is not
+ *  inside a read-side section that began before g (checked now: any instant outside one is
+ *  quiescent). Non-preemptible: it reported one (rcu_qs at an interrupt point), or it is in
+ *  an extended quiescent state (asleep or finished) outside any read-side section. */
+export function passedQs(c: Cpu, t: number, g: number): boolean {
+  const m = c.mem;
+  if (m.load(cpuAddr(c.L, t, C_QS_SEQ)) - g >= 0) return true;
+  if (c.knob(K_RCU_FLAVOR) === RCU_PREEMPT) return !inOldReader(c, t, g);
+  return m.load(cpuAddr(c.L, t, C_STATE)) !== CpuState.Running && !inOldReader(c, t, g);
+}
 
 /** rcu_read_lock() */
 export function rcuReadLock(c: Cpu): void {
@@ -177,6 +200,7 @@ export function rcuGpKthread(c: Cpu, invoke: (c: Cpu, arg: number) => void): voi
   const pDoorbell = L.gBase + G_GP_DOORBELL;
   const tickMs = c.knob(K_RCU_TICK) / 1000;
   const blimit = c.knob(K_RCU_BLIMIT);
+  const preempt = c.knob(K_RCU_FLAVOR) === RCU_PREEMPT;
   for (;;) {
     const bell = m.load(pDoorbell);
     let work = m.load(L.gBase + G_GP_REQ) - m.load(L.gBase + G_GP_DONE) > 0;
@@ -192,7 +216,10 @@ export function rcuGpKthread(c: Cpu, invoke: (c: Cpu, arg: number) => void): voi
     // rcu_gp_init: the callbacks batched above were queued before this increment
     const t0 = m.now();
     const g = m.add(c.gGpCtr, 1) + 1;
-    // rcu_gp_fqs_loop: poll every tick until each CPU has passed a quiescent state
+    // rcu_gp_fqs_loop: poll every tick until each CPU has passed a quiescent state. Under
+    // preemptible RCU a running CPU reports one from its tick (rcu_sched_clock_irq) when the
+    // tick lands outside a read-side section: the first poll is a tick after the start
+    if (preempt && !c.bug['rcu-no-wait']) c.block(c.aWake, m.load(c.aWake), tickMs);
     for (let t = 0; t < L.cpus; t++) {
       while (!c.bug['rcu-no-wait'] && !passedQs(c, t, g)) c.block(c.aWake, m.load(c.aWake), tickMs);
     }

@@ -1,0 +1,99 @@
+// Issue 8: the emulated machine as unkind as a real one. Preemptible RCU (a grace period can
+// end between any two accesses outside a read-side section), IPIs taken at once by a CPU with
+// irqs on and never by one with irqs off, a freed table reported at the first access to it,
+// and GUP-fast pinning readers on retracted tables. Each point both sides.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { C_IPI_ACK, C_IPI_REQ, cpuAddr } from '../src/machine/layout.js';
+
+const CPU_RUNNING = 1; // CpuState.Running (a const enum of the model)
+import { K_RCU_FLAVOR, passedQs, rcuReadLock, rcuReadUnlock } from '../src/sync/rcu.js';
+import { handleIpi, ipiBroadcast, ipiDone, irqPoint, localIrqRestore, localIrqSave } from '../src/sync/irq.js';
+import { mmAlloc } from '../src/mm/mm.js';
+import { mmapPopulate } from '../src/mm/memory.js';
+import { VM_READ, VM_WRITE, vmaDefine } from '../src/mm/vma.js';
+import { pmdOffsetLockless } from '../src/mm/pgtable.js';
+import { machine, run } from './helpers.js';
+
+const flavor = (name: string): Record<string, number> => ({ [K_RCU_FLAVOR.name]: K_RCU_FLAVOR.choices!.indexOf(name) });
+
+for (const name of ['preempt', 'nonpreempt']) {
+  test(`RCU ${name}: a reader holds the grace period; after rcu_read_unlock it is quiescent ${name === 'preempt' ? 'at once' : 'only at its next interrupt point'}`, () => {
+    const m = machine({ cpus: 2, knobs: flavor(name) });
+    const [gp, reader] = m.cs;
+    m.mem.store(reader.aState, CPU_RUNNING);
+    rcuReadLock(reader);
+    const g = m.mem.add(gp.gGpCtr, 1) + 1; // a grace period starts (rcu_gp_init)
+    assert.equal(passedQs(gp, 1, g), false, 'inside its section since before g');
+    rcuReadUnlock(reader);
+    // the reader runs on (Running), between two accesses outside any section
+    assert.equal(passedQs(gp, 1, g), name === 'preempt');
+    irqPoint(reader); // rcu_qs(): a context switch or the tick
+    assert.equal(passedQs(gp, 1, g), true);
+    // an irq-off section is a read-side section under either flavor (consolidated RCU)
+    localIrqSave(reader);
+    const g2 = m.mem.add(gp.gGpCtr, 1) + 1;
+    assert.equal(passedQs(gp, 1, g2), false);
+    localIrqRestore(reader);
+    assert.equal(passedQs(gp, 1, g2), name === 'preempt');
+  });
+}
+
+test('IPI: a CPU with irqs on takes it at once, mid-walk; a CPU with irqs off only at local_irq_restore', () => {
+  const m = machine({ cpus: 2 });
+  const [sender, walker] = m.cs;
+  mmAlloc(sender, 0, 4);
+  vmaDefine(m.mem, m.L, 0, 0, 4096, 4096 + 64, VM_READ | VM_WRITE, false);
+  assert.equal(mmapPopulate(sender, 0, 0), 0);
+  // a __pte_offset_map walker, irqs on, in the middle of its walk (it has read down to the pmd)
+  rcuReadLock(walker);
+  walker.nrWalk = 0;
+  assert.ok(pmdOffsetLockless(walker, 0, 4096) >= 0);
+  ipiBroadcast(sender); // returns: the walker took it between two of its accesses
+  const req = m.mem.load(cpuAddr(m.L, 1, C_IPI_REQ));
+  assert.ok(ipiDone(sender, 1, req));
+  assert.notEqual(m.mem.load(cpuAddr(m.L, 1, C_IPI_ACK)), req, 'nothing of it is in flight: the handler\'s ack is bookkeeping');
+  rcuReadUnlock(walker);
+  irqPoint(walker);
+  assert.equal(m.mem.load(cpuAddr(m.L, 1, C_IPI_ACK)), req);
+  // irqs off: the request stays pending until the walker restores irqs
+  localIrqSave(walker);
+  const req2 = m.mem.add(cpuAddr(m.L, 1, C_IPI_REQ), 1) + 1;
+  assert.equal(ipiDone(sender, 1, req2), false);
+  handleIpi(sender); // the sender's own handler changes nothing of the walker's
+  irqPoint(walker); // an interrupt point with irqs off takes nothing
+  assert.equal(ipiDone(sender, 1, req2), false);
+  localIrqRestore(walker);
+  assert.ok(ipiDone(sender, 1, req2));
+  assert.equal(m.mem.load(cpuAddr(m.L, 1, C_IPI_ACK)), req2);
+});
+
+test('preemptible RCU: an early rcu_read_unlock in a pte_offset_map reader is caught, at its first access to the freed table', async () => {
+  const r = await run({ scenario: 'retract-pgtable', bug: 'pte-unmap-early', duration: '20s', stopOnViolation: true });
+  assert.equal(r.verdict, 'FAIL');
+  assert.equal(r.config.knobs['rcu.flavor'], K_RCU_FLAVOR.choices!.indexOf('preempt'));
+  const v = r.violations.find((x) => x.kind === 'pgtable-use-after-free');
+  assert.ok(v, JSON.stringify(r.violationsByKind));
+  // reported at the access (not at the end of the section), with the access in the trace
+  assert.match(v.detail, /^read an entry of level-1 table frame \d+ after it was freed/);
+  assert.match(v.trace[v.trace.length - 1], /^ptep_get_lockless /);
+});
+
+test('non-preemptible RCU: the same early rcu_read_unlock is not caught (no quiescent state until the reader\'s next interrupt point)', async () => {
+  const r = await run({ scenario: 'retract-pgtable', bug: 'pte-unmap-early', set: ['rcu.flavor=nonpreempt'], duration: '2s' });
+  assert.equal(r.verdict, 'PASS', JSON.stringify(r.violations.slice(0, 1)));
+  assert.ok(r.windows['pte.map-lockless'].overlaps! > 1000, 'the readers and the retract overlapped');
+  assert.ok(r.sync.tablesFreed > 100, 'tables were freed behind grace periods');
+});
+
+test('retract-pgtable: the pmd re-check is what keeps GUP-fast pins off a table detached before it is emptied', async () => {
+  // detached-not-empty alone: the pte_offset_map readers see the non-empty detached table;
+  // the pinning readers' pmd re-check drops every pin taken through it
+  const alone = await run({ scenario: 'retract-pgtable', bug: 'detached-not-empty', duration: '2s' });
+  assert.ok(alone.violationsByKind['detached-nonempty'] > 0, JSON.stringify(alone.violationsByKind));
+  assert.equal(alone.violationsByKind['pinned-from-detached'] ?? 0, 0);
+  assert.ok(alone.reader.outcomes['pin-retry-changed'].count > 0, 'the re-check saw retracts');
+  // without the pmd re-check the same pins go through
+  const r = await run({ scenario: 'retract-pgtable', bug: 'gup-no-pmd-recheck', duration: '2s' });
+  assert.ok(r.violationsByKind['pinned-from-detached'] > 0, JSON.stringify(r.violationsByKind));
+});
