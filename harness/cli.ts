@@ -10,6 +10,7 @@ import { allArches } from '../src/arch/index.js';
 import { runRepeated } from './repeat.js';
 import { loadResultsFile } from './files.js';
 import { writeReport } from './report.js';
+import { runSelftest } from './selftest.js';
 import { runSweep } from './sweep.js';
 import { dirname, basename } from 'node:path';
 import { BadInput, type RawRunArgs, intOpt, resolveRunConfig } from './config.js';
@@ -204,6 +205,13 @@ await cli
   .command('replay <file>', 'the recorded schedule of an explore result again: the same violation (exit 1), or exit 2 if it no longer applies', (y) =>
     y.positional('file', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }),
     (a) => guarded(() => runReplay(String(a.file), Boolean(a.json))))
+  .command('selftest', 'the kernel\'s cow.c and gup_longterm.c cases on the model: each once (PASS / FAIL / SKIP, and the model changes each fails under), then all of them under stress', (y) =>
+    y.option('bug', { type: 'string', array: true, describe: 'run them under a model change (a kernel-selftests bug switch): the cases it breaks FAIL' })
+      .option('stress', { type: 'string', describe: 'then the kernel-selftests scenario this long, every reader CPU running the cases at once (default 3s; 0: none)' })
+      .option('out', { type: 'string', describe: 'results folder (default results/)' })
+      .option('format', { type: 'string', describe: 'text (default) | md | csv | json' })
+      .option('json', { type: 'boolean' }),
+    (a) => guarded(() => runSelftest({ bug: a.bug, stress: a.stress, format: a.format, json: Boolean(a.json), out: a.out }, log, interruptible().signal)))
   .command('limits', 'every fixed form at each end of every range the CLI accepts (a false verdict check)', (y) =>
     y.option('scenario', { type: 'string', array: true, describe: 'only these scenarios' })
       .option('duration', { type: 'string', describe: 'each run (default 300ms)' })
@@ -213,7 +221,7 @@ await cli
     y.option('json', { type: 'boolean' }).option('time', { type: 'string', describe: 'time per micro-benchmark (default 1s)' }),
     (a) => guarded(() => runBench({ json: Boolean(a.json), time: a.time }, log)))
   .option('log-json', { type: 'boolean', global: true, describe: 'log to stderr as JSON lines (default: readable lines)' })
-  .demandCommand(1, 'give a command: list, run, explore, replay, sweep, report, compare, campaign, limits, bench')
+  .demandCommand(1, 'give a command: list, run, explore, replay, sweep, report, compare, campaign, selftest, limits, bench')
   .strict()
   .fail((msg, err) => {
     if (err && !(err instanceof BadInput)) {

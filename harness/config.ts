@@ -68,7 +68,7 @@ export function sizeRanges(s: Scenario, k: Sizes): { readers: Range; writers: Ra
   const params: Record<string, Range> = {};
   for (const [name, d] of Object.entries(s.params)) params[name] = { min: d.min, max: paramMax(d, k) };
   return {
-    readers: { min: 1, max: MAX_CPUS - k.writers },
+    readers: { min: 1, max: Math.min(s.maxReaders ?? MAX_CPUS, MAX_CPUS - k.writers) },
     writers: { min: 0, max: Math.min(s.maxWriters ?? MAX_CPUS, MAX_CPUS - k.readers) },
     frames: { min: MIN_FRAMES, max: maxFrames(k.huge) },
     huge: { min: 0, max: maxHuge(k.frames) },
@@ -146,7 +146,7 @@ export function resolveRunConfig(a: RawRunArgs, warn: (msg: string) => void = ()
   const huge = a.huge === undefined ? s.defaults.huge : intOpt(a.huge, '--huge', 0, PFN_LIMIT);
   const sizes: Sizes = { frames, huge, readers, writers, levels };
   const R = sizeRanges(s, sizes);
-  intOpt(readers, '--readers', R.readers.min, R.readers.max, ` with --writers ${writers} (at most ${MAX_CPUS} CPUs)`);
+  intOpt(readers, '--readers', R.readers.min, R.readers.max, s.maxReaders !== undefined && s.maxReaders < MAX_CPUS - writers ? ` for ${s.id} (its roles support at most ${s.maxReaders} reader(s))` : ` with --writers ${writers} (at most ${MAX_CPUS} CPUs)`);
   intOpt(writers, '--writers', R.writers.min, R.writers.max, s.maxWriters !== undefined && s.maxWriters < MAX_CPUS - readers ? ` for ${s.id} (its roles support at most ${s.maxWriters} writer(s))` : ` with --readers ${readers} (at most ${MAX_CPUS} CPUs)`);
   // frames and huge share the pfn space: blame the one given on the command line
   const checkFrames = (): number => intOpt(frames, '--frames', R.frames.min, R.frames.max, ` with --huge ${huge} (pfns stay below 2^19)`);

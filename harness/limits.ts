@@ -47,7 +47,7 @@ export function limitCases(s: Scenario): LimitCase[] {
   add(`--huge ${R.huge.max} (max with --frames ${d.frames})`, { huge: String(R.huge.max) }, true);
   add(`--writers ${R.writers.min} (min)`, { writers: String(R.writers.min) });
   add(`--writers ${R.writers.max} (max)`, { writers: String(R.writers.max) }, s.maxWriters === undefined);
-  add(`--readers ${R.readers.max} (max)`, { readers: String(R.readers.max) }, true);
+  add(`--readers ${R.readers.max} (max)`, { readers: String(R.readers.max) }, s.maxReaders === undefined);
   for (const lv of [levels[0], levels[levels.length - 1]].filter((x, i, a) => a.indexOf(x) === i)) add(`--levels ${lv}`, { levels: String(lv) });
   return out;
 }

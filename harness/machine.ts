@@ -139,9 +139,9 @@ export function registryNames(): string[][] {
 /** A machine with one CPU (id 0) on this thread and no scenario booted: for single-threaded
  *  tests of the model and the bench's walk. `cpus` > 1 gives more CPUs on the same memory
  *  (cs[1], ...), to step by hand what two CPUs do to each other. */
-export function bareMachine(o: { frames?: number; huge?: number; strategy?: StrategyName; bugs?: string[]; arch?: ArchName; scratchWords?: number; cpus?: number; knobs?: Record<string, number> } = {}): { c: Cpu; cs: Cpu[]; L: Layout; mem: StressMem } {
+export function bareMachine(o: { frames?: number; huge?: number; strategy?: StrategyName; bugs?: string[]; arch?: ArchName; scratchWords?: number; cpus?: number; mms?: number; knobs?: Record<string, number> } = {}): { c: Cpu; cs: Cpu[]; L: Layout; mem: StressMem } {
   const cpus = o.cpus ?? 1;
-  const L = computeLayout({ frames: o.frames ?? 1024, hugeFolios: o.huge ?? 4, cpus, mms: 1, windows: WINDOWS.size, scratchWords: o.scratchWords ?? 16 });
+  const L = computeLayout({ frames: o.frames ?? 1024, hugeFolios: o.huge ?? 4, cpus, mms: o.mms ?? 1, windows: WINDOWS.size, scratchWords: o.scratchWords ?? 16 });
   const mem = new StressMem(new SharedArrayBuffer(L.words * 4), 7);
   mem.store(L.gBase + G_GP_CTR, 1);
   mem.store(L.gBase + G_GP_DONE, 1);

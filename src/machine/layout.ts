@@ -37,6 +37,9 @@ export const enum PageType {
 export const PG_ANON_EXCLUSIVE = 1;
 /** oracle bookkeeping on a page-table frame: retracted (pmd cleared), waiting for its free */
 export const PG_TABLE_DETACHED = 2;
+/** a page of a file whose filesystem needs dirty tracking for writes (writeback: ext4, xfs,
+ *  btrfs; not shmem or hugetlbfs): what gup_fast_folio_allowed() asks of folio->mapping */
+export const PG_DIRTY_TRACKED = 4;
 
 // ---- global control words ----
 export const G_STOP = 0; //           set by the main thread (or a CPU with --stop-on-violation)

@@ -30,7 +30,8 @@ function copyPresentPte(c: Cpu, srcPtep: number, dstPtep: number, vpn: number): 
   const head = folioHead(c.L, page);
   winWriterOpen(c, W_FORK_DUP, vpn);
   // folio_try_dup_anon_rmap_pte(): a maybe-pinned page is never COW-shared: copy it now
-  if (folioMaybeDmaPinned(c, head)) {
+  // (the bug fork-no-pin-copy: shared anyway, as before 70e806e4e645)
+  if (folioMaybeDmaPinned(c, head) && !c.bug['fork-no-pin-copy']) {
     winWriterClose(c, W_FORK_DUP);
     const copy = allocAnonPage(c, 1, PageType.Anon);
     if (copy < 0) return false;
@@ -39,9 +40,15 @@ function copyPresentPte(c: Cpu, srcPtep: number, dstPtep: number, vpn: number): 
     m.store(dstPtep, a.mkPte(copy, true));
     return true;
   }
-  clearPageAnonExclusive(c, head);
   m.add(mdAddr(c.L, head, MD_MAPCOUNT), 1);
   folioRefAdd(c, head, 1);
+  if (c.bug['fork-no-wrprotect']) {
+    // the bug: both mms map the page writable and it stays exclusive: no COW at all
+    winWriterClose(c, W_FORK_DUP);
+    m.store(dstPtep, pte);
+    return true;
+  }
+  clearPageAnonExclusive(c, head);
   winWiden(c, W_FORK_DUP);
   // ptep_set_wrprotect(): from here a GUP-fast pin of this pte fails its re-check; one that
   // got in before is caught by write_protect_seq

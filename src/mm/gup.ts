@@ -11,17 +11,17 @@ import { V_PIN_DETACHED, checkGotPage, tableDetached, walkCheckTables, walkEnter
 import { winReaderClose, winReaderOpen, winWiden } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
 import { defineStat } from '../machine/stats.js';
-import { FANOUT, FANOUT_SHIFT, MD_PINCOUNT, MD_TYPE, MM_MMAP_LOCK, MM_WP_SEQ, PageType, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
+import { FANOUT, FANOUT_SHIFT, MD_FLAGS, MD_PINCOUNT, MD_TYPE, PG_DIRTY_TRACKED, MM_MMAP_LOCK, MM_WP_SEQ, PageType, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
 import { localIrqRestore, localIrqSave } from '../sync/irq.js';
 import { downRead, upRead } from '../sync/rwsem.js';
 import { rawReadSeqcount, readSeqcountRetry } from '../sync/seqcount.js';
 import { spinUnlock } from '../sync/spinlock.js';
-import { FOLL_PIN, FOLL_WRITE, folioRefAdd, gupPutFolio, tryGrabFolioFast, GUP_PIN_COUNTING_BIAS } from './folio.js';
+import { FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, folioRefAdd, gupPutFolio, tryGrabFolioFast, GUP_PIN_COUNTING_BIAS } from './folio.js';
 import { VM_FAULT_OK, handleMmFault } from './memory.js';
 import { folioHead } from './page_alloc.js';
 import { entryOffset, pgdOffsetLockless, tableType, withinReach, pmdLock, pteOffsetMapLock, pteUnmapUnlock } from './pgtable.js';
 import { pageAnonExclusive } from './rmap.js';
-import { VM_IO, VM_PFNMAP, VM_WRITE, findVma, vmaFlags } from './vma.js';
+import { VM_IO, VM_PFNMAP, VM_WRITE, findVma, vmaFlags, vmaNeedsDirtyTracking } from './vma.js';
 import { V_WILD_PFN } from '../check/oracle.js';
 import { defineTrace } from '../check/trace.js';
 import { defineWindow } from '../check/windows.js';
@@ -53,9 +53,11 @@ export const GUP_FAST_UNSHARE = 5; //      gup_must_unshare()
 export const GUP_FAST_SEQ = 6; //          write_protect_seq: a fork is (or was) copying the mm
 export const GUP_FAST_TABLE_GONE = 7; //   the walk reached a frame that is no page table (tableType)
 
-/** gup_must_unshare(): FOLL_PIN without FOLL_WRITE of an anon page that is not exclusive. */
+/** gup_must_unshare(): FOLL_PIN without FOLL_WRITE of an anon page that is not exclusive.
+ *  (The bug ro-pin-no-unshare: never, as before a7f226604170: an R/O pin on a COW-shared
+ *  page, which the next write fault copies away from.) */
 function gupMustUnshare(c: Cpu, flags: number, head: number): boolean {
-  if ((flags & (FOLL_PIN | FOLL_WRITE)) !== FOLL_PIN) return false;
+  if ((flags & (FOLL_PIN | FOLL_WRITE)) !== FOLL_PIN || c.bug['ro-pin-no-unshare']) return false;
   const type = c.mem.load(mdAddr(c.L, head, MD_TYPE));
   if (type !== PageType.Anon && type !== PageType.Ksm) return false;
   return type === PageType.Ksm || !pageAnonExclusive(c, head);
@@ -89,6 +91,8 @@ function gupFastPteRange(c: Cpu, pmd: number, pmdp: number, addr: number, end: n
     }
     winWiden(c, W_GUP_PIN_RECHECK);
     const head = folioHead(c.L, page);
+    // gup_fast_folio_allowed(): no longterm writable pin of a dirty-tracked file page here
+    if (!gupFastFolioAllowed(c, head, flags)) return failWin(c, GUP_FAST_PERM);
     if (!tryGrabFolioFast(c, head, 1, flags)) return failWin(c, GUP_FAST_REFZERO);
     c.trace(EV_GRAB, page, 0);
     // oracle: was the table retracted before the re-check? (PG_TABLE_DETACHED is set after
@@ -114,6 +118,14 @@ function gupFastPteRange(c: Cpu, pmd: number, pmdp: number, addr: number, end: n
     addr++;
   } while (addr !== end);
   return true;
+}
+
+/** gup_fast_folio_allowed(): GUP-fast has no VMA, so a FOLL_LONGTERM | FOLL_WRITE pin asks
+ *  the folio: a page of a file that needs dirty tracking goes to the slow path, whose
+ *  check_vma_flags refuses it. (The bug longterm-write-dirty-tracked lets it through.) */
+function gupFastFolioAllowed(c: Cpu, head: number, flags: number): boolean {
+  if ((flags & (FOLL_LONGTERM | FOLL_WRITE)) !== (FOLL_LONGTERM | FOLL_WRITE) || c.bug['longterm-write-dirty-tracked']) return true;
+  return (c.mem.load(mdAddr(c.L, head, MD_FLAGS)) & PG_DIRTY_TRACKED) === 0;
 }
 
 function fail(c: Cpu, reason: number): boolean {
@@ -378,9 +390,9 @@ function followOrFault(c: Cpu, mm: number, vpn: number, flags: number): boolean 
         }
       }
     }
-    // faultin_page(): FOLL_WRITE breaks COW, an unshare fault makes the page exclusive
-    const unshare = (flags & FOLL_PIN) !== 0;
-    if (handleMmFault(c, mm, vpn, write || unshare) !== VM_FAULT_OK) return false;
+    // faultin_page(): FOLL_WRITE breaks COW; an R/O pin of a shared anon page takes an
+    // unshare fault (the page becomes exclusive, the pte stays read-only); else a read fault
+    if (handleMmFault(c, mm, vpn, write, !write && (flags & FOLL_PIN) !== 0) !== VM_FAULT_OK) return false;
   }
   return false;
 }
@@ -406,6 +418,8 @@ export function gupSlow(c: Cpu, mm: number, start: number, nr: number, flags: nu
     // check_vma_flags(): no GUP on VM_IO | VM_PFNMAP, no write to a read-only mapping
     if ((vf & (VM_IO | VM_PFNMAP)) !== 0) break;
     if ((flags & FOLL_WRITE) !== 0 && (vf & VM_WRITE) === 0) break;
+    // writable_file_mapping_allowed(): no longterm writable pin of a dirty-tracked file
+    if ((flags & (FOLL_LONGTERM | FOLL_WRITE)) === (FOLL_LONGTERM | FOLL_WRITE) && vmaNeedsDirtyTracking(c, vf) && !c.bug['longterm-write-dirty-tracked']) break;
     if (!followOrFault(c, mm, vpn, flags)) break;
   }
   upRead(c, lock);

@@ -3,16 +3,16 @@ import { LVL_PMD, LVL_PUD } from '../arch/arch.js';
 import { winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
 import { defineStat } from '../machine/stats.js';
-import { FANOUT, FANOUT_SHIFT, MD_GEN, MD_REFCOUNT, MD_TYPE, MM_MMAP_LOCK, PageType, VMA_PRESENT, dataWords, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
+import { FANOUT, FANOUT_SHIFT, MD_FLAGS, MD_GEN, MD_REFCOUNT, MD_TYPE, PG_DIRTY_TRACKED, MM_MMAP_LOCK, PageType, VMA_PRESENT, dataWords, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
 import { downRead, downWrite, upRead, upWrite } from '../sync/rwsem.js';
 import { spinUnlock } from '../sync/spinlock.js';
-import { folioPutRefs, folioRefAdd, folioRefCount } from './folio.js';
+import { folioMapcount, folioPutRefs, folioRefAdd, folioRefCount } from './folio.js';
 import { checkGotPage, checkPtlStillLinked } from '../check/oracle.js';
 import { type MmuGather, tlbFinishMmu, tlbGatherMmu, tlbRemovePage, tlbRemoveTable } from './mmu_gather.js';
 import { allocAnonPage, allocHugeFolio, folioHead, freeFolio, freeTable } from './page_alloc.js';
 import { entryOffset, mmLevels, pmdLock, pteAlloc, pteOffsetMapLock, pteUnmapUnlock } from './pgtable.js';
 import { folioAddNewAnonRmap, folioRemoveRmap, pageAnonExclusive, setPageAnonExclusive } from './rmap.js';
-import { VM_HUGEPAGE, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_WRITE, findVma, setVmaPgoff, vmaAddr, vmaDefine, vmaEnd, vmaFlags, vmaPgoff, vmaStart } from './vma.js';
+import { VM_HUGEPAGE, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_WRITE, findVma, vmaNeedsDirtyTracking, setVmaPgoff, vmaAddr, vmaDefine, vmaEnd, vmaFlags, vmaPgoff, vmaStart } from './vma.js';
 import { defineTrace } from '../check/trace.js';
 import { defineWindow } from '../check/windows.js';
 import { EV_FREE_TABLE, EV_PTE, EV_SET_PTE } from './pgtable.js';
@@ -67,7 +67,7 @@ export function ptepClearFlush(c: Cpu, ptep: number): number {
 }
 
 /** do_anonymous_page(): map a fresh zeroed page at vpn (ptl not held on entry). */
-function doAnonymousPage(c: Cpu, mm: number, pmdp: number, vpn: number): number {
+function doAnonymousPage(c: Cpu, mm: number, pmdp: number, vpn: number, dirtyTracked: boolean): number {
   const m = c.mem;
   const page = allocAnonPage(c, mm, PageType.Anon);
   if (page < 0) return VM_FAULT_OOM;
@@ -84,22 +84,25 @@ function doAnonymousPage(c: Cpu, mm: number, pmdp: number, vpn: number): number 
   }
   // rmap before the pte: a walker that sees the pte finds the page mapped here
   folioAddNewAnonRmap(c, page, vpn);
+  if (dirtyTracked) m.store(mdAddr(c.L, page, MD_FLAGS), m.load(mdAddr(c.L, page, MD_FLAGS)) | PG_DIRTY_TRACKED);
   m.store(ptep, c.arch.mkPte(page, true));
   pteUnmapUnlock(c, ptep);
   return VM_FAULT_OK;
 }
 
 /** do_wp_page() with the ptl held: reuse an exclusive anon page, else copy it (COW). A pfn
- *  mapping (vm_normal_page() == NULL) is copied from the raw pfn and left alone. */
-function doWpPage(c: Cpu, mm: number, vma: number, ptep: number, vpn: number, pte: number): number {
+ *  mapping (vm_normal_page() == NULL) is copied from the raw pfn and left alone. An unshare
+ *  fault (FAULT_FLAG_UNSHARE, for an R/O pin of a shared anon page) does the same and leaves
+ *  the pte read-only: the page becomes exclusive, not writable. */
+function doWpPage(c: Cpu, mm: number, vma: number, ptep: number, vpn: number, pte: number, unshare: boolean): number {
   const m = c.mem;
   const a = c.arch;
   const old = a.ptePfn(pte);
   const pfnmap = vmNormalPage(c, mm, vma, vpn, pte) < 0;
-  if (!pfnmap && m.load(mdAddr(c.L, old, MD_TYPE)) === PageType.Anon && (pageAnonExclusive(c, old) || folioRefCount(c, old) === 1)) {
+  if (!pfnmap && m.load(mdAddr(c.L, old, MD_TYPE)) === PageType.Anon && wpCanReuse(c, old)) {
     // wp_page_reuse()
     setPageAnonExclusive(c, old);
-    m.store(ptep, a.mkPte(old, true));
+    if (!unshare) m.store(ptep, a.mkPte(old, true));
     return VM_FAULT_OK;
   }
   // wp_page_copy(): KSM pages, shared anon pages and raw pfns are copied
@@ -108,12 +111,22 @@ function doWpPage(c: Cpu, mm: number, vma: number, ptep: number, vpn: number, pt
   copyPage(c, page, old);
   folioAddNewAnonRmap(c, page, vpn);
   ptepClearFlush(c, ptep);
-  m.store(ptep, a.mkPte(page, true));
+  m.store(ptep, a.mkPte(page, !unshare));
   if (!pfnmap) {
     folioRemoveRmap(c, old);
     folioPutRefs(c, old, 1, vpn);
   }
   return VM_FAULT_OK;
+}
+
+/** wp_can_reuse_anon_folio() for a small folio: PageAnonExclusive, whatever holds references
+ *  (a pin keeps it exclusive), or nobody else holds one (refcount 1). The bugs: the mapcount
+ *  rule before 09854ba94c6a (a GUP reference in a child's pipe is not seen: CVE-2020-29374),
+ *  and a refcount rule that ignores exclusivity (copies away from a pin). */
+function wpCanReuse(c: Cpu, head: number): boolean {
+  if (c.bug['wp-reuse-mapcount']) return folioMapcount(c, head) === 1;
+  if (c.bug['wp-ignore-exclusive']) return folioRefCount(c, head) === 1;
+  return pageAnonExclusive(c, head) || folioRefCount(c, head) === 1;
 }
 
 /** do_huge_pmd_anonymous_page(): map a PMD-sized folio if one is free. false: use ptes. */
@@ -133,8 +146,9 @@ function doHugePmdAnonymousPage(c: Cpu, mm: number, pmdp: number, vpn: number): 
   return true;
 }
 
-/** handle_mm_fault() for an anonymous VMA; caller holds mmap_lock for read. */
-export function handleMmFault(c: Cpu, mm: number, vpn: number, write: boolean): number {
+/** handle_mm_fault() for an anonymous VMA; caller holds mmap_lock for read. `unshare`:
+ *  FAULT_FLAG_UNSHARE (an R/O pin of a shared anon page), allowed without VM_WRITE. */
+export function handleMmFault(c: Cpu, mm: number, vpn: number, write: boolean, unshare = false): number {
   const m = c.mem;
   const a = c.arch;
   c.stats[S_FAULTS.id]++;
@@ -153,10 +167,10 @@ export function handleMmFault(c: Cpu, mm: number, vpn: number, write: boolean): 
   const pte = m.load(ptep);
   if (a.pteNone(pte)) {
     pteUnmapUnlock(c, ptep);
-    return doAnonymousPage(c, mm, pmdp, vpn);
+    return doAnonymousPage(c, mm, pmdp, vpn, vmaNeedsDirtyTracking(c, flags));
   }
   let r = VM_FAULT_OK;
-  if (write && a.ptePresent(pte) && !a.pteWrite(pte)) r = doWpPage(c, mm, vma, ptep, vpn, pte);
+  if ((write || unshare) && a.ptePresent(pte) && !a.pteWrite(pte)) r = doWpPage(c, mm, vma, ptep, vpn, pte, !write);
   pteUnmapUnlock(c, ptep);
   return r;
 }

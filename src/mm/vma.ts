@@ -12,6 +12,18 @@ export const VM_PFNMAP = 8;
 export const VM_IO = 16;
 export const VM_MIXEDMAP = 32;
 export const VM_SHARED = 64; //     not a COW mapping (is_cow_mapping() is false)
+export const VM_FILE = 128; //      a file mapping (vma->vm_file), not anonymous memory
+export const VM_DIRTY_TRACK = 256; // its filesystem tracks dirty pages for writeback (ext4, xfs, btrfs): not shmem, not hugetlbfs
+export const VM_SOFTDIRTY_TRACK = 512; // soft-dirty tracking on (clear_refs "4" cleared VM_SOFTDIRTY): the ptes are not soft-dirty
+
+/** vma_needs_dirty_tracking(): a shared file mapping whose filesystem writes dirty pages
+ *  back. A FOLL_LONGTERM writable pin there would let the device dirty a page the fs
+ *  believes clean (writable_file_mapping_allowed refuses it). The bug shmem-dirty-tracked
+ *  counts shmem in too. */
+export function vmaNeedsDirtyTracking(c: Cpu, flags: number): boolean {
+  if ((flags & (VM_FILE | VM_SHARED)) !== (VM_FILE | VM_SHARED)) return false;
+  return (flags & VM_DIRTY_TRACK) !== 0 || c.bug['shmem-dirty-tracked'];
+}
 
 export function vmaAddr(L: Layout, mm: number, vma: number, field: number): number {
   return mmAddr(L, mm, MM_VMA_BASE + vma * VMA_WORDS + field);

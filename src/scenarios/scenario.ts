@@ -96,6 +96,8 @@ export interface Scenario {
   readonly mms?: number;
   /** the most writer CPUs its roles support (default: as many as the machine has) */
   readonly maxWriters?: number;
+  /** the most reader CPUs its roles support (default: as many as the machine has) */
+  readonly maxReaders?: number;
   /** builds the mm(s) and the initial mappings, on the boot CPU */
   boot(c: Cpu, p: RunParams): void;
   readonly reader: Role;
