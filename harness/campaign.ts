@@ -10,7 +10,7 @@ import { exploreToFile, replayFailure, resolveExplore } from './explore.js';
 import { CAMPAIGN_SCHEMA } from './files.js';
 import type { Logger } from './log.js';
 import { durationArg, rerunCommand, writeJunit } from './junit.js';
-import { type Evidence, buildResults, hostInfo, type RunResults, writeJsonAtomic, writeResults } from './results.js';
+import { type Evidence, WEAK_OVERLAPS, buildResults, hostInfo, type RunResults, writeJsonAtomic, writeResults } from './results.js';
 import { writeReport } from './report.js';
 import { runScenario } from './runner.js';
 import { fmtInt } from './table.js';
@@ -148,9 +148,9 @@ function campaignFlavors(v: unknown): string[] {
   return names.length ? [...new Set(names)] : [K_RCU_FLAVOR.choices![K_RCU_FLAVOR.value]];
 }
 
-/** Runs of every job: a bug runs --repeat times. */
+/** Runs of every job: each runs --repeat times. */
 export function campaignRuns(jobs: readonly Job[], repeat: number): number {
-  return jobs.reduce((a, j) => a + (j.bug === null ? 1 : repeat), 0);
+  return jobs.length * repeat;
 }
 
 /** Shorter runs say nothing: the workers barely start, and a fixed form's bound is meaningless. */
@@ -195,14 +195,23 @@ export function rowOf(job: Job, r: RunResults, path: string | null): CampaignRow
   };
 }
 
-/** Folds repeat `k` of a bug into its row: every repeat must catch it. */
+/** Folds repeat `k` into its row: a bug must be caught by every repeat, a fixed form clean in
+ *  every one; a fixed form's evidence is over all of them (the bound 3/N over their N
+ *  overlaps together). */
 function addRepeat(row: CampaignRow, one: CampaignRow, k: number): void {
   row.firstViolationRuns.push(one.firstViolationMs);
-  if (one.status !== row.status && row.status === 'caught') row.status = one.status;
-  row.expected = row.status === 'caught';
+  if (one.status !== row.status && (row.status === 'caught' || row.status === 'clean')) row.status = one.status;
+  row.expected = row.status === 'caught' || row.status === 'clean';
   for (const kind of one.kinds) if (!row.kinds.includes(kind)) row.kinds.push(kind);
   row.seeds.push(...one.seeds);
   row.runMs.push(...one.runMs);
+  row.readerOps += one.readerOps;
+  row.durationMs += one.durationMs;
+  if (row.bug === null && row.status === 'clean' && (row.evidence === 'weak' || row.evidence === 'strong')) {
+    row.overlaps += one.overlaps;
+    row.bound = row.overlaps > 0 ? 3 / row.overlaps : row.bound;
+    row.evidence = row.overlaps >= WEAK_OVERLAPS ? 'strong' : 'weak';
+  }
   if (row.failure === null && one.failure !== null) row.failure = { run: k, detail: one.failure.detail };
 }
 
@@ -226,7 +235,7 @@ export function campaignTable(rows: CampaignRow[]): Table {
     head: ['scenario', 'strategy', 'rcu', 'bug', 'result', 'violation kinds', 'first violation (median)', 'runs', 'reader ops', 'time', 'evidence (clean rows)', ...(explored ? ['explore (no widening)'] : [])],
     rows: rows.map((r) => [
       r.scenario, r.strategy, r.rcu ?? '-', r.bug ?? '(fixed)', r.status, r.kinds.join(',') || '-',
-      r.firstViolationMs === null ? '-' : `${r.firstViolationMs.toFixed(1)} ms`, r.bug === null ? '1' : String(r.firstViolationRuns.length),
+      r.firstViolationMs === null ? '-' : `${r.firstViolationMs.toFixed(1)} ms`, String(r.seeds.length),
       fmtInt(r.readerOps), `${(r.durationMs / 1000).toFixed(1)} s`, evidenceCell(r), ...(explored ? [cell(r)] : []),
     ]),
     right: [false, false, false, false, false, false, true, true, true, true, false, false],
@@ -345,7 +354,7 @@ export async function runCampaign(o: CampaignOptions, log: Logger, signal: Abort
   const rows: CampaignRow[] = [];
   for (const [i, job] of jobs.entries()) {
     if (signal.aborted) break;
-    const row = await runJob(job, i, job.bug === null ? 1 : repeat, limits, runsDir, log, signal);
+    const row = await runJob(job, i, repeat, limits, runsDir, log, signal);
     if (row === null) break;
     if (exploreMs !== null && row.bug !== null) {
       row.explore = await exploreCell(job.s.id, row.strategy, row.bug, exploreMs, log);

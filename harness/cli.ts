@@ -149,7 +149,7 @@ await cli
       .option('scenario', { type: 'string', array: true, describe: 'only these scenarios' })
       .option('selftests', { type: 'boolean', default: true, describe: 'include the sync selftests' })
       .option('out', { type: 'string', describe: 'results folder (default results/)' })
-      .option('repeat', { type: 'string', describe: 'runs of each bug; the table gives the median time to first violation (default 1)' })
+      .option('repeat', { type: 'string', describe: 'runs of every row: a fixed form must be clean in each (its evidence over all of them), a bug caught in each (the table gives the median time to first violation) (default 1)' })
       .option('budget', { type: 'string', describe: 'time box for the whole campaign, e.g. 5m: shared over the runs, what a bug run saves goes to the next; --duration and --bug-timeout stay upper limits' })
       .option('junit', { type: 'string', describe: 'also write a JUnit XML report to FILE (one testcase per row, with the command that re-runs it)' })
       .option('fail-fast', { type: 'boolean', describe: 'stop at the first unexpected row (DIRTY, MISSED, ERROR); the rest are reported skipped' })

@@ -93,12 +93,12 @@ test('non-preemptible RCU: the same early rcu_read_unlock is not caught (no quie
 test('retract-pgtable: the pmd re-check is what keeps GUP-fast pins off a table detached before it is emptied', async () => {
   // detached-not-empty alone: the pte_offset_map readers see the non-empty detached table;
   // the pinning readers' pmd re-check drops every pin taken through it
-  const alone = await run({ scenario: 'retract-pgtable', bug: 'detached-not-empty', duration: '2s' });
+  const alone = await run({ scenario: 'retract-pgtable', bug: 'detached-not-empty', duration: '1500ms' });
   assert.ok(alone.violationsByKind['detached-nonempty'] > 0, JSON.stringify(alone.violationsByKind));
   assert.equal(alone.violationsByKind['pinned-from-detached'] ?? 0, 0);
   assert.ok(alone.reader.outcomes['pin-retry-changed'].count > 0, 'the re-check saw retracts');
   // without the pmd re-check the same pins go through
-  const r = await run({ scenario: 'retract-pgtable', bug: 'gup-no-pmd-recheck', duration: '2s' });
+  const r = await run({ scenario: 'retract-pgtable', bug: 'gup-no-pmd-recheck', duration: '1500ms' });
   assert.ok(r.violationsByKind['pinned-from-detached'] > 0, JSON.stringify(r.violationsByKind));
 });
 
@@ -111,9 +111,9 @@ test('--rcu on run, sweep and campaign: a bad flavor is exit 2; the campaign run
     assert.match(r.stderr, /rcu\.flavor is one of nonpreempt, preempt \(got tree\)/);
   }
   const out = tmpOut();
-  const c = gupstress('campaign', '--scenario', 'sync-witness', '--rcu', 'preempt,nonpreempt', '--duration', '300ms', '--bug-timeout', '2s', '--out', out, '--format', 'csv');
+  const c = gupstress('campaign', '--scenario', 'sync-locks', '--rcu', 'preempt,nonpreempt', '--duration', '300ms', '--bug-timeout', '2s', '--out', out, '--format', 'csv');
   assert.equal(c.status, 0, c.stdout + c.stderr);
   const rows = c.stdout.trim().split('\n').slice(2).map((l) => l.split(','));
-  for (const f of ['preempt', 'nonpreempt']) assert.ok(rows.some((r) => r[1] === 'rcu' && r[2] === f && r[3] === '(fixed)' && r[4] === 'clean'), `${f}: ${c.stdout}`);
+  for (const f of ['preempt', 'nonpreempt']) assert.ok(rows.some((r) => r[1] === 'ipi' && r[2] === f && r[3] === '(fixed)' && r[4] === 'clean'), `${f}: ${c.stdout}`);
   assert.equal(rows.filter((r) => r[2] === 'preempt').length, rows.filter((r) => r[2] === 'nonpreempt').length);
 });

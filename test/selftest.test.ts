@@ -56,7 +56,7 @@ test('under a model change the cases it breaks FAIL with the kernel\'s own line'
 
 test('gupstress selftest: each case with PASS, the SKIPs by backing, and the stress run clean', () => {
   const out = tmpOut();
-  const r = gupstress('selftest', '--stress', '1s', '--out', out);
+  const r = gupstress('selftest', '--stress', '500ms', '--out', out);
   assert.equal(r.status, 0, r.stderr);
   const ok = r.stdout.split('\n').filter((l) => l.startsWith('ok     '));
   assert.equal(ok.length, rows.filter((x) => x.result === 'PASS').length);
