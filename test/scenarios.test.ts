@@ -9,9 +9,12 @@ import { run } from './helpers.js';
 for (const s of SCENARIOS.filter((x) => !x.selftest)) {
   for (const strategy of s.strategies) {
     test(`${s.id} under ${strategy}: the fixed protocol stays clean`, async () => {
-      // until 100 paired-window overlaps (a 95% bound under 3e-2 per overlap), at most 6 s (thp-collapse
-      // overlaps 5-10 times a second: 3 s on a loaded machine gave it too few for any bound)
-      const r = await run({ scenario: s.id, strategy, duration: '6s', untilBound: '3e-2' });
+      // until 100 paired-window overlaps (a 95% bound under 3e-2 per overlap), at most 3 s; a
+      // race hit too rarely for any bound by then (thp-collapse overlaps 5-10 times a second, a
+      // loaded machine less) gets 6 s more
+      let r = await run({ scenario: s.id, strategy, duration: '3s', untilBound: '3e-2' });
+      const thin = (x: typeof r): boolean => Object.values(x.windows).some((w) => w.overlaps !== null) && (x.bound === null || x.bound >= 1);
+      if (r.verdict === 'PASS' && thin(r)) r = await run({ scenario: s.id, strategy, duration: '6s', untilBound: '3e-2' });
       assert.equal(r.verdict, 'PASS', JSON.stringify(r.violations.slice(0, 2), null, 1));
       assert.ok(r.reader.ops > 1000 && r.writer.ops > 10, `ops ${r.reader.ops}/${r.writer.ops}`);
       const paired = Object.values(r.windows).filter((w) => w.overlaps !== null);
