@@ -71,13 +71,44 @@ function rawWalk(w: WalkMachine, vpn: number): number {
   return page;
 }
 
+/** The raw walk inside the emulated irq-off section: what the walk's irq/IPI/RCU words add
+ *  (local_irq_save stores the grace-period counter it read; local_irq_restore clears it, takes
+ *  a pending IPI, and wakes a waiter that asked). */
+function rawWalkIrq(w: WalkMachine, vpn: number): number {
+  const m = w.i32;
+  const c = w.c;
+  Atomics.store(m, c.aIrqOff, Atomics.load(m, c.gGpCtr));
+  const page = rawWalk(w, vpn);
+  Atomics.store(m, c.aIrqOff, 0);
+  const req = Atomics.load(m, c.aIpiReq);
+  if (req !== c.ipiSeen) {
+    c.ipiSeen = req;
+    Atomics.store(m, c.aIpiAck, req);
+  }
+  if (Atomics.load(m, c.aWant) !== 0) Atomics.store(m, c.aWant, 0);
+  return page;
+}
+
+/** The walk's cost by component: each variant switches on one more part, in one process. */
+const WALK_VARIANTS = [
+  { key: 'raw', name: 'raw 4-level walk (hand-written Atomics)', label: 'raw 4-level walk + try-get + re-check + put' },
+  { key: 'rawIrq', name: 'raw walk + emulated irq/IPI/RCU words', label: '+ emulated irq-off / IPI / RCU words (hand-written)' },
+  { key: 'protocol', name: 'harness walk: trace, windows, oracle off', label: 'harness gup_fast + put: the protocol only' },
+  { key: 'trace', name: 'harness walk + trace', label: '  + trace ring' },
+  { key: 'windows', name: 'harness walk + trace + windows', label: '  + race windows' },
+  { key: 'oracle', name: 'harness gup_fast walk (irq-off, oracle, windows)', label: '  + oracle: the full checked walk' },
+] as const;
+type WalkComponent = (typeof WALK_VARIANTS)[number]['key'];
+
 export interface BenchResults {
   schema: typeof BENCH_SCHEMA;
   startedAt: string;
   host: ReturnType<typeof hostInfo>;
   atomicsLoadNs: number;
   plainLoadNs: number;
-  walk: { harnessNs: number; rawNs: number; ratio: number };
+  walk: { harnessNs: number; rawNs: number; ratio: number; components: Record<WalkComponent, number> };
+  /** reader operations per second of munmap-free's GUP-fast readers with no writer, on 1 and 2 CPUs */
+  scaling: { readers: number; opsPerSec: number }[];
   ipi: { p50Ns: number | null; p99Ns: number | null; broadcasts: number };
   rcu: { syncP50Ns: number | null; syncP99Ns: number | null; expeditedP50Ns: number | null; expeditedP99Ns: number | null; gracePeriodP50Ns: number | null; callRcuBatchP50: number | null };
   /** the stress executor's walk rate on one CPU (1 / walk.harnessNs) */
@@ -110,11 +141,18 @@ export async function runBench(o: { json: boolean; time?: unknown }, log: Logger
     .add('plain typed-array load', () => {
       for (let i = 0; i < INNER; i++) sink += plain[i & 1023];
     })
-    .add('raw 4-level walk (hand-written Atomics)', () => {
+    .add(WALK_VARIANTS[0].name, () => {
       for (let i = 0; i < INNER; i++) sink += rawWalk(w, BASE + (i & (PAGES - 1)));
     })
-    .add('harness gup_fast walk (irq-off, oracle, windows)', () => {
+    .add(WALK_VARIANTS[1].name, () => {
+      for (let i = 0; i < INNER; i++) sink += rawWalkIrq(w, BASE + (i & (PAGES - 1)));
+    });
+  for (const [k, v] of WALK_VARIANTS.slice(2).entries()) {
+    bench.add(v.name, () => {
       const c = w.c;
+      c.traceOn = k >= 1;
+      c.windowsOn = k >= 2;
+      c.oracleOn = k >= 3;
       for (let i = 0; i < INNER; i++) {
         const vpn = BASE + (i & (PAGES - 1));
         const n = gupFast(c, 0, vpn, 1, FOLL_GET);
@@ -122,8 +160,10 @@ export async function runBench(o: { json: boolean; time?: unknown }, log: Logger
         sink += n;
       }
     });
+  }
   log.info({ timeMs }, 'bench: micro-benchmarks');
   await bench.run();
+  w.c.traceOn = w.c.windowsOn = w.c.oracleOn = true;
   const perOp = (name: string): number => {
     const t = bench.tasks.find((x) => x.name === name)!;
     const res = t.result;
@@ -138,6 +178,12 @@ export async function runBench(o: { json: boolean; time?: unknown }, log: Logger
   const rexp = await syncRun('rcu-exp', log, ms);
   const rcb = await syncRun('rcu', log, ms);
   const controlled = await controlledRate(ms);
+  const scaling: BenchResults['scaling'] = [];
+  for (const readers of [1, 2]) {
+    const cfg = resolveRunConfig({ scenario: 'munmap-free', readers: String(readers), writers: '0', duration: `${ms}ms`, seed: 1 });
+    const r = buildResults(await runScenario(cfg, { log }));
+    scaling.push({ readers, opsPerSec: Math.round(r.reader.opsPerSec) });
+  }
   const harnessNs = perOp('harness gup_fast walk (irq-off, oracle, windows)');
   const rawNs = perOp('raw 4-level walk (hand-written Atomics)');
   const p = (h: HistSummary, k: 'p50' | 'p99'): number | null => h[k];
@@ -147,7 +193,8 @@ export async function runBench(o: { json: boolean; time?: unknown }, log: Logger
     host: hostInfo(),
     atomicsLoadNs: perOp('Atomics.load'),
     plainLoadNs: perOp('plain typed-array load'),
-    walk: { harnessNs, rawNs, ratio: harnessNs / rawNs },
+    walk: { harnessNs, rawNs, ratio: harnessNs / rawNs, components: Object.fromEntries(WALK_VARIANTS.map((v) => [v.key, perOp(v.name)])) as Record<WalkComponent, number> },
+    scaling,
     ipi: { p50Ns: p(ipi.ipiWaitNs, 'p50'), p99Ns: p(ipi.ipiWaitNs, 'p99'), broadcasts: ipi.ipiSent },
     rcu: {
       syncP50Ns: p(rsync.syncRcuNs, 'p50'), syncP99Ns: p(rsync.syncRcuNs, 'p99'),
@@ -166,9 +213,9 @@ export async function runBench(o: { json: boolean; time?: unknown }, log: Logger
   process.stdout.write(table(['measure', 'value'], [
     ['Atomics.load', fmtNs(res.atomicsLoadNs)],
     ['plain typed-array load', fmtNs(res.plainLoadNs)],
-    ['raw 4-level walk + try-get + re-check + put', fmtNs(rawNs)],
-    ['harness gup_fast (1 page) + put', fmtNs(harnessNs)],
+    ...WALK_VARIANTS.map((v) => [v.label, fmtNs(res.walk.components[v.key])]),
     ['  ratio harness / raw', res.walk.ratio.toFixed(2)],
+    ...res.scaling.map((x) => [`GUP-fast reader ops/s, ${x.readers} reader CPU${x.readers > 1 ? 's' : ''} (munmap-free, no writer)`, fmtInt(x.opsPerSec)]),
     ['IPI broadcast round trip p50 / p99 (1 running target)', `${fmtNs(res.ipi.p50Ns)} / ${fmtNs(res.ipi.p99Ns)}`],
     ['synchronize_rcu p50 / p99', `${fmtNs(res.rcu.syncP50Ns)} / ${fmtNs(res.rcu.syncP99Ns)}`],
     ['synchronize_rcu_expedited p50 / p99', `${fmtNs(res.rcu.expeditedP50Ns)} / ${fmtNs(res.rcu.expeditedP99Ns)}`],

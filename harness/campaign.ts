@@ -36,9 +36,22 @@ export interface ExploreCell {
 /** campaign --explore replays each schedule it finds this many times */
 export const REPLAYS = 10;
 
+/** campaign --unwidened: the row again with the scenario's widening off (--widen none). */
+export interface UnwidenedCell {
+  /** paired-window overlaps per second, widened (the row's first run) and not */
+  widenedPerSec: number | null;
+  perSec: number | null;
+  /** bug rows: caught without widening, and when (null: not within the row's time) */
+  caught: boolean | null;
+  firstViolationMs: number | null;
+  runMs: number;
+}
+
 export interface CampaignRow {
   /** campaign --explore: the bug under the controlled executor (bug rows only) */
   explore?: ExploreCell | null;
+  /** campaign --unwidened: the same row with the built-in widening off */
+  unwidened?: UnwidenedCell | null;
   scenario: string;
   strategy: StrategyName;
   /** the RCU flavor it ran under (the rcu.flavor knob, --rcu) */
@@ -112,6 +125,8 @@ export interface CampaignOptions {
   explore?: unknown;
   /** the table on stdout: text | md | csv | json */
   format?: unknown;
+  /** also run every row once with the scenario's widening off (--widen none) */
+  unwidened?: boolean;
   /** RCU flavors (--rcu preempt,nonpreempt): every row under each (default: the knob's default) */
   rcu?: unknown;
   json: boolean;
@@ -223,8 +238,18 @@ function evidenceCell(r: CampaignRow): string {
   return `${r.evidence === 'weak' ? 'WEAK ' : ''}bound ${b} (${fmtInt(r.overlaps)} overlaps)`;
 }
 
+/** --unwidened: a fixed row's overlaps per second widened -> not; a bug row's time to first
+ *  violation with no widening, or that it was not caught in the row's time. */
+function unwidenedCell(r: CampaignRow): string {
+  const u = r.unwidened;
+  if (!u) return '-';
+  if (r.bug === null) return u.perSec === null ? 'no window' : `${fmtInt(u.widenedPerSec ?? 0)} -> ${fmtInt(u.perSec)} /s`;
+  return u.caught ? `${u.firstViolationMs!.toFixed(1)} ms` : `not in ${(u.runMs / 1000).toFixed(0)} s`;
+}
+
 export function campaignTable(rows: CampaignRow[]): Table {
   const explored = rows.some((r) => r.explore);
+  const unwidened = rows.some((r) => r.unwidened);
   const cell = (r: CampaignRow): string => {
     const e = r.explore;
     if (!e) return '-';
@@ -232,13 +257,13 @@ export function campaignTable(rows: CampaignRow[]): Table {
     return `${fmtInt(e.executions)} execs, ${e.seconds.toFixed(1)} s, ${e.steps![0]}->${e.steps![1]} steps, replay ${e.replays}/${REPLAYS}${e.replayVerified ? '' : ' FAILED'}`;
   };
   return {
-    head: ['scenario', 'strategy', 'rcu', 'bug', 'result', 'violation kinds', 'first violation (median)', 'runs', 'reader ops', 'time', 'evidence (clean rows)', ...(explored ? ['explore (no widening)'] : [])],
+    head: ['scenario', 'strategy', 'rcu', 'bug', 'result', 'violation kinds', 'first violation (median)', 'runs', 'reader ops', 'time', 'evidence (clean rows)', ...(unwidened ? ['without widening (overlaps/s; caught)'] : []), ...(explored ? ['explore (no widening)'] : [])],
     rows: rows.map((r) => [
       r.scenario, r.strategy, r.rcu ?? '-', r.bug ?? '(fixed)', r.status, r.kinds.join(',') || '-',
       r.firstViolationMs === null ? '-' : `${r.firstViolationMs.toFixed(1)} ms`, String(r.seeds.length),
-      fmtInt(r.readerOps), `${(r.durationMs / 1000).toFixed(1)} s`, evidenceCell(r), ...(explored ? [cell(r)] : []),
+      fmtInt(r.readerOps), `${(r.durationMs / 1000).toFixed(1)} s`, evidenceCell(r), ...(unwidened ? [unwidenedCell(r)] : []), ...(explored ? [cell(r)] : []),
     ]),
-    right: [false, false, false, false, false, false, true, true, true, true, false, false],
+    right: [false, false, false, false, false, false, true, true, true, true, false, false, false],
   };
 }
 
@@ -299,20 +324,38 @@ function runMsFor(job: Job, l: Limits): number {
 }
 
 /** One job: its run, or --repeat runs of a bug folded into one row (null: interrupted before it began). */
-async function runJob(job: Job, i: number, runs: number, l: Limits, out: string, log: Logger, signal: AbortSignal): Promise<CampaignRow | null> {
+/** Paired-window overlaps per second of a run, all its paired windows together. */
+function pairedPerSec(r: RunResults): number | null {
+  const v = Object.values(r.windows).filter((w) => w.overlapsPerSec != null);
+  return v.length ? v.reduce((a, w) => a + w.overlapsPerSec!, 0) : null;
+}
+
+async function runJob(job: Job, i: number, runs: number, l: Limits, out: string, log: Logger, signal: AbortSignal, unwidened: boolean): Promise<CampaignRow | null> {
   const t0 = performance.now();
   let row: CampaignRow | null = null;
+  let widenedPerSec: number | null = null;
+  const config = (k: number, ms: number, widen?: string) => resolveRunConfig({
+    scenario: job.s.id, strategy: job.strategy, rcu: job.rcu, bug: job.bug ?? undefined, out, widen,
+    duration: `${ms}ms`, stopOnViolation: job.bug !== null, seed: 1000 + 64 * i + k,
+  });
   for (let k = 0; k < runs && !signal.aborted; k++) {
-    const cfg = resolveRunConfig({
-      scenario: job.s.id, strategy: job.strategy, rcu: job.rcu, bug: job.bug ?? undefined, out,
-      duration: `${runMsFor(job, l)}ms`, stopOnViolation: job.bug !== null, seed: 1000 + 64 * i + k,
-    });
-    const r = buildResults(await runScenario(cfg, { log, signal }));
+    const r = buildResults(await runScenario(config(k, runMsFor(job, l)), { log, signal }));
     const one = rowOf(job, r, writeResults(r, out));
-    if (row === null) row = one;
-    else addRepeat(row, one, k);
+    if (row === null) {
+      row = one;
+      widenedPerSec = pairedPerSec(r);
+    } else addRepeat(row, one, k);
   }
   if (row === null) return null;
+  if (unwidened && !signal.aborted) {
+    // the same row, its scenario's widening off: how often the race is hit, and whether the
+    // bug is caught, by the walk's own speed alone
+    const ms = runMsFor(job, l);
+    const r = buildResults(await runScenario(config(0, ms, 'none'), { log, signal }));
+    writeResults(r, out);
+    const caught = job.bug === null ? null : rowOf(job, r, null).status === 'caught';
+    row.unwidened = { widenedPerSec, perSec: pairedPerSec(r), caught, firstViolationMs: caught ? r.firstViolationMs : null, runMs: ms };
+  }
   row.firstViolationMs = median(row.firstViolationRuns);
   row.wallMs = Math.round(performance.now() - t0);
   return row;
@@ -354,7 +397,7 @@ export async function runCampaign(o: CampaignOptions, log: Logger, signal: Abort
   const rows: CampaignRow[] = [];
   for (const [i, job] of jobs.entries()) {
     if (signal.aborted) break;
-    const row = await runJob(job, i, repeat, limits, runsDir, log, signal);
+    const row = await runJob(job, i, repeat, limits, runsDir, log, signal, Boolean(o.unwidened));
     if (row === null) break;
     if (exploreMs !== null && row.bug !== null) {
       row.explore = await exploreCell(job.s.id, row.strategy, row.bug, exploreMs, log);

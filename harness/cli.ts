@@ -65,7 +65,7 @@ function runOptions<T>(y: Argv<T>) {
     .option('duration', { type: 'string', describe: 'run time, e.g. 5s, 500ms (default 5s)' })
     .option('ops', { type: 'string', describe: 'reader operations in all, instead of --duration' })
     .option('seed', { type: 'string', describe: 'PRNG seed (default: random; it is in the results)' })
-    .option('widen', { type: 'string', array: true, describe: 'WINDOW=DURATION: spin inside a race window (repeatable)' })
+    .option('widen', { type: 'string', array: true, describe: 'WINDOW=DURATION: spin inside a race window (repeatable); none: the scenario\'s built-in widening off' })
     .option('jitter', { type: 'string', describe: 'probability of a random delay (< 2 us) at every window point' })
     .option('stop-on-violation', { type: 'boolean', describe: 'stop at the first violation' })
     .option('frames', { type: 'string', describe: 'small physical frames' })
@@ -156,8 +156,9 @@ await cli
       .option('explore', { type: 'string', describe: 'also explore each bug under the controlled executor for this long (e.g. 10s): schedules to the first violation, replay verified' })
       .option('format', { type: 'string', describe: 'the table on stdout: text (default) | md | csv | json' })
       .option('rcu', { type: 'string', describe: 'RCU flavors, comma-separated: preempt (default) | nonpreempt; every row under each' })
+      .option('unwidened', { type: 'boolean', describe: 'also run every row once with the scenario\'s widening off (--widen none): overlaps per second widened -> not, and whether each bug is caught without widening' })
       .option('json', { type: 'boolean' }),
-    (a) => guarded(() => runCampaign({ rcu: a.rcu,
+    (a) => guarded(() => runCampaign({ rcu: a.rcu, unwidened: Boolean(a.unwidened),
       duration: a.duration, bugTimeout: a.bugTimeout, scenarios: a.scenario, selftests: a.selftests, out: a.out, repeat: a.repeat,
       budget: a.budget, junit: a.junit, failFast: Boolean(a.failFast), explore: a.explore, format: a.format, json: Boolean(a.json),
     }, log, interruptible().signal)))

@@ -6,6 +6,7 @@ import { archByName } from '../src/arch/index.js';
 import { MAX_CPUS, MIN_FRAMES, PFN_LIMIT, maxFrames, maxHuge } from '../src/machine/layout.js';
 import { scenarioById, SCENARIOS } from '../src/scenarios/index.js';
 import { type Scenario, type Sizes, paramMax, windowPairs } from '../src/scenarios/scenario.js';
+import { WINDOWS } from '../src/check/windows.js';
 import { BootError, bootMachine, maxParamToBoot, minFramesToBoot } from './machine.js';
 import { type StrategyName, STRATEGY_NAMES } from '../src/sync/strategy.js';
 
@@ -163,10 +164,14 @@ export function resolveRunConfig(a: RawRunArgs, warn: (msg: string) => void = ()
   if (durationMs !== null && !(durationMs > 0)) throw new BadInput('--duration must be more than 0');
   const ops = a.ops === undefined ? null : intOpt(a.ops, '--ops', 1, 1e12);
   const seed = a.seed === undefined ? (Math.random() * 0x7fffffff) | 0 : intOpt(a.seed, '--seed', 0, 0xffffffff);
+  // --widen none: the scenario's built-in widening off (a latency window, the device's I/O
+  // time, is not widening: it stays, as under explore)
+  const widenArgs = listOpt(a.widen);
+  const noWiden = widenArgs.includes('none');
   const widen: Record<string, number> = {};
-  for (const [w, d] of Object.entries(s.defaults.widen)) widen[w] = parseDuration(d, `widen ${w}`, 'ns') * 1e6;
+  for (const [w, d] of Object.entries(s.defaults.widen)) if (!noWiden || WINDOWS.byName(w)?.latency) widen[w] = parseDuration(d, `widen ${w}`, 'ns') * 1e6;
   const windowNames = windowPairs(s).map((x) => x.window.name);
-  for (const [w, d] of pairs(a.widen, '--widen')) {
+  for (const [w, d] of pairs(widenArgs.filter((x) => x !== 'none'), '--widen')) {
     if (!windowNames.includes(w)) throw new BadInput(`scenario ${s.id} has no window '${w}' (it has: ${windowNames.join(', ')})`);
     widen[w] = parseDuration(d, `--widen ${w}`, 'ns') * 1e6;
   }

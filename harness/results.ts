@@ -50,6 +50,8 @@ export interface WindowResult {
    *  before it (a walk that found nothing to pin) */
   reached: number;
   overlaps: number | null;
+  /** paired reader windows: overlaps per second of the run (with the run's widening) */
+  overlapsPerSec: number | null;
   frequency: number | null;
   widenNs: number;
   /** how long the reached entries were open (sampled) */
@@ -178,7 +180,7 @@ export function buildResults(run: RawRun): RunResults {
       pairedWindows++;
     }
     windows[name] = {
-      role: w.role, pairedWith: pair, entries, reached: run.results.reduce((a, r) => a + (r.winReached?.[w.id] ?? 0), 0), overlaps, frequency: overlaps === null ? null : entries > 0 ? overlaps / entries : 0,
+      role: w.role, pairedWith: pair, entries, reached: run.results.reduce((a, r) => a + (r.winReached?.[w.id] ?? 0), 0), overlaps, overlapsPerSec: overlaps === null ? null : run.durationMs > 0 ? overlaps / (run.durationMs / 1000) : 0, frequency: overlaps === null ? null : entries > 0 ? overlaps / entries : 0,
       widenNs: cfg.widen[name] ?? 0, durationNs: summarize(merged(run.results.map((r) => r.winHists[w.id] ?? ''))), doc: w.doc,
     };
   }

@@ -24,9 +24,9 @@ export function formatSummary(r: RunResults, path: string | null): string {
     out.push('');
   }
   const wrows = Object.entries(r.windows).map(([n, w]) => [
-    n, w.role, w.pairedWith ?? '-', fmtInt(w.entries), fmtInt(w.reached ?? w.entries), w.overlaps === null ? '-' : fmtInt(w.overlaps), fmtFreq(w.frequency), fmtNs(w.widenNs), fmtNs(w.durationNs.p50), fmtNs(w.durationNs.p99),
+    n, w.role, w.pairedWith ?? '-', fmtInt(w.entries), fmtInt(w.reached ?? w.entries), w.overlaps === null ? '-' : fmtInt(w.overlaps), w.overlapsPerSec == null ? '-' : fmtInt(w.overlapsPerSec), fmtFreq(w.frequency), fmtNs(w.widenNs), fmtNs(w.durationNs.p50), fmtNs(w.durationNs.p99),
   ]);
-  out.push(table(['window', 'role', 'paired with', 'entries', 'reached', 'overlaps', 'freq', 'widen', 'p50', 'p99'], wrows, [false, false, false, true, true, true, true, true, true, true]));
+  out.push(table(['window', 'role', 'paired with', 'entries', 'reached', 'overlaps', 'per s', 'freq', 'widen', 'p50', 'p99'], wrows, [false, false, false, true, true, true, true, true, true, true, true]));
   out.push('(reached: entries that got to the window\'s critical step, its widen point; p50/p99 time those)');
   out.push('');
   const s = r.sync;

@@ -20,13 +20,14 @@ export const V_LOST_UPDATE = defineViolation('lost-update', 'a write made under 
  *  what the walk read; whether the walk can go on is the model's decision. Returns the walk
  *  record's index, for walkEntryLive at each entry read from the frame. */
 export function walkEnterTable(c: Cpu, pfn: number, vpn: number, type: number): number {
+  if (!c.oracleOn) return -1;
   if (type < 0) {
     c.violation(V_WILD_PFN, vpn, `walked pfn ${pfn} as a table: no such frame`);
     return -1;
   }
   const i = c.nrWalk++;
   c.walkPfn[i] = pfn;
-  c.walkGen[i] = c.mem.load(mdAddr(c.L, pfn, MD_GEN));
+  c.walkGen[i] = c.mem.peek(mdAddr(c.L, pfn, MD_GEN));
   if (type !== PageType.PageTable) c.violation(V_PGTABLE_UAF, vpn, `walked table frame ${pfn} after it was freed (type ${type}, gen ${c.walkGen[i]})`);
   return i;
 }
@@ -38,13 +39,13 @@ export function walkEnterTable(c: Cpu, pfn: number, vpn: number, type: number): 
  *  the end-of-section check does not report it again. false: the walker must stop (a real CPU
  *  would go on reading whatever the frame holds now). */
 export function walkEntryLive(c: Cpu, i: number, vpn: number): boolean {
-  if (i < 0) return true;
+  if (i < 0) return true; // a folded level (or the oracle off, bench)
   const m = c.mem;
   const pfn = c.walkPfn[i];
-  const gen = m.load(mdAddr(c.L, pfn, MD_GEN));
+  const gen = m.peek(mdAddr(c.L, pfn, MD_GEN));
   if (gen === c.walkGen[i]) return true;
   c.violation(V_PGTABLE_UAF, vpn,
-    `read an entry of level-${m.load(mdAddr(c.L, pfn, MD_LEVEL))} table frame ${pfn} after it was freed (gen ${c.walkGen[i]} -> ${gen}, type now ${m.load(mdAddr(c.L, pfn, MD_TYPE))})`);
+    `read an entry of level-${m.peek(mdAddr(c.L, pfn, MD_LEVEL))} table frame ${pfn} after it was freed (gen ${c.walkGen[i]} -> ${gen}, type now ${m.peek(mdAddr(c.L, pfn, MD_TYPE))})`);
   c.walkGen[i] = gen;
   return false;
 }
@@ -52,13 +53,14 @@ export function walkEntryLive(c: Cpu, i: number, vpn: number): boolean {
 /** End of the protected section (before local_irq_restore): every table walked must still
  *  be the same allocation; a changed generation means it was freed (and maybe reused). */
 export function walkCheckTables(c: Cpu, vpn: number): void {
+  if (!c.oracleOn) return;
   const m = c.mem;
   for (let i = 0; i < c.nrWalk; i++) {
     const pfn = c.walkPfn[i];
-    const gen = m.load(mdAddr(c.L, pfn, MD_GEN));
+    const gen = m.peek(mdAddr(c.L, pfn, MD_GEN));
     if (gen !== c.walkGen[i]) {
       c.violation(V_PGTABLE_UAF, vpn,
-        `level-${m.load(mdAddr(c.L, pfn, MD_LEVEL))} table frame ${pfn} was freed during the walk (gen ${c.walkGen[i]} -> ${gen}, type now ${m.load(mdAddr(c.L, pfn, MD_TYPE))})`);
+        `level-${m.peek(mdAddr(c.L, pfn, MD_LEVEL))} table frame ${pfn} was freed during the walk (gen ${c.walkGen[i]} -> ${gen}, type now ${m.peek(mdAddr(c.L, pfn, MD_TYPE))})`);
     }
   }
 }
@@ -66,13 +68,14 @@ export function walkCheckTables(c: Cpu, vpn: number): void {
 /** GUP is about to return `page` for vpn, holding a reference: it must be a user page that
  *  was mapped at vpn at some time during the walk (stale-page), taken from a real frame. */
 export function checkGotPage(c: Cpu, page: number, head: number, vpn: number): void {
+  if (!c.oracleOn) return;
   const m = c.mem;
   const L = c.L;
   if (page <= 0 || page >= L.totalFrames) {
     c.violation(V_WILD_PFN, vpn, `GUP took pfn ${page}: no such frame`);
     return;
   }
-  const type = m.load(mdAddr(L, page, MD_TYPE));
+  const type = m.peek(mdAddr(L, page, MD_TYPE));
   if (type === PageType.Reserved) {
     c.violation(V_SPECIAL_REFCOUNTED, vpn, `a reference was taken on pfn ${page}: device memory of a pfn mapping, not a refcounted page`);
     return;
@@ -82,11 +85,11 @@ export function checkGotPage(c: Cpu, page: number, head: number, vpn: number): v
     return;
   }
   const expect = head === page ? vpn : vpn & ~(FANOUT - 1);
-  if (m.load(mdAddr(L, head, MD_VPN)) === expect) return;
+  if (m.peek(mdAddr(L, head, MD_VPN)) === expect) return;
   // unmapped after our walk started, from this very address: a legitimate race
-  if (m.load(mdAddr(L, head, MD_PREV_VPN)) === expect && m.load(mdAddr(L, head, MD_STAMP)) - c.walkStamp > 0) return;
+  if (m.peek(mdAddr(L, head, MD_PREV_VPN)) === expect && m.peek(mdAddr(L, head, MD_STAMP)) - c.walkStamp > 0) return;
   c.violation(V_STALE_PAGE, vpn,
-    `GUP returned pfn ${page}, mapped at 0x${((m.load(mdAddr(L, head, MD_VPN)) >>> 0) * 4096).toString(16)}, not here at any time during the walk`);
+    `GUP returned pfn ${page}, mapped at 0x${((m.peek(mdAddr(L, head, MD_VPN)) >>> 0) * 4096).toString(16)}, not here at any time during the walk`);
   return;
 }
 
@@ -101,7 +104,8 @@ export function checkPmdLeafPfn(c: Cpu, pfn: number, vpn: number, pmd: number): 
 /** Oracle bookkeeping, not kernel state: was table frame pfn retracted (its pmd cleared by
  *  retract_page_tables) by now? */
 export function tableDetached(c: Cpu, pfn: number): boolean {
-  return (c.mem.load(mdAddr(c.L, pfn, MD_FLAGS)) & PG_TABLE_DETACHED) !== 0;
+  if (!c.oracleOn) return false;
+  return (c.mem.peek(mdAddr(c.L, pfn, MD_FLAGS)) & PG_TABLE_DETACHED) !== 0;
 }
 
 /** A lockless reader read `pte` from table frame pfn after it was retracted: a detached
@@ -115,7 +119,7 @@ export function checkDetachedEmpty(c: Cpu, pfn: number, pte: number, vpn: number
  *  that table, or the write went into a retracted table and is lost. */
 export function checkPtlStillLinked(c: Cpu, pmdp: number, ptep: number, vpn: number): void {
   const a = c.arch;
-  const now = c.mem.load(pmdp);
+  const now = c.mem.peek(pmdp);
   const table = ((ptep - c.L.framesBase) / FRAME_WORDS) | 0;
   if (a.pmdNone(now) || a.tablePfn(LVL_PMD, now) !== table) {
     c.violation(V_LOST_UPDATE, vpn, `pte written into table ${table} after it was retracted: the update is lost`);

@@ -53,6 +53,7 @@ function jitter(c: Cpu): void {
 
 /** A reader window opens: sample the paired writer window's counter for this object. */
 export function winReaderOpen(c: Cpu, win: WindowDef, vpn: number): void {
+  if (!c.windowsOn) return;
   const w = win.id;
   c.mem.point();
   const pw = c.opts.winPair[w];
@@ -63,7 +64,7 @@ export function winReaderOpen(c: Cpu, win: WindowDef, vpn: number): void {
   if (pw >= 0) {
     const slot = slotOf(c, pw, vpn);
     c.winSlot[w] = slot;
-    c.winSeq[w] = c.mem.load(slot);
+    c.winSeq[w] = c.mem.peek(slot);
   }
   jitter(c);
 }
@@ -71,17 +72,19 @@ export function winReaderOpen(c: Cpu, win: WindowDef, vpn: number): void {
 /** The reader window closes: it overlapped a writer window iff one was open at our open,
  *  or one opened or closed since. */
 export function winReaderClose(c: Cpu, win: WindowDef): void {
+  if (!c.windowsOn) return;
   const w = win.id;
   c.mem.point();
   if (c.opts.winPair[w] >= 0) {
     const s = c.winSeq[w];
-    if ((s & 1) !== 0 || c.mem.load(c.winSlot[w]) !== s) c.winOverlaps[w]++;
+    if ((s & 1) !== 0 || c.mem.peek(c.winSlot[w]) !== s) c.winOverlaps[w]++;
   }
   closeEntry(c, w);
 }
 
 /** A writer window opens on the object vpn belongs to (the counter goes odd). */
 export function winWriterOpen(c: Cpu, win: WindowDef, vpn: number): void {
+  if (!c.windowsOn) return;
   const w = win.id;
   c.mem.point();
   const slot = slotOf(c, w, vpn);
@@ -95,6 +98,7 @@ export function winWriterOpen(c: Cpu, win: WindowDef, vpn: number): void {
 
 /** The writer window closes (the counter goes even). */
 export function winWriterClose(c: Cpu, win: WindowDef): void {
+  if (!c.windowsOn) return;
   const w = win.id;
   c.mem.point();
   c.mem.add(c.winSlot[w], 1);

@@ -404,6 +404,9 @@ export class ControlledMem implements Mem {
     this.turn();
     return Atomics.load(this.m, p);
   }
+  peek(p: number): number {
+    return this.m[p]; // one CPU runs at a time: exact
+  }
   store(p: number, v: number): void {
     this.turn();
     Atomics.store(this.m, p, v);

@@ -85,6 +85,12 @@ export class Cpu {
   readonly violations: Violation[] = [];
   firstViolationMs = -1;
 
+  /** bench only (what the walk's cost is made of): trace, race windows and oracle can be
+   *  switched off one by one. On in every run; nothing but `gupstress bench` turns them off. */
+  traceOn = true;
+  windowsOn = true;
+  oracleOn = true;
+
   // trace ring: event, a, b; tracePos is the next slot's word index
   private readonly traceBuf = new Int32Array(TRACE_LEN * 3);
   private tracePos = 0;
@@ -165,6 +171,7 @@ export class Cpu {
   traceLog: number[] | null = null;
 
   trace(ev: TraceDef, a: number, b: number): void {
+    if (!this.traceOn) return;
     if (this.traceLog !== null) this.traceLog.push(this.mem.now(), ev.id, a, b);
     const i = this.tracePos;
     const t = this.traceBuf;

@@ -11,6 +11,10 @@ export const WAIT_TIMED_OUT = 2;
 export interface Mem {
   /** READ_ONCE */
   load(p: number): number;
+  /** A read by the checker (the oracle, the race windows), not an emulated access: a plain
+   *  read, no scheduling point. It never steers the model, so a value an instant old can only
+   *  make a check miss, never report what did not happen. */
+  peek(p: number): number;
   /** WRITE_ONCE */
   store(p: number, v: number): void;
   /** cmpxchg: returns the old value */
@@ -77,6 +81,9 @@ export class StressMem implements Mem {
   }
   load(p: number): number {
     return Atomics.load(this.m, p);
+  }
+  peek(p: number): number {
+    return this.m[p];
   }
   store(p: number, v: number): void {
     Atomics.store(this.m, p, v);

@@ -330,7 +330,7 @@ export function gupFast(c: Cpu, mm: number, start: number, nr: number, flags: nu
   localIrqSave(c); // from here no IPI is acknowledged and no grace period can end
   c.trace(EV_IRQ_SAVE, 0, 0);
   c.nrWalk = 0;
-  c.walkStamp = m.load(c.gStamp);
+  c.walkStamp = m.peek(c.gStamp); // oracle bookkeeping
   winReaderOpen(c, W_GUP_WALK, start);
   gupFastPgdRange(c, mm, start, start + nr, flags);
   walkCheckTables(c, start);
@@ -356,7 +356,7 @@ function followOrFault(c: Cpu, mm: number, vpn: number, flags: number): boolean 
   for (let tries = 0; tries < 8; tries++) {
     // the oracle's "during the walk" starts before the lookup: an unmap by a concurrent
     // MADV_DONTNEED (mmap_lock read too) after our unlock is a legitimate race
-    c.walkStamp = m.load(c.gStamp);
+    c.walkStamp = m.peek(c.gStamp); // oracle bookkeeping
     const pmdp = entryOffset(c, mm, vpn, LVL_PMD, false);
     if (pmdp >= 0) {
       const pmd = m.load(pmdp);

@@ -417,7 +417,7 @@ export function folioWalkGet(c: Cpu, mm: number, vma: number, vpn: number): numb
   if (ptep >= 0) {
     const pte = m.load(ptep);
     if (c.arch.ptePresent(pte)) {
-      c.walkStamp = m.load(c.gStamp);
+      c.walkStamp = m.peek(c.gStamp); // oracle bookkeeping
       const head = vmNormalPage(c, mm, vma, vpn, pte);
       if (head < 0) r = FOLIO_WALK_NO_PAGE;
       else {

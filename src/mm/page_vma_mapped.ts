@@ -23,7 +23,7 @@ export const EV_PMD_LOCKLESS = defineTrace('pmdp_get_lockless', 'addr', 'pmd');
  *  tables, and the event clock, for the stale-page check). Returns pmdp, or -1. */
 function locklessWalkStart(c: Cpu, mm: number, vpn: number): number {
   c.nrWalk = 0;
-  c.walkStamp = c.mem.load(c.gStamp);
+  c.walkStamp = c.mem.peek(c.gStamp); // oracle bookkeeping
   return pmdOffsetLockless(c, mm, vpn);
 }
 

@@ -39,7 +39,8 @@ export function pgdOffsetLockless(c: Cpu, mm: number, vpn: number): number {
   const m = c.mem;
   const a = c.arch;
   const top = m.load(mmAddr(c.L, mm, MM_PGD));
-  const levels = a.levelsOfTop ? a.levelsOfTop(m.load(frameAddr(c.L, top, 0))) : m.load(mmAddr(c.L, mm, MM_LEVELS));
+  // (elsewhere the depth is the mm's, fixed at mmAlloc: emulator bookkeeping, a plain read)
+  const levels = a.levelsOfTop ? a.levelsOfTop(m.load(frameAddr(c.L, top, 0))) : m.peek(mmAddr(c.L, mm, MM_LEVELS));
   c.walkLevels = levels;
   return frameAddr(c.L, top, a.index(LVL_PGD, levels, vpn));
 }
@@ -172,9 +173,12 @@ export function pmdOffsetLockless(c: Cpu, mm: number, vpn: number): number {
  *  The emulator's limit, not the kernel's: a walker can follow only a frame whose type is
  *  PageType.PageTable now. A real CPU would go on and read whatever a freed (or never-table)
  *  frame holds; the emulated walk stops, after the oracle has judged the frame with this
- *  same value (walkEnterTable), so a use-after-free is reported and never dereferenced. */
+ *  same value (walkEnterTable), so a use-after-free is reported and never dereferenced. The
+ *  emulator's own bookkeeping, not a kernel access: a plain read (Mem.peek). A frame freed an
+ *  instant before reads as a table still; the walk then reads its stale entries, which every
+ *  step bounds-checks, and the oracle's generation checks report it. */
 export function tableType(c: Cpu, pfn: number): number {
-  return pfn > 0 && pfn < c.L.totalFrames ? c.mem.load(mdAddr(c.L, pfn, MD_TYPE)) : -1;
+  return pfn > 0 && pfn < c.L.totalFrames ? c.mem.peek(mdAddr(c.L, pfn, MD_TYPE)) : -1;
 }
 
 /** Does an mm of `levels` levels reach vpn (the pages its top table can map)? */
