@@ -269,8 +269,8 @@ export function campaignTable(rows: CampaignRow[]): Table {
 
 /** The bug under the controlled executor: default scheduler, no widening, seed 1, for at
  *  most ms; a schedule it finds is replayed and must give the same violation. */
-async function exploreCell(scenario: string, strategy: StrategyName, bug: string, ms: number, log: Logger): Promise<ExploreCell> {
-  const { cfg, o } = resolveExplore({ scenario, strategy, bug, seed: 1 });
+async function exploreCell(scenario: string, strategy: StrategyName, rcu: string, bug: string, ms: number, log: Logger): Promise<ExploreCell> {
+  const { cfg, o } = resolveExplore({ scenario, strategy, rcu, bug, seed: 1 });
   const f = await exploreToFile(cfg, o, { runs: null, durationMs: ms, keepGoing: false, minimizeMs: Math.min(3000, ms / 4) }, log);
   const x = f.failure;
   const replays = x ? (await replayFailure(f, requireScenario(scenario), REPLAYS)).reproduced : 0;
@@ -400,7 +400,7 @@ export async function runCampaign(o: CampaignOptions, log: Logger, signal: Abort
     const row = await runJob(job, i, repeat, limits, runsDir, log, signal, Boolean(o.unwidened));
     if (row === null) break;
     if (exploreMs !== null && row.bug !== null) {
-      row.explore = await exploreCell(job.s.id, row.strategy, row.bug, exploreMs, log);
+      row.explore = await exploreCell(job.s.id, row.strategy, job.rcu, row.bug, exploreMs, log);
       // a bug the controlled executor does not find, or whose schedule does not replay, fails the row
       if (!row.explore.replayVerified) row.expected = false;
     }

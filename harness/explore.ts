@@ -12,7 +12,7 @@ import { WINDOWS } from '../src/check/windows.js';
 import {
   MAX_DEPTH, MAX_PARTICIPANTS, STEP_NS, type SchedName, controlResult, finishedWord, newControl, pctBound, startControl,
 } from '../src/machine/controlled.js';
-import { scenarioById } from '../src/scenarios/index.js';
+import { ALL_BUGS, scenarioById } from '../src/scenarios/index.js';
 import { type Scenario, roleCounters, windowPairs } from '../src/scenarios/scenario.js';
 import type { StrategyName } from '../src/sync/strategy.js';
 import type { ControlledExec, ControlledInit, ControlledResult, WorkerRole } from '../workers/protocol.js';
@@ -327,8 +327,12 @@ export const DEFAULT_RUNS = 10_000;
 export const PREEMPT_DEFAULT_NS = 100_000;
 const PREEMPT_MAX_NS = 10_000_000;
 
-function preemptOpt(v: unknown): number {
-  if (v === undefined) return PREEMPT_DEFAULT_NS;
+function preemptOpt(v: unknown, bugs: readonly string[]): number {
+  if (v === undefined) {
+    // a bug that needs longer preemptions says so (BugDef.explorePreempt)
+    const need = bugs.map((b) => ALL_BUGS[b]?.explorePreempt).filter((x): x is string => x !== undefined).map((x) => parseDuration(x, 'explorePreempt', 'ns') * 1e6);
+    return Math.max(PREEMPT_DEFAULT_NS, ...need);
+  }
   const ns = parseDuration(String(v), '--preempt', 'ns') * 1e6;
   if (ns > PREEMPT_MAX_NS) throw new BadInput(`--preempt is at most ${PREEMPT_MAX_NS / 1e6}ms (got ${String(v)})`);
   return Math.round(ns);
@@ -354,7 +358,7 @@ export function resolveExplore(a: ExploreArgs): { cfg: RunConfig; o: ExploreOpti
   const o: ExploreOptions = {
     sched: sched as SchedName,
     depth: intArg(a.depth, '--depth', 1, MAX_DEPTH, 3),
-    preemptNs: preemptOpt(a.preempt),
+    preemptNs: preemptOpt(a.preempt, cfg.bugs),
     maxPreemptions: intArg(a.maxPreemptions, '--max-preemptions', 0, 1e6, -1),
     readerOps: intArg(a.readerOps, '--reader-ops', 1, 1000, 3),
     writerOps: intArg(a.writerOps, '--writer-ops', 1, 1000, 2),

@@ -26,6 +26,10 @@ export interface BugDef {
    *  (an early rcu_read_unlock shows only where a grace period can end at any instant:
    *  { 'rcu.flavor': 'preempt' }); the campaign runs it so, `run` warns otherwise */
   readonly knobs?: Readonly<Record<string, string>>;
+  /** under explore, the longest a PCT preemption may last for the bug to be reachable, where
+   *  it is longer than explore's default (a reader preempted across a grace-period poll:
+   *  longer than rcu.tick); `explore --preempt` still wins */
+  readonly explorePreempt?: string;
 }
 
 /** The switches of one run: every declared bug name, true where the run turns it on. */
