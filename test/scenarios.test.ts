@@ -19,7 +19,9 @@ for (const s of SCENARIOS.filter((x) => !x.selftest)) {
       const thin = (x: typeof r): boolean => Object.values(x.windows).some((w) => w.overlaps !== null) && (x.bound === null || x.bound >= 1);
       if (r.verdict === 'PASS' && thin(r)) r = await run({ scenario: s.id, strategy, duration: '6s', untilBound: '3e-2' });
       assert.equal(r.verdict, 'PASS', JSON.stringify(r.violations.slice(0, 2), null, 1));
-      assert.ok(r.reader.ops > 1000 && r.writer.ops > 10, `ops ${r.reader.ops}/${r.writer.ops}`);
+      // real work: a thousand reader ops, or the 100 overlaps --until-bound asked for (a race
+      // hit that often can get them sooner: madv-dontneed under ipi in 896 ops)
+      assert.ok((r.reader.ops > 1000 || r.untilBound?.reached === true) && r.writer.ops > 10, `ops ${r.reader.ops}/${r.writer.ops}`);
       const paired = Object.values(r.windows).filter((w) => w.overlaps !== null);
       if (paired.length > 0) {
         assert.ok(paired.some((w) => w.overlaps! > 0), 'the reader and writer windows overlapped');
