@@ -5,7 +5,7 @@ import { SCENARIOS } from '../src/scenarios/index.js';
 import type { Scenario } from '../src/scenarios/scenario.js';
 import type { StrategyName } from '../src/sync/strategy.js';
 import { K_RCU_FLAVOR } from '../src/sync/rcu.js';
-import { BadInput, knobValue, parseDuration, requireScenario, resolveRunConfig } from './config.js';
+import { BadInput, knobValue, listOpt, parseDuration, requireScenario, resolveRunConfig } from './config.js';
 import { exploreToFile, replayFailure, resolveExplore } from './explore.js';
 import { CAMPAIGN_SCHEMA } from './files.js';
 import type { Logger } from './log.js';
@@ -158,7 +158,7 @@ export function campaignJobs(scenarios: readonly Scenario[], flavors: readonly s
 
 /** --rcu: flavors by name, each checked. */
 function campaignFlavors(v: unknown): string[] {
-  const names = v === undefined ? [] : ([] as unknown[]).concat(v).flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter(Boolean);
+  const names = listOpt(v);
   for (const n of names) knobValue(K_RCU_FLAVOR, n);
   return names.length ? [...new Set(names)] : [K_RCU_FLAVOR.choices![K_RCU_FLAVOR.value]];
 }

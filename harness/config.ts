@@ -77,7 +77,8 @@ export function sizeRanges(s: Scenario, k: Sizes): { readers: Range; writers: Ra
   };
 }
 
-function listOpt(v: unknown): string[] {
+/** A list option: repeatable, each value comma-separated, blanks dropped. */
+export function listOpt(v: unknown): string[] {
   if (v === undefined || v === null) return [];
   const arr = Array.isArray(v) ? v : [v];
   return arr.flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter((x) => x !== '');

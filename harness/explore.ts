@@ -16,7 +16,7 @@ import { ALL_BUGS, scenarioById } from '../src/scenarios/index.js';
 import { type Scenario, roleCounters, windowPairs } from '../src/scenarios/scenario.js';
 import type { StrategyName } from '../src/sync/strategy.js';
 import type { ControlledExec, ControlledInit, ControlledResult, WorkerRole } from '../workers/protocol.js';
-import { BadInput, type RawRunArgs, type RunConfig, intOpt, parseDuration, resolveRunConfig } from './config.js';
+import { BadInput, type RawRunArgs, type RunConfig, intOpt, listOpt, parseDuration, resolveRunConfig } from './config.js';
 import type { Logger } from './log.js';
 import { bootMachine, registryNames } from './machine.js';
 import { hostInfo, writeJsonAtomic } from './results.js';
@@ -347,7 +347,7 @@ export function resolveExplore(a: ExploreArgs): { cfg: RunConfig; o: ExploreOpti
   const durationMs = a.duration === undefined ? null : parseDuration(String(a.duration), '--duration');
   // no widening and no jitter: the scheduler chooses the interleavings; the scenario's
   // explore parameters (a smaller instance) unless --param says otherwise
-  const given = new Set(([] as unknown[]).concat(a.param ?? []).flatMap((x) => String(x).split(',')).map((x) => x.split('=')[0].trim()));
+  const given = new Set(listOpt(a.param).map((x) => x.split('=')[0].trim()));
   const sc = scenarioById(String(a.scenario));
   const small = Object.entries(sc?.explore?.params ?? {}).filter(([k]) => !given.has(k)).map(([k, v]) => `${k}=${v}`);
   const cfg = resolveRunConfig({ ...a, param: [...([] as unknown[]).concat(a.param ?? []).map(String), ...small], duration: undefined, ops: '1', widen: undefined, jitter: undefined, stopOnViolation: false });

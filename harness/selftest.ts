@@ -5,8 +5,9 @@
 // each. Then the same cases under stress: the kernel-selftests scenario, every reader CPU
 // running them at once.
 import { kernelSelftests } from '../src/scenarios/kernel-selftests.js';
-import { MmuGather, SELFTEST_CASES, type SelftestCase } from '../src/selftests/cases.js';
-import { BadInput, parseDuration, resolveRunConfig } from './config.js';
+import { MmuGather } from '../src/mm/mmu_gather.js';
+import { SELFTEST_CASES, type SelftestCase } from '../src/selftests/cases.js';
+import { BadInput, listOpt, parseDuration, resolveRunConfig } from './config.js';
 import { type Format, commandLine, parseFormat, renderTable } from './format.js';
 import type { Logger } from './log.js';
 import { bareMachine } from './machine.js';
@@ -80,7 +81,7 @@ function textLines(rows: CaseResult[]): string {
 
 export async function runSelftest(o: SelftestOptions, log: Logger, signal: AbortSignal): Promise<number> {
   const format: Format = parseFormat(o.format, o.json);
-  const bugs = o.bug === undefined ? [] : ([] as unknown[]).concat(o.bug).flatMap((x) => String(x).split(',')).filter(Boolean);
+  const bugs = listOpt(o.bug);
   for (const b of bugs) if (!(b in kernelSelftests.bugs)) throw new BadInput(`no model change '${b}' (the kernel-selftests switches: ${Object.keys(kernelSelftests.bugs).join(', ')})`);
   const stressMs = o.stress === undefined ? 3000 : parseDuration(String(o.stress), '--stress');
   const rows = selftestResults(bugs);

@@ -2,7 +2,7 @@
 // JSON holding every cell and one HTML report.
 import { type Unit, fmtUnit, spreadCell, values } from './compare.js';
 import { KNOBS, formatKnob } from '../src/machine/knobs.js';
-import { requireScenario, resolveRunConfig, BadInput, intOpt, knobValue, parseDuration } from './config.js';
+import { requireScenario, resolveRunConfig, BadInput, intOpt, knobValue, listOpt, parseDuration } from './config.js';
 import { type Table, commandLine, parseFormat, renderTable } from './format.js';
 import { METHOD, spread } from './stats.js';
 import { SWEEP_SCHEMA, type SweepCell, type SweepResults } from './files.js';
@@ -27,10 +27,7 @@ export interface SweepOptions {
   json: boolean;
 }
 
-function list(v: unknown): string[] {
-  if (v === undefined) return [];
-  return ([] as unknown[]).concat(v).flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter(Boolean);
-}
+const list = listOpt;
 
 function ints(v: unknown, what: string, fallback: number): number[] {
   const xs = list(v);

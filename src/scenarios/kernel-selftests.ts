@@ -10,7 +10,8 @@ import { defineViolation } from '../check/violations.js';
 import type { Cpu } from '../machine/cpu.js';
 import { G_FREE_COUNT } from '../machine/layout.js';
 import { V_REFCOUNT_UNDERFLOW } from '../mm/folio.js';
-import { MmuGather, RUNNABLE_CASES } from '../selftests/cases.js';
+import { MmuGather } from '../mm/mmu_gather.js';
+import { type Ctx, RUNNABLE_CASES } from '../selftests/cases.js';
 import { defineScenario } from './scenario.js';
 
 export const V_SELFTEST_FAIL = defineViolation('selftest-fail', 'a kernel selftest case (cow.c, gup_longterm.c) did not end as the kernel expects');
@@ -63,7 +64,7 @@ export const kernelSelftests = defineScenario({
       'case-fail': { expect: 'FORBIDDEN', doc: 'a case did not (FAIL: a selftest-fail violation with the kernel\'s line)' },
     },
     init: (c: Cpu, p, index) => ({ reserve: CASE_FRAMES * p.readers, x: { c, parent: 2 * index, child: 2 * index + 1, levels: p.mmLevels, tlb: new MmuGather() } }),
-    op(c: Cpu, s: { reserve: number; x: { c: Cpu; parent: number; child: number; levels: number; tlb: MmuGather } }) {
+    op(c: Cpu, s: { reserve: number; x: Ctx }) {
       // memory pressure (frees behind grace periods): wait, as an allocation would reclaim,
       // rather than fail a case for want of memory, which is not what it checks
       if (c.mem.load(c.L.gBase + G_FREE_COUNT) < s.reserve) {

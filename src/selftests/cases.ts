@@ -8,7 +8,7 @@
 // Data: a page's content is its data words (copyPage's); memset(v) writes v to each of
 // them through the mapping, faulting as a CPU store would; a read compares them all, as
 // memcmp would. The kernel fills 0x01 and writes 0xff.
-import { LVL_PMD, LVL_PTE } from '../arch/arch.js';
+import { LVL_PTE } from '../arch/arch.js';
 import type { Cpu } from '../machine/cpu.js';
 import { MM_MMAP_LOCK, dataWords, frameAddr, mmAddr } from '../machine/layout.js';
 import { FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE } from '../mm/folio.js';
@@ -61,8 +61,7 @@ function touch(x: Ctx, mm: number, vpn: number, write: boolean): number {
   const lock = mmAddr(c.L, mm, MM_MMAP_LOCK);
   for (let tries = 0; tries < 4; tries++) {
     downRead(c, lock);
-    const pmdp = entryOffset(c, mm, vpn, LVL_PMD, false);
-    const ptep = pmdp < 0 ? -1 : entryOffset(c, mm, vpn, LVL_PTE, false);
+    const ptep = entryOffset(c, mm, vpn, LVL_PTE, false); // -1: no pte table (yet)
     const pte = ptep < 0 ? a.emptyPte : m.load(ptep);
     if (a.ptePresent(pte) && (!write || a.pteWrite(pte))) {
       upRead(c, lock);
@@ -126,7 +125,8 @@ function release(x: Ctx, h: Held): void {
 
 // ---- mm setup and teardown ----
 
-function mmapAnon(x: Ctx, mm: number, pages: number, flags = VM_READ | VM_WRITE): void {
+/** mmap of one VMA (anonymous, or a file mapping by its flags) at BASE in mm, empty. */
+function mmapVma(x: Ctx, mm: number, pages: number, flags = VM_READ | VM_WRITE): void {
   mmAlloc(x.c, mm, x.levels);
   vmaDefine(x.c.mem, x.c.L, mm, 0, BASE, BASE + pages, flags, true);
 }
@@ -148,7 +148,7 @@ const PAGES = 1;
  *  test's process exits (both mms torn down). */
 function withBasePage(body: (x: Ctx) => string | null): (x: Ctx) => string | null {
   return (x) => {
-    mmapAnon(x, x.parent, PAGES);
+    mmapVma(x, x.parent, PAGES);
     let r: string | null;
     if (!memset(x, x.parent, PAGES, MEM1)) r = 'memset() failed';
     else r = body(x);
@@ -341,7 +341,7 @@ function longterm(type: PinType, shared: boolean, vmFlags: number, fsOk: boolean
     const rw = type === 'RW' || type === 'RW_FAST' || type === 'IOURING';
     const fast = type === 'RW_FAST' || type === 'RO_FAST' || type === 'IOURING';
     const shouldWork = !shared || !rw || fsOk;
-    mmapAnon(x, x.parent, PAGES, VM_READ | VM_WRITE | vmFlags | (shared ? VM_SHARED : 0));
+    mmapVma(x, x.parent, PAGES, VM_READ | VM_WRITE | vmFlags | (shared ? VM_SHARED : 0));
     let r: string | null;
     if (!memset(x, x.parent, PAGES, 0)) r = 'memset() failed';
     else {
@@ -395,4 +395,3 @@ export const RUNNABLE_CASES: readonly SelftestCase[] = SELFTEST_CASES.filter((x)
 /** The file systems the gup_longterm backings stand for (for the README and the output). */
 export const LONGTERM_FS: Readonly<Record<string, string>> = Object.fromEntries(LONGTERM_BACKINGS.filter((b) => b.fs).map((b) => [b.backing, b.fs]));
 
-export { MmuGather };
