@@ -5,7 +5,7 @@
 import { knobArray } from '../src/machine/knobs.js';
 import { Worker } from 'node:worker_threads';
 import { endOfRunAccounting, type AccountingSummary } from '../src/check/accounting.js';
-import { WINDOWS } from '../src/check/windows.js';
+import { WINDOWS, WIN_UNLISTED } from '../src/check/windows.js';
 import type { Cpu } from '../src/machine/cpu.js';
 import { C_OPS, C_OVERLAPS, G_DRAIN, G_GP_DOORBELL, G_RCU_PENDING_MAX, G_START, G_STOP, G_VIOLATIONS, type Layout, cpuAddr, gpCpu } from '../src/machine/layout.js';
 import { scenarioById } from '../src/scenarios/index.js';
@@ -65,11 +65,20 @@ function cpuResult(c: Cpu, role: ResultRole, outcomes: number): WorkerResult {
   };
 }
 
-/** Window widening and pairing as per-window arrays (indexed by window id). */
-export function windowArrays(s: Scenario, cfg: RunConfig): { widenNs: number[]; winPair: number[] } {
+/** Window widening and pairing as per-window arrays (indexed by window id). winPair: the
+ *  paired writer window, -1 for a window the scenario lists (or pairs a reader with)
+ *  unpaired, WIN_UNLISTED for the rest (not counted: their points cost nothing). */
+export function windowArrays(s: Scenario, cfg: Pick<RunConfig, 'widen'>): { widenNs: number[]; winPair: number[] } {
   const widenNs = WINDOWS.all.map((w) => cfg.widen[w.name] ?? 0);
-  const winPair = WINDOWS.all.map(() => -1);
-  for (const { window, pairedWith } of windowPairs(s)) if (pairedWith) winPair[window.id] = pairedWith.id;
+  const winPair = WINDOWS.all.map(() => WIN_UNLISTED);
+  for (const { window, pairedWith } of windowPairs(s)) {
+    if (pairedWith) {
+      winPair[window.id] = pairedWith.id;
+      if (winPair[pairedWith.id] === WIN_UNLISTED) winPair[pairedWith.id] = -1;
+    } else if (winPair[window.id] === WIN_UNLISTED) {
+      winPair[window.id] = -1;
+    }
+  }
   return { widenNs, winPair };
 }
 

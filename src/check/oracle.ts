@@ -18,9 +18,19 @@ export const V_LOST_UPDATE = defineViolation('lost-update', 'a write made under 
  *  mm/pgtable.ts, -1: no such frame): remember its generation, and judge the frame: one that
  *  is not a page table any more was freed under the walker. Only records and judges, with
  *  what the walk read; whether the walk can go on is the model's decision. Returns the walk
- *  record's index, for walkEntryLive at each entry read from the frame. */
+ *  record's index, for walkEntryLive at each entry read from the frame.
+ *  (Every oracle check here is split: a few plain reads inline in the walk, the report out
+ *  of line, so that the walk's optimized code stays small: issue 10.) */
 export function walkEnterTable(c: Cpu, pfn: number, vpn: number, type: number): number {
   if (!c.oracleOn) return -1;
+  if (type !== PageType.PageTable) return walkEnterFreed(c, pfn, vpn, type);
+  const i = c.nrWalk++;
+  c.walkPfn[i] = pfn;
+  c.walkGen[i] = c.mem.peek(mdAddr(c.L, pfn, MD_GEN));
+  return i;
+}
+
+function walkEnterFreed(c: Cpu, pfn: number, vpn: number, type: number): number {
   if (type < 0) {
     c.violation(V_WILD_PFN, vpn, `walked pfn ${pfn} as a table: no such frame`);
     return -1;
@@ -28,7 +38,7 @@ export function walkEnterTable(c: Cpu, pfn: number, vpn: number, type: number): 
   const i = c.nrWalk++;
   c.walkPfn[i] = pfn;
   c.walkGen[i] = c.mem.peek(mdAddr(c.L, pfn, MD_GEN));
-  if (type !== PageType.PageTable) c.violation(V_PGTABLE_UAF, vpn, `walked table frame ${pfn} after it was freed (type ${type}, gen ${c.walkGen[i]})`);
+  c.violation(V_PGTABLE_UAF, vpn, `walked table frame ${pfn} after it was freed (type ${type}, gen ${c.walkGen[i]})`);
   return i;
 }
 
@@ -39,11 +49,14 @@ export function walkEnterTable(c: Cpu, pfn: number, vpn: number, type: number): 
  *  the end-of-section check does not report it again. false: the walker must stop (a real CPU
  *  would go on reading whatever the frame holds now). */
 export function walkEntryLive(c: Cpu, i: number, vpn: number): boolean {
-  if (i < 0) return true; // a folded level (or the oracle off, bench)
+  // i < 0: a folded level (or the oracle off, bench)
+  return i < 0 || c.mem.peek(mdAddr(c.L, c.walkPfn[i], MD_GEN)) === c.walkGen[i] || walkEntryFreed(c, i, vpn);
+}
+
+function walkEntryFreed(c: Cpu, i: number, vpn: number): boolean {
   const m = c.mem;
   const pfn = c.walkPfn[i];
   const gen = m.peek(mdAddr(c.L, pfn, MD_GEN));
-  if (gen === c.walkGen[i]) return true;
   c.violation(V_PGTABLE_UAF, vpn,
     `read an entry of level-${m.peek(mdAddr(c.L, pfn, MD_LEVEL))} table frame ${pfn} after it was freed (gen ${c.walkGen[i]} -> ${gen}, type now ${m.peek(mdAddr(c.L, pfn, MD_TYPE))})`);
   c.walkGen[i] = gen;
@@ -56,19 +69,32 @@ export function walkCheckTables(c: Cpu, vpn: number): void {
   if (!c.oracleOn) return;
   const m = c.mem;
   for (let i = 0; i < c.nrWalk; i++) {
-    const pfn = c.walkPfn[i];
-    const gen = m.peek(mdAddr(c.L, pfn, MD_GEN));
-    if (gen !== c.walkGen[i]) {
-      c.violation(V_PGTABLE_UAF, vpn,
-        `level-${m.peek(mdAddr(c.L, pfn, MD_LEVEL))} table frame ${pfn} was freed during the walk (gen ${c.walkGen[i]} -> ${gen}, type now ${m.peek(mdAddr(c.L, pfn, MD_TYPE))})`);
-    }
+    if (m.peek(mdAddr(c.L, c.walkPfn[i], MD_GEN)) !== c.walkGen[i]) walkTableFreed(c, i, vpn);
   }
 }
 
+function walkTableFreed(c: Cpu, i: number, vpn: number): void {
+  const m = c.mem;
+  const pfn = c.walkPfn[i];
+  c.violation(V_PGTABLE_UAF, vpn,
+    `level-${m.peek(mdAddr(c.L, pfn, MD_LEVEL))} table frame ${pfn} was freed during the walk (gen ${c.walkGen[i]} -> ${m.peek(mdAddr(c.L, pfn, MD_GEN))}, type now ${m.peek(mdAddr(c.L, pfn, MD_TYPE))})`);
+}
+
 /** GUP is about to return `page` for vpn, holding a reference: it must be a user page that
- *  was mapped at vpn at some time during the walk (stale-page), taken from a real frame. */
+ *  was mapped at vpn at some time during the walk (stale-page), taken from a real frame. The
+ *  common case (a user page mapped here now) is two plain reads; the rest out of line. */
 export function checkGotPage(c: Cpu, page: number, head: number, vpn: number): void {
   if (!c.oracleOn) return;
+  const m = c.mem;
+  const L = c.L;
+  if (page > 0 && page < L.totalFrames) {
+    const type = m.peek(mdAddr(L, page, MD_TYPE));
+    if ((type === PageType.Anon || type === PageType.Ksm || type === PageType.Tail) && m.peek(mdAddr(L, head, MD_VPN)) === (head === page ? vpn : vpn & ~(FANOUT - 1))) return;
+  }
+  judgeGotPage(c, page, head, vpn);
+}
+
+function judgeGotPage(c: Cpu, page: number, head: number, vpn: number): void {
   const m = c.mem;
   const L = c.L;
   if (page <= 0 || page >= L.totalFrames) {
@@ -90,7 +116,6 @@ export function checkGotPage(c: Cpu, page: number, head: number, vpn: number): v
   if (m.peek(mdAddr(L, head, MD_PREV_VPN)) === expect && m.peek(mdAddr(L, head, MD_STAMP)) - c.walkStamp > 0) return;
   c.violation(V_STALE_PAGE, vpn,
     `GUP returned pfn ${page}, mapped at 0x${((m.peek(mdAddr(L, head, MD_VPN)) >>> 0) * 4096).toString(16)}, not here at any time during the walk`);
-  return;
 }
 
 /** A present pmd leaf names a PMD-sized folio: its pfn must be the head of one. That is a

@@ -5,7 +5,7 @@
 // entries in hex, pfns and counts in decimal.
 import { type Registered, Registry } from '../machine/registry.js';
 
-export const TRACE_LEN = 32;
+export const TRACE_LEN = 32; // a power of two (the ring index is masked)
 
 /** What a traced value is; decides its format. */
 export type TraceArg = 'addr' | 'pfn' | 'pte' | 'pmd' | 'pud' | 'entry' | 'nr' | 'refcount' | 'gen' | 'token' | 'value' | 'obj' | 'step' | 'pages' | 'tables' | 'on';

@@ -30,15 +30,21 @@ export function defineWindow(w: { name: string; role: WindowRole; shift?: number
   return WINDOWS.define({ name: w.name, role: w.role, shift: w.shift ?? 0, latency: w.latency ?? false, whole: w.whole ?? false, doc: w.doc, id: -1 });
 }
 
-/** A window closes: count it as reached or bailed out, and time the reached ones (an entry
- *  that bailed before the critical step says nothing of how long the race window is). */
-function closeEntry(c: Cpu, w: number): void {
-  if (c.winReached[w] === 0) return;
-  c.winReachedCount[w]++;
-  if (c.winT0[w] !== 0) c.winHists[w].recordValue(Math.round(c.mem.now() - c.winT0[w]));
+/** winPair's value for a window the run's scenario does not list (and no reader pairs
+ *  with): its points cost nothing under stress (CpuOptions.winPair). */
+export const WIN_UNLISTED = -2;
+
+/** Is window w counted on this CPU: listed by the scenario, or every window when the run
+ *  jitters at window points (Cpu.winActive). */
+export function winActiveOf(winPair: Int32Array, jitterP: number): Uint8Array {
+  return Uint8Array.from(winPair, (p) => (p !== WIN_UNLISTED || jitterP > 0 ? 1 : 0));
 }
 
 // ---- the window points, called by the model at the places named above ----
+// Each is a check of the window's active flag and a few plain stores inline; the rare parts
+// (the sampled clock reads, jitter, widening) out of line. A window the scenario does not
+// list costs one load under stress (point() is empty there); under the controlled executor
+// every window point stays a scheduling point.
 
 const SAMPLE_MASK = 63; // time one window in 64: two clock reads cost more than most windows
 
@@ -48,33 +54,46 @@ function slotOf(c: Cpu, w: number, vpn: number): number {
 
 function jitter(c: Cpu): void {
   const p = c.opts.jitterP;
-  if (p > 0 && c.mem.random() < p * 4294967296) c.mem.delay(c.mem.random() & 2047);
+  if (c.mem.random() < p * 4294967296) c.mem.delay(c.mem.random() & 2047);
+}
+
+/** An entry begins: counted, timed one in 64, reached at once if the window is whole. */
+function openEntry(c: Cpu, win: WindowDef): void {
+  const w = win.id;
+  const n = c.winEntries[w]++;
+  c.winT0[w] = (n & SAMPLE_MASK) === 0 ? c.mem.now() : 0;
+  c.winReached[w] = win.whole ? 1 : 0;
+}
+
+/** A window closes: count it as reached or bailed out, and time the reached ones (an entry
+ *  that bailed before the critical step says nothing of how long the race window is). */
+function closeEntry(c: Cpu, w: number): void {
+  if (c.winReached[w] === 0) return;
+  c.winReachedCount[w]++;
+  if (c.winT0[w] !== 0) c.winHists[w].recordValue(Math.round(c.mem.now() - c.winT0[w]));
 }
 
 /** A reader window opens: sample the paired writer window's counter for this object. */
 export function winReaderOpen(c: Cpu, win: WindowDef, vpn: number): void {
-  if (!c.windowsOn) return;
   const w = win.id;
   c.mem.point();
+  if (c.winActive[w] === 0) return;
+  openEntry(c, win);
   const pw = c.opts.winPair[w];
-  const n = c.winEntries[w]++;
-  if ((n & SAMPLE_MASK) === 0) c.winT0[w] = c.mem.now();
-  else c.winT0[w] = 0;
-  c.winReached[w] = win.whole ? 1 : 0;
   if (pw >= 0) {
     const slot = slotOf(c, pw, vpn);
     c.winSlot[w] = slot;
     c.winSeq[w] = c.mem.peek(slot);
   }
-  jitter(c);
+  if (c.opts.jitterP > 0) jitter(c);
 }
 
 /** The reader window closes: it overlapped a writer window iff one was open at our open,
  *  or one opened or closed since. */
 export function winReaderClose(c: Cpu, win: WindowDef): void {
-  if (!c.windowsOn) return;
   const w = win.id;
   c.mem.point();
+  if (c.winActive[w] === 0) return;
   if (c.opts.winPair[w] >= 0) {
     const s = c.winSeq[w];
     if ((s & 1) !== 0 || c.mem.peek(c.winSlot[w]) !== s) c.winOverlaps[w]++;
@@ -84,37 +103,39 @@ export function winReaderClose(c: Cpu, win: WindowDef): void {
 
 /** A writer window opens on the object vpn belongs to (the counter goes odd). */
 export function winWriterOpen(c: Cpu, win: WindowDef, vpn: number): void {
-  if (!c.windowsOn) return;
   const w = win.id;
   c.mem.point();
+  if (c.winActive[w] === 0) return;
   const slot = slotOf(c, w, vpn);
   c.winSlot[w] = slot;
-  const n = c.winEntries[w]++;
-  c.winT0[w] = (n & SAMPLE_MASK) === 0 ? c.mem.now() : 0;
-  c.winReached[w] = win.whole ? 1 : 0;
+  openEntry(c, win);
   c.mem.add(slot, 1);
-  jitter(c);
+  if (c.opts.jitterP > 0) jitter(c);
 }
 
 /** The writer window closes (the counter goes even). */
 export function winWriterClose(c: Cpu, win: WindowDef): void {
-  if (!c.windowsOn) return;
   const w = win.id;
   c.mem.point();
+  if (c.winActive[w] === 0) return;
   c.mem.add(c.winSlot[w], 1);
   closeEntry(c, w);
 }
 
 const WIDEN_SLICE_NS = 500;
 
-/** --widen: spin inside the window (KCSAN-style delay injection). With irqs on (an RCU
- *  reader, a writer) the spin takes interrupts: an IPI is acknowledged in the middle of it,
- *  as a real CPU would, instead of after it. */
+/** A window's critical step (where a race is hit): the entry is reached; --widen spins here. */
 export function winWiden(c: Cpu, win: WindowDef): void {
   c.mem.point();
   c.winReached[win.id] = 1;
   const ns = c.opts.widenNs[win.id];
-  if (ns <= 0) return;
+  if (ns > 0) widen(c, ns);
+}
+
+/** --widen: spin inside the window (KCSAN-style delay injection). With irqs on (an RCU
+ *  reader, a writer) the spin takes interrupts: an IPI is acknowledged in the middle of it,
+ *  as a real CPU would, instead of after it. */
+function widen(c: Cpu, ns: number): void {
   if (c.irqDepth !== 0) {
     c.mem.delay(ns);
     return;

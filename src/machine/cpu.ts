@@ -4,7 +4,7 @@ import hdr from 'hdr-histogram-js';
 import type { Arch } from '../arch/arch.js';
 import { TRACE_EVENTS, TRACE_LEN, type TraceDef, formatTraceEvent } from '../check/trace.js';
 import { VIOLATION_KINDS, type Violation, type ViolationDef } from '../check/violations.js';
-import { WINDOWS } from '../check/windows.js';
+import { WINDOWS, winActiveOf } from '../check/windows.js';
 import type { Strategy } from '../sync/strategy.js';
 import type { BugSwitches } from './bugs.js';
 import { HISTS, S_BLOCKS, STATS } from './stats.js';
@@ -85,14 +85,20 @@ export class Cpu {
   readonly violations: Violation[] = [];
   firstViolationMs = -1;
 
+  /** the windows counted on this CPU (winActiveOf): the scenario's, or all when jittering */
+  winActive: Uint8Array;
+
   /** bench only (what the walk's cost is made of): trace, race windows and oracle can be
-   *  switched off one by one. On in every run; nothing but `gupstress bench` turns them off. */
+   *  switched off one by one (benchChecks). On in every run; nothing but `gupstress bench`
+   *  turns them off. */
   traceOn = true;
-  windowsOn = true;
   oracleOn = true;
 
-  // trace ring: event, a, b; tracePos is the next slot's word index
-  private readonly traceBuf = new Int32Array(TRACE_LEN * 3);
+  // trace ring: two stores an event: the event's id + 1 and its first value packed in one
+  // double ((id + 1) * 2^32 + a, exact: id < 2^20), its second value beside it; 0 marks an
+  // empty slot. tracePos is the next slot.
+  private readonly traceEvA = new Float64Array(TRACE_LEN);
+  private readonly traceB = new Int32Array(TRACE_LEN);
   private tracePos = 0;
 
   // GUP-fast scratch: pages got, and the table frames walked with their generations
@@ -130,12 +136,20 @@ export class Cpu {
     this.gStamp = L.gBase + G_STAMP;
     this.gStop = L.gBase + G_STOP;
     this.ipiReqs = new Int32Array(L.cpus);
+    this.winActive = winActiveOf(opts.winPair, opts.jitterP);
     this.ipiSeen = mem.load(this.aIpiReq);
     for (let i = 0; i < HISTS.size; i++) this.hists.push(newHistogram());
     for (const w of WINDOWS.all) {
       this.winHists.push(newHistogram());
       this.winShift[w.id] = w.shift;
     }
+  }
+
+  /** bench only: the trace, the race windows this CPU counts, the oracle, on or off. */
+  benchChecks(trace: boolean, windows: boolean, oracle: boolean): void {
+    this.traceOn = trace;
+    this.oracleOn = oracle;
+    this.winActive = windows ? winActiveOf(this.opts.winPair, this.opts.jitterP) : new Uint8Array(WINDOWS.size);
   }
 
   /** Sleeps on *p == v (irqs on). While asleep this CPU is "Blocked": IPI senders treat it
@@ -174,20 +188,19 @@ export class Cpu {
     if (!this.traceOn) return;
     if (this.traceLog !== null) this.traceLog.push(this.mem.now(), ev.id, a, b);
     const i = this.tracePos;
-    const t = this.traceBuf;
-    t[i] = ev.id + 1; // 0 marks an empty slot
-    t[i + 1] = a;
-    t[i + 2] = b;
-    this.tracePos = i === (TRACE_LEN - 1) * 3 ? 0 : i + 3;
+    this.traceEvA[i] = (ev.id + 1) * 4294967296 + (a >>> 0);
+    this.traceB[i] = b;
+    this.tracePos = (i + 1) & (TRACE_LEN - 1);
   }
 
   traceDump(): string[] {
     const out: string[] = [];
     for (let k = 0; k < TRACE_LEN; k++) {
-      const i = (this.tracePos + k * 3) % (TRACE_LEN * 3);
-      const ev = this.traceBuf[i];
-      if (ev === 0) continue;
-      out.push(formatTraceEvent(TRACE_EVENTS.all[ev - 1], this.traceBuf[i + 1], this.traceBuf[i + 2]));
+      const i = (this.tracePos + k) & (TRACE_LEN - 1);
+      const x = this.traceEvA[i];
+      if (x === 0) continue;
+      const ev = Math.floor(x / 4294967296);
+      out.push(formatTraceEvent(TRACE_EVENTS.all[ev - 1], (x - ev * 4294967296) | 0, this.traceB[i]));
     }
     return out;
   }
