@@ -209,16 +209,22 @@ function gupFastPudRange(c: Cpu, p4dp: number, p4d: number, addr: number, end: n
   let pudp: number;
   let wi = -1; // a folded pud is read from the table above
   const stackCopy = c.bug['stack-copy-walk'];
+  if (!stackCopy && a.folded(LVL_PUD, levels)) {
+    // a folded pud (s390 3-level), as a folded p4d above: the entry above, read again
+    const pud = a.levelsOfTop === undefined ? p4d : m.load(p4dp);
+    c.trace(EV_PUD, addr, pud);
+    if (a.upperNone(LVL_PUD, pud) || a.upperLeaf(LVL_PUD, pud)) return fail(c, GUP_FAST_NOT_PRESENT);
+    return gupFastPmdRange(c, p4dp, pud, addr, end, flags, levels);
+  }
   if (stackCopy) {
     m.store(c.aStack + SP_P4D, p4d);
     m.store(c.aStack + SP_P4D + 1, addr);
     m.store(c.aStack + SP_P4D + 2, end);
     m.store(c.aStack + SP_P4D + 3, flags);
   }
-  if (a.folded(LVL_PUD, levels)) {
-    // pud_offset_lockless() on a folded pud (s390 3-level): the entry above. The bug:
-    // pud_offset(&p4d) on the stack copy, and pudp++ walks on over the stack
-    pudp = stackCopy ? c.aStack + SP_P4D : p4dp;
+  if (stackCopy && a.folded(LVL_PUD, levels)) {
+    // the bug: pud_offset(&p4d) on the stack copy, and pudp++ walks on over the stack
+    pudp = c.aStack + SP_P4D;
   } else {
     const table = a.tablePfn(LVL_P4D, p4d);
     const type = tableType(c, table);
@@ -248,6 +254,15 @@ function gupFastP4dRange(c: Cpu, pgdp: number, pgd: number, addr: number, end: n
   let p4dp: number;
   let wi = -1; // a folded p4d is the pgd entry
   const stackCopy = c.bug['stack-copy-walk'];
+  if (!stackCopy && a.folded(LVL_P4D, levels)) {
+    // p4d_offset_lockless() on a folded p4d: the generic one is p4d_offset(&pgd), the
+    // walker's own copy of the pgd entry, so READ_ONCE(*p4dp) reads the value already read
+    // (no access to the table); s390, folding at run time, points into the table and reads
+    // the entry again. One entry: it spans the whole range.
+    const p4d = a.levelsOfTop === undefined ? pgd : m.load(pgdp);
+    if (a.upperNone(LVL_P4D, p4d)) return fail(c, GUP_FAST_NOT_PRESENT);
+    return gupFastPudRange(c, pgdp, p4d, addr, end, flags, levels);
+  }
   if (stackCopy) {
     // the walker's frame, as it would sit on its stack: the pgd it was passed by value,
     // then its live locals
@@ -256,10 +271,10 @@ function gupFastP4dRange(c: Cpu, pgdp: number, pgd: number, addr: number, end: n
     m.store(c.aStack + SP_PGD + 2, end);
     m.store(c.aStack + SP_PGD + 3, flags);
   }
-  if (a.folded(LVL_P4D, levels)) {
-    // p4d_offset_lockless() on a folded p4d: the pgd entry itself. The bug: p4d_offset(&pgd)
-    // on the stack copy
-    p4dp = stackCopy ? c.aStack + SP_PGD : pgdp;
+  if (stackCopy && a.folded(LVL_P4D, levels)) {
+    // the bug: s390 with the generic p4d_offset_lockless(), p4d_offset(&pgd) on the stack
+    // copy, and p4dp++ walks on over the stack
+    p4dp = c.aStack + SP_PGD;
   } else {
     const table = a.tablePfn(LVL_PGD, pgd);
     const type = tableType(c, table);

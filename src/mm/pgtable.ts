@@ -31,15 +31,16 @@ export function mmLevels(c: Cpu, mm: number): number {
   return c.mem.load(mmAddr(c.L, mm, MM_LEVELS));
 }
 
-/** pgd_offset() for a lockless walker: READ_ONCE(mm->pgd) once, and the depth of that very
+/** pgd_offset() for a lockless walker: READ_ONCE(mm->pgd) once (s390), and the depth of that very
  *  table (s390's pgd_offset_raw reads it from the table's entry type: crst_table_upgrade can
  *  grow the mm under the walker; elsewhere the mm's depth is fixed). The depth goes to
  *  c.walkLevels. Returns the pgd entry pointer for vpn. */
 export function pgdOffsetLockless(c: Cpu, mm: number, vpn: number): number {
   const m = c.mem;
   const a = c.arch;
-  const top = m.load(mmAddr(c.L, mm, MM_PGD));
-  // (elsewhere the depth is the mm's, fixed at mmAlloc: emulator bookkeeping, a plain read)
+  // s390 reads its top table and depth at run time (crst_table_upgrade replaces both);
+  // elsewhere mm->pgd and the depth are fixed at mmAlloc: plain reads
+  const top = a.levelsOfTop ? m.load(mmAddr(c.L, mm, MM_PGD)) : m.peek(mmAddr(c.L, mm, MM_PGD));
   const levels = a.levelsOfTop ? a.levelsOfTop(m.load(frameAddr(c.L, top, 0))) : m.peek(mmAddr(c.L, mm, MM_LEVELS));
   c.walkLevels = levels;
   return frameAddr(c.L, top, a.index(LVL_PGD, levels, vpn));
