@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // gupstress: the command line (architecture.md, "CLI contract").
+import './v8flags.js'; // first: before any of the model's code is compiled
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runBench } from './bench.js';
