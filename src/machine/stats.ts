@@ -17,5 +17,7 @@ export function defineHist(name: string, doc: string): StatDef {
 
 export const S_OPS = defineStat('ops', 'role operations done');
 export const S_BLOCKS = defineStat('blocks', 'times this CPU slept in Atomics.wait');
-export const H_READER_OP = defineHist('readerOp', 'one reader operation, ns');
+/** one reader operation in READER_TIMED is timed (a power of two) */
+export const READER_TIMED = 16;
+export const H_READER_OP = defineHist('readerOp', `one reader operation in ${READER_TIMED}, ns`);
 export const H_WRITER_OP = defineHist('writerOp', 'one writer operation, ns');
