@@ -1,11 +1,14 @@
 // `gupstress bench`: micro-benchmarks of the primitives and the walk, in one process and
 // one run, so every ratio compares numbers taken side by side on the same machine.
+import { performance as clock } from 'node:perf_hooks';
 import { Bench } from 'tinybench';
 import { Cpu } from '../src/machine/cpu.js';
 import { bareMachine } from './machine.js';
 import { ControlledMachine, resolveExplore } from './explore.js';
 import { scenarioById } from '../src/scenarios/index.js';
-import { FRAME_WORDS, MD_REFCOUNT, MD_WORDS, MM_PGD, mmAddr } from '../src/machine/layout.js';
+import { FRAME_WORDS, MD_FLAGS, MD_GEN, MD_PREV_VPN, MD_REFCOUNT, MD_STAMP, MD_TYPE, MD_VPN, MD_WORDS, MM_PGD, PG_TABLE_DETACHED, PageType, WIN_SLOTS, mmAddr } from '../src/machine/layout.js';
+import { TRACE_LEN } from '../src/check/trace.js';
+import { W_MUNMAP_UNLINK_FREE } from '../src/mm/memory.js';
 import { FOLL_GET } from '../src/mm/folio.js';
 import { gupFast, putUserPages } from '../src/mm/gup.js';
 import { mmapPopulate } from '../src/mm/memory.js';
@@ -29,6 +32,9 @@ interface WalkMachine {
   pgd: number;
   framesBase: number;
   mdBase: number;
+  /** the munmap window's counters (gup.walk's pair in munmap-free) and its object shift */
+  winBase: number;
+  winShift: number;
 }
 
 /** One mm, 4-level, 128 pte-mapped pages: the table shape both walks run over. The race
@@ -41,7 +47,8 @@ function walkMachine(): WalkMachine {
   mmAlloc(c, 0, 4);
   vmaDefine(mem, L, 0, 0, BASE, BASE + PAGES, VM_READ | VM_WRITE, false);
   if (mmapPopulate(c, 0, 0) !== 0) throw new Error('bench: populate failed');
-  return { i32: mem.m, c, pgd: mem.load(mmAddr(L, 0, MM_PGD)), framesBase: L.framesBase, mdBase: L.mdBase };
+  const pair = W_MUNMAP_UNLINK_FREE;
+  return { i32: mem.m, c, pgd: mem.load(mmAddr(L, 0, MM_PGD)), framesBase: L.framesBase, mdBase: L.mdBase, winBase: L.winBase + pair.id * WIN_SLOTS, winShift: pair.shift };
 }
 
 /** The baseline: the same 4-level walk written by hand on raw Atomics (no interface, no
@@ -93,10 +100,123 @@ function rawWalkIrq(w: WalkMachine, vpn: number): number {
   return page;
 }
 
+// the hand-written checked walk's trace ring and check counters (bench's own, not a CPU's)
+const hcRingA = new Float64Array(TRACE_LEN);
+const hcRingB = new Int32Array(TRACE_LEN);
+let hcPos = 0;
+const hcPfn = new Int32Array(4);
+const hcGen = new Int32Array(4);
+const hcWin = new Float64Array(4); // gup.walk entries, gup.pin-recheck entries, reached, overlaps
+let hcT0 = 0; // a sampled window's start (one entry in 64 timed, as the harness's)
+let hcTimed = 0;
+let hcViolations = 0;
+
+function hcTrace(id: number, a: number, b: number): void {
+  const i = hcPos;
+  hcRingA[i] = id * 4294967296 + (a >>> 0);
+  hcRingB[i] = b;
+  hcPos = (i + 1) & (TRACE_LEN - 1);
+}
+
+/** The raw walk with every check the harness walk makes, written by hand into one function:
+ *  the trace ring (two stores an event, the harness walk's seven events), the two race windows
+ *  as a munmap-free run counts them (gup.walk paired: the writer's counter read at open and
+ *  close; gup.pin-recheck counted and reached; one entry in 64 timed), the oracle (each table's
+ *  type and generation at entry, its generation at every read from it and at the end, the
+ *  retracted flag, the stale-page check). The checks at the cost of a flat hot loop, not of the
+ *  kernel's structure: what a walk flattened for speed would cost (issue 10). */
+function rawWalkChecked(w: WalkMachine, vpn: number): number {
+  const m = w.i32;
+  const fb = w.framesBase;
+  const md = w.mdBase;
+  const c = w.c;
+  hcTrace(1, vpn, 1);
+  Atomics.store(m, c.aIrqOff, Atomics.load(m, c.gGpCtr));
+  hcTrace(2, 0, 0);
+  const stamp = m[c.gStamp];
+  if ((hcWin[0]++ & 63) === 0) hcT0 = clock.now();
+  const slot = w.winBase + ((vpn >>> w.winShift) & (WIN_SLOTS - 1));
+  const seq = m[slot];
+  let nw = 0;
+  let page = 0;
+  const pgd = Atomics.load(m, fb + w.pgd * FRAME_WORDS + ((vpn >>> 18) & 63));
+  if ((pgd & 1) !== 0) {
+    const t1 = pgd >>> 12;
+    if (m[md + t1 * MD_WORDS + MD_TYPE] !== PageType.PageTable) hcViolations++;
+    hcPfn[nw] = t1;
+    hcGen[nw++] = m[md + t1 * MD_WORDS + MD_GEN];
+    const pud = Atomics.load(m, fb + t1 * FRAME_WORDS + ((vpn >>> 12) & 63));
+    hcTrace(3, vpn, pud);
+    if (m[md + t1 * MD_WORDS + MD_GEN] === hcGen[0] && (pud & 1) !== 0) {
+      const t2 = pud >>> 12;
+      if (m[md + t2 * MD_WORDS + MD_TYPE] !== PageType.PageTable) hcViolations++;
+      hcPfn[nw] = t2;
+      hcGen[nw++] = m[md + t2 * MD_WORDS + MD_GEN];
+      const pmdp = fb + t2 * FRAME_WORDS + ((vpn >>> 6) & 63);
+      const pmd = Atomics.load(m, pmdp);
+      hcTrace(4, vpn, pmd);
+      if (m[md + t2 * MD_WORDS + MD_GEN] === hcGen[1] && (pmd & 1) !== 0 && (pmd & 128) === 0) {
+        const t3 = pmd >>> 12;
+        if (m[md + t3 * MD_WORDS + MD_TYPE] !== PageType.PageTable) hcViolations++;
+        hcPfn[nw] = t3;
+        hcGen[nw++] = m[md + t3 * MD_WORDS + MD_GEN];
+        const ptep = fb + t3 * FRAME_WORDS + (vpn & 63);
+        if ((hcWin[1]++ & 63) === 0) hcT0 = clock.now();
+        const pte = Atomics.load(m, ptep);
+        hcTrace(5, vpn, pte);
+        if (m[md + t3 * MD_WORDS + MD_GEN] === hcGen[2] && (pte & 5) === 5 && (pte & 512) === 0) {
+          const pg = pte >>> 12;
+          hcWin[2]++;
+          const refp = md + pg * MD_WORDS + MD_REFCOUNT;
+          let got = false;
+          for (;;) {
+            const r = Atomics.load(m, refp);
+            if (r <= 0) break;
+            if (Atomics.compareExchange(m, refp, r, r + 1) === r) {
+              got = true;
+              break;
+            }
+          }
+          if (got) {
+            hcTrace(6, pg, 0);
+            const detached = (m[md + t3 * MD_WORDS + MD_FLAGS] & PG_TABLE_DETACHED) !== 0;
+            if (Atomics.load(m, pmdp) !== pmd || Atomics.load(m, ptep) !== pte) {
+              Atomics.sub(m, refp, 1);
+            } else {
+              if (detached) hcViolations++;
+              const type = m[md + pg * MD_WORDS + MD_TYPE];
+              const mapped = (type === PageType.Anon || type === PageType.Ksm) && m[md + pg * MD_WORDS + MD_VPN] === vpn;
+              if (!mapped && !(m[md + pg * MD_WORDS + MD_PREV_VPN] === vpn && m[md + pg * MD_WORDS + MD_STAMP] - stamp > 0)) hcViolations++;
+              page = pg;
+            }
+          }
+        }
+      }
+    }
+  }
+  for (let i = 0; i < nw; i++) if (m[md + hcPfn[i] * MD_WORDS + MD_GEN] !== hcGen[i]) hcViolations++;
+  if ((seq & 1) !== 0 || m[slot] !== seq) hcWin[3]++;
+  if (hcT0 !== 0) {
+    hcTimed += clock.now() - hcT0;
+    hcT0 = 0;
+  }
+  hcTrace(7, page !== 0 ? 1 : 0, 0);
+  Atomics.store(m, c.aIrqOff, 0);
+  const req = Atomics.load(m, c.aIpiReq);
+  if (req !== c.ipiSeen) {
+    c.ipiSeen = req;
+    Atomics.store(m, c.aIpiAck, req);
+  }
+  if (Atomics.load(m, c.aWant) !== 0) Atomics.store(m, c.aWant, 0);
+  if (page !== 0) Atomics.sub(m, md + page * MD_WORDS + MD_REFCOUNT, 1);
+  return page;
+}
+
 /** The walk's cost by component: each variant switches on one more part, in one process. */
 const WALK_VARIANTS = [
   { key: 'raw', name: 'raw 4-level walk (hand-written Atomics)', label: 'raw 4-level walk + try-get + re-check + put' },
   { key: 'rawIrq', name: 'raw walk + emulated irq/IPI/RCU words', label: '+ emulated irq-off / IPI / RCU words (hand-written)' },
+  { key: 'handChecked', name: 'raw walk + every check, by hand', label: '+ every check of the harness walk, written into it by hand (one function)' },
   { key: 'protocol', name: 'harness walk: trace, windows, oracle off', label: 'harness gup_fast + put: the protocol only' },
   { key: 'trace', name: 'harness walk + trace', label: '  + trace ring' },
   { key: 'windows', name: 'harness walk + trace + windows', label: '  + race windows' },
@@ -151,6 +271,9 @@ export async function runBench(o: { json: boolean; time?: unknown }, log: Logger
     })
     .add(WALK_VARIANTS[1].name, () => {
       for (let i = 0; i < INNER; i++) sink += rawWalkIrq(w, BASE + (i & (PAGES - 1)));
+    })
+    .add(WALK_VARIANTS[2].name, () => {
+      for (let i = 0; i < INNER; i++) sink += rawWalkChecked(w, BASE + (i & (PAGES - 1)));
     });
   const harnessWalk = (k: number): void => {
     const c = w.c;
@@ -162,11 +285,12 @@ export async function runBench(o: { json: boolean; time?: unknown }, log: Logger
       sink += n;
     }
   };
-  for (const [k, v] of WALK_VARIANTS.slice(2).entries()) bench.add(v.name, () => harnessWalk(k));
+  const HARNESS = 3; // WALK_VARIANTS[HARNESS..]: the harness walk, checks switched on one by one
+  for (const [k, v] of WALK_VARIANTS.slice(HARNESS).entries()) bench.add(v.name, () => harnessWalk(k));
   // every variant in turn before any is timed: V8 then optimizes the walk once, with every
   // check's path seen, and each variant runs that same code (timed one after the other
   // from cold, each would run code optimized for its own switches, and the parts would not add)
-  for (let round = 0; round < 50; round++) for (let k = 0; k < WALK_VARIANTS.length - 2; k++) harnessWalk(k);
+  for (let round = 0; round < 50; round++) for (let k = 0; k < WALK_VARIANTS.length - HARNESS; k++) harnessWalk(k);
   log.info({ timeMs }, 'bench: micro-benchmarks');
   await bench.run();
   w.c.benchChecks(true, true, true);
@@ -177,6 +301,7 @@ export async function runBench(o: { json: boolean; time?: unknown }, log: Logger
     return (res.latency.p50 * 1e6) / INNER;
   };
   if (w.c.violations.length > 0) throw new Error(`bench walk saw violations: ${w.c.violations[0].detail}`);
+  if (hcViolations > 0 || hcTimed < 0) throw new Error(`bench: the hand-written checked walk judged ${hcViolations} violations on a quiet machine`);
   log.info('bench: IPI and grace-period latency (sync-witness, 1 reader + 1 writer)');
   const ms = Math.max(1000, timeMs * 2);
   const ipi = await syncRun('ipi', log, ms);
