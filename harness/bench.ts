@@ -82,6 +82,17 @@ function rawWalk(w: WalkMachine, vpn: number): number {
   return page;
 }
 
+/** local_irq_restore by hand: clear the irq-off word, take a pending IPI, drop a waiter's ask. */
+function rawIrqRestore(m: Int32Array, c: Cpu): void {
+  Atomics.store(m, c.aIrqOff, 0);
+  const req = Atomics.load(m, c.aIpiReq);
+  if (req !== c.ipiSeen) {
+    c.ipiSeen = req;
+    Atomics.store(m, c.aIpiAck, req);
+  }
+  if (Atomics.load(m, c.aWant) !== 0) Atomics.store(m, c.aWant, 0);
+}
+
 /** The raw walk inside the emulated irq-off section: what the walk's irq/IPI/RCU words add
  *  (local_irq_save stores the grace-period counter it read; local_irq_restore clears it, takes
  *  a pending IPI, and wakes a waiter that asked). */
@@ -90,13 +101,7 @@ function rawWalkIrq(w: WalkMachine, vpn: number): number {
   const c = w.c;
   Atomics.store(m, c.aIrqOff, Atomics.load(m, c.gGpCtr));
   const page = rawWalk(w, vpn);
-  Atomics.store(m, c.aIrqOff, 0);
-  const req = Atomics.load(m, c.aIpiReq);
-  if (req !== c.ipiSeen) {
-    c.ipiSeen = req;
-    Atomics.store(m, c.aIpiAck, req);
-  }
-  if (Atomics.load(m, c.aWant) !== 0) Atomics.store(m, c.aWant, 0);
+  rawIrqRestore(m, c);
   return page;
 }
 
@@ -201,13 +206,7 @@ function rawWalkChecked(w: WalkMachine, vpn: number): number {
     hcT0 = 0;
   }
   hcTrace(7, page !== 0 ? 1 : 0, 0);
-  Atomics.store(m, c.aIrqOff, 0);
-  const req = Atomics.load(m, c.aIpiReq);
-  if (req !== c.ipiSeen) {
-    c.ipiSeen = req;
-    Atomics.store(m, c.aIpiAck, req);
-  }
-  if (Atomics.load(m, c.aWant) !== 0) Atomics.store(m, c.aWant, 0);
+  rawIrqRestore(m, c);
   if (page !== 0) Atomics.sub(m, md + page * MD_WORDS + MD_REFCOUNT, 1);
   return page;
 }
