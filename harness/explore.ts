@@ -73,6 +73,9 @@ export class ControlledMachine {
   private pending: ((r: ControlledResult) => void) | null = null;
   private results: ControlledResult[] = [];
   private failure: Error | null = null;
+  /** the control block and the machine's memory, reused by every execution (newControl) */
+  private ctl: SharedArrayBuffer | null = null;
+  private mem: SharedArrayBuffer | null = null;
 
   constructor(readonly cfg: RunConfig, readonly s: Scenario) {}
 
@@ -119,8 +122,10 @@ export class ControlledMachine {
   async execute(seed: number, o: ExploreOptions, replay?: { schedule: ArrayLike<number>; jumps: ArrayLike<number>; lenient?: boolean }, pctSteps = 20, pctRunSteps = 2000, strategy: StrategyName = this.cfg.strategy): Promise<Execution> {
     // (the workers are built for a scenario; the strategy is the execution's)
     const cfg = { ...this.cfg, strategy };
-    const m = bootMachine(this.s, { ...cfg, seed });
-    const ctl = newControl({ sched: o.sched, seed, participants: this.participants, depth: o.depth, preemptNs: o.preemptNs, pctSteps, pctRunSteps, maxPreemptions: o.maxPreemptions, maxSteps: o.maxSteps, replay: replay?.schedule, jumps: replay?.jumps, lenient: replay?.lenient });
+    const m = bootMachine(this.s, { ...cfg, seed }, this.mem ?? undefined);
+    this.mem = m.sab; // as the control block: the next execution boots on it again
+    const ctl = newControl({ sched: o.sched, seed, participants: this.participants, depth: o.depth, preemptNs: o.preemptNs, pctSteps, pctRunSteps, maxPreemptions: o.maxPreemptions, maxSteps: o.maxSteps, replay: replay?.schedule, jumps: replay?.jumps, lenient: replay?.lenient }, this.ctl ?? undefined);
+    this.ctl = ctl; // every CPU is done with it when this execution returns: the next reuses it
     const { widenNs, winPair } = windowArrays(this.s, cfg);
     this.results = [];
     const done = new Promise<void>((resolve) => (this.pending = () => resolve()));

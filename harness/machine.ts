@@ -50,8 +50,11 @@ export function scenarioCpu(s: Scenario, mem: Mem, L: Layout, id: number, cfg: {
   return new Cpu(mem, L, id, arch, STRATEGIES[cfg.strategy], bugSwitches(ALL_BUGS, bugs), opts);
 }
 
-/** Lays out and boots a machine for scenario s; throws BootError for sizes it cannot hold. */
-export function bootMachine(s: Scenario, cfg: MachineConfig): Machine {
+/** Lays out and boots a machine for scenario s; throws BootError for sizes it cannot hold.
+ *  `reuse`: the memory of a machine that is done with, of the same size (the controlled
+ *  executor boots one a execution: see newControl on why not a new one each time); it is
+ *  cleared first. */
+export function bootMachine(s: Scenario, cfg: MachineConfig, reuse?: SharedArrayBuffer): Machine {
   const cpus = cfg.readers + cfg.writers;
   let L: Layout;
   try {
@@ -65,7 +68,8 @@ export function bootMachine(s: Scenario, cfg: MachineConfig): Machine {
   // the fields are laid out one after the other inside the region: overlap is impossible by
   // construction; this checks the construction
   if (scratchWords !== L.scratchWords) throw new Error(`${s.id}: scratch fields take ${scratchWords} words, the layout holds ${L.scratchWords}`);
-  const sab = new SharedArrayBuffer(L.words * 4);
+  const sab = reuse?.byteLength === L.words * 4 ? reuse : new SharedArrayBuffer(L.words * 4);
+  if (sab === reuse) new Int32Array(sab).fill(0);
   const mem = new StressMem(sab, cfg.seed);
   const boot = scenarioCpu(s, mem, L, bootCpu(L), cfg, params, [], {
     widenNs: new Float64Array(WINDOWS.size), winPair: new Int32Array(WINDOWS.size).fill(-1), jitterP: 0,

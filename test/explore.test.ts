@@ -19,9 +19,11 @@ async function twice(sched: 'random' | 'pct', bug: string[]): Promise<void> {
   const cm = new ControlledMachine(cfg, scenarioById('sync-locks')!);
   await cm.start();
   try {
+    const runs = new Map<number, Awaited<ReturnType<typeof cm.execute>>>();
     for (const seed of [11, 12, 13]) {
       const a = await cm.execute(seed, o);
       const b = await cm.execute(seed, o);
+      runs.set(seed, a);
       assert.equal(a.aborted, null);
       assert.ok(a.steps > 50, `${sched}: a real execution (${a.steps} steps)`);
       assert.deepEqual(Array.from(a.schedule), Array.from(b.schedule), `${sched} seed ${seed}: the same schedule twice`);
@@ -31,6 +33,13 @@ async function twice(sched: 'random' | 'pct', bug: string[]): Promise<void> {
     const other = await cm.execute(99, o);
     const first = await cm.execute(11, o);
     assert.notDeepEqual(Array.from(other.schedule), Array.from(first.schedule), 'another seed, another schedule');
+    // every execution boots on the memory and control block of the one before (explore's
+    // memory): seed 11 again, after 12, 13 and 99, is the seed-11 execution of the start
+    const start = runs.get(11)!;
+    assert.deepEqual(Array.from(first.schedule), Array.from(start.schedule), `${sched}: seed 11 after other executions: the same schedule`);
+    assert.deepEqual(Array.from(first.jumps), Array.from(start.jumps));
+    assert.deepEqual(first.trace, start.trace);
+    assert.deepEqual(first.violations.map((v) => [v.kind, v.detail]), start.violations.map((v) => [v.kind, v.detail]));
   } finally {
     await cm.stop();
   }
