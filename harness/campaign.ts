@@ -256,14 +256,16 @@ export function campaignTable(rows: CampaignRow[]): Table {
     if (!e.found) return `not in ${fmtInt(e.executions)} (${e.seconds.toFixed(0)} s)`;
     return `${fmtInt(e.executions)} execs, ${e.seconds.toFixed(1)} s, ${e.steps![0]}->${e.steps![1]} steps, replay ${e.replays}/${REPLAYS}${e.replayVerified ? '' : ' FAILED'}`;
   };
+  const head = ['scenario', 'strategy', 'rcu', 'bug', 'result', 'violation kinds', 'first violation (median)', 'runs', 'reader ops', 'time', 'evidence (clean rows)', ...(unwidened ? ['without widening (overlaps/s; caught)'] : []), ...(explored ? ['explore (no widening)'] : [])];
+  const numeric = new Set(['first violation (median)', 'runs', 'reader ops', 'time']);
   return {
-    head: ['scenario', 'strategy', 'rcu', 'bug', 'result', 'violation kinds', 'first violation (median)', 'runs', 'reader ops', 'time', 'evidence (clean rows)', ...(unwidened ? ['without widening (overlaps/s; caught)'] : []), ...(explored ? ['explore (no widening)'] : [])],
+    head,
     rows: rows.map((r) => [
       r.scenario, r.strategy, r.rcu ?? '-', r.bug ?? '(fixed)', r.status, r.kinds.join(',') || '-',
       r.firstViolationMs === null ? '-' : `${r.firstViolationMs.toFixed(1)} ms`, String(r.seeds.length),
       fmtInt(r.readerOps), `${(r.durationMs / 1000).toFixed(1)} s`, evidenceCell(r), ...(unwidened ? [unwidenedCell(r)] : []), ...(explored ? [cell(r)] : []),
     ]),
-    right: [false, false, false, false, false, false, true, true, true, true, false, false, false],
+    right: head.map((h) => numeric.has(h)),
   };
 }
 
@@ -323,13 +325,14 @@ function runMsFor(job: Job, l: Limits): number {
   return ms;
 }
 
-/** One job: its run, or --repeat runs of a bug folded into one row (null: interrupted before it began). */
 /** Paired-window overlaps per second of a run, all its paired windows together. */
 function pairedPerSec(r: RunResults): number | null {
   const v = Object.values(r.windows).filter((w) => w.overlapsPerSec != null);
   return v.length ? v.reduce((a, w) => a + w.overlapsPerSec!, 0) : null;
 }
 
+/** One job: its --repeat runs folded into one row, and with --unwidened one run more without
+ *  widening (null: interrupted before it began). */
 async function runJob(job: Job, i: number, runs: number, l: Limits, out: string, log: Logger, signal: AbortSignal, unwidened: boolean): Promise<CampaignRow | null> {
   const t0 = performance.now();
   let row: CampaignRow | null = null;

@@ -27,10 +27,8 @@ export interface SweepOptions {
   json: boolean;
 }
 
-const list = listOpt;
-
 function ints(v: unknown, what: string, fallback: number): number[] {
-  const xs = list(v);
+  const xs = listOpt(v);
   if (xs.length === 0) return [fallback];
   return xs.map((x) => {
     const n = Number(x);
@@ -68,7 +66,8 @@ function product(axes: [string, string[]][]): [string, string][][] {
 
 export async function runSweep(o: SweepOptions, log: Logger, signal: AbortSignal): Promise<number> {
   const s = requireScenario(o.scenario);
-  const strategies = list(o.strategy).length ? list(o.strategy) : [s.defaultStrategy];
+  const given = listOpt(o.strategy);
+  const strategies = given.length ? given : [s.defaultStrategy];
   const readers = ints(o.readers, '--readers', s.defaults.readers);
   const writers = ints(o.writers, '--writers', s.defaults.writers);
   const widen = widenAxes(o.widen);

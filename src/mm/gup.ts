@@ -209,7 +209,8 @@ function gupFastPudRange(c: Cpu, p4dp: number, p4d: number, addr: number, end: n
   let pudp: number;
   let wi = -1; // a folded pud is read from the table above
   const stackCopy = c.bug['stack-copy-walk'];
-  if (!stackCopy && a.folded(LVL_PUD, levels)) {
+  const folded = a.folded(LVL_PUD, levels);
+  if (folded && !stackCopy) {
     // a folded pud (s390 3-level), as a folded p4d above: the entry above, read again
     const pud = a.levelsOfTop === undefined ? p4d : m.load(p4dp);
     c.trace(EV_PUD, addr, pud);
@@ -222,8 +223,9 @@ function gupFastPudRange(c: Cpu, p4dp: number, p4d: number, addr: number, end: n
     m.store(c.aStack + SP_P4D + 2, end);
     m.store(c.aStack + SP_P4D + 3, flags);
   }
-  if (stackCopy && a.folded(LVL_PUD, levels)) {
-    // the bug: pud_offset(&p4d) on the stack copy, and pudp++ walks on over the stack
+  if (folded) {
+    // (only under the bug, from here) pud_offset(&p4d) on the stack copy, and pudp++ walks
+    // on over the stack
     pudp = c.aStack + SP_P4D;
   } else {
     const table = a.tablePfn(LVL_P4D, p4d);
@@ -254,7 +256,8 @@ function gupFastP4dRange(c: Cpu, pgdp: number, pgd: number, addr: number, end: n
   let p4dp: number;
   let wi = -1; // a folded p4d is the pgd entry
   const stackCopy = c.bug['stack-copy-walk'];
-  if (!stackCopy && a.folded(LVL_P4D, levels)) {
+  const folded = a.folded(LVL_P4D, levels);
+  if (folded && !stackCopy) {
     // p4d_offset_lockless() on a folded p4d: the generic one is p4d_offset(&pgd), the
     // walker's own copy of the pgd entry, so READ_ONCE(*p4dp) reads the value already read
     // (no access to the table); s390, folding at run time, points into the table and reads
@@ -271,9 +274,9 @@ function gupFastP4dRange(c: Cpu, pgdp: number, pgd: number, addr: number, end: n
     m.store(c.aStack + SP_PGD + 2, end);
     m.store(c.aStack + SP_PGD + 3, flags);
   }
-  if (stackCopy && a.folded(LVL_P4D, levels)) {
-    // the bug: s390 with the generic p4d_offset_lockless(), p4d_offset(&pgd) on the stack
-    // copy, and p4dp++ walks on over the stack
+  if (folded) {
+    // (only under the bug, from here) s390 with the generic p4d_offset_lockless(),
+    // p4d_offset(&pgd) on the stack copy, and p4dp++ walks on over the stack
     p4dp = c.aStack + SP_PGD;
   } else {
     const table = a.tablePfn(LVL_PGD, pgd);
