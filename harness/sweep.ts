@@ -90,7 +90,11 @@ export async function runSweep(o: SweepOptions, log: Logger, signal: AbortSignal
   for (const [i, c] of cells.entries()) {
     if (signal.aborted) break;
     const runs: RunResults[] = [];
-    for (let k = 0; k < repeat && !signal.aborted; k++) runs.push(buildResults(await runScenario({ ...c.cfg, seed: (c.cfg.seed + k) >>> 0 }, { log, signal })));
+    for (let k = 0; k < repeat && !signal.aborted; k++) {
+      const r = buildResults(await runScenario({ ...c.cfg, seed: (c.cfg.seed + k) >>> 0 }, { log, signal }));
+      runs.push(r);
+      if (r.verdict !== 'PASS') warnVerdict(log, c.strategy, c.cfg.readers, c.cfg.writers, r);
+    }
     if (runs.length === 0) break;
     const w: Record<string, number> = {};
     const kn: Record<string, number> = {};
@@ -140,6 +144,14 @@ const SWEEP_COLUMNS: { head: string; unit: Unit; get: (r: RunResults) => number 
   { head: 'sync wait p50', unit: 'ns', get: (r) => syncWaitNs(r) },
   { head: 'frees pending max', unit: 'count', get: (r) => r.sync.deferredFreesPendingMax },
 ];
+
+/** A sweep cell's run that failed says so as it ends (the exit code alone says only that one
+ *  did): its seed, the error or the first violation with the trace before it. */
+function warnVerdict(log: Logger, strategy: string, readers: number, writers: number, r: RunResults): void {
+  const v = r.violations[0];
+  log.warn({ strategy, readers, writers, seed: r.config.seed, violations: r.violationsByKind, first: v, error: r.error },
+    `sweep: ${r.verdict} under ${strategy} ${readers}r/${writers}w seed ${r.config.seed}: ${r.error ?? (v ? `${v.kind} at ${v.address} (cpu ${v.cpu}): ${v.detail}` : JSON.stringify(r.violationsByKind))}`);
+}
 
 /** One row per cell: its axes, the verdicts, and each column as median [95% interval]. */
 export function sweepTable(sw: SweepResults): Table {

@@ -144,3 +144,64 @@ test('a speculative reference on a page-table frame defers its free to the last 
   assert.equal(m.mem.load(mdAddr(m.L, t, MD_TYPE)), PageType.Free, 'the walker\'s put frees it');
   assert.equal(m.c.violations.length, 0, 'no refcount underflow');
 });
+
+test('a fault that loses the race to map an address drops only its own reference (do_anonymous_page: folio_put)', async () => {
+  // A GUP-fast walker read a pte; munmap freed its page (rcu: the flush waits for nobody);
+  // a fault allocates that very frame, the walker's try-get lands on it (refcount 1 -> 2),
+  // and the fault then finds the address mapped by another: it must drop its reference,
+  // not zero the count, or the walker's put underflows (the false refcount-underflow a CI
+  // sweep of munmap-free under rcu once reported)
+  const { G_FREE_HEAD, VMA_PRESENT } = await import('../src/machine/layout.js');
+  const { vmaAddr } = await import('../src/mm/vma.js');
+  const { handleMmFault } = await import('../src/mm/memory.js');
+  const { tryGrabFolioFast, gupPutFolio } = await import('../src/mm/folio.js');
+  const { localIrqRestore, localIrqSave } = await import('../src/sync/irq.js');
+  const { cs, L, mem } = machine({ cpus: 3, strategy: 'rcu', frames: 1024 });
+  const [w, a, b] = cs; // the writer, a GUP-fast walker, a faulting CPU
+  mmAlloc(w, 0, 4);
+  vmaDefine(mem, L, 0, 0, BASE, BASE + 64, VM_READ | VM_WRITE, false);
+  assert.equal(mmapPopulate(w, 0, 0), 0);
+  // the walker, irqs off, has read every pte (one of them is the stale one it goes on with)
+  localIrqSave(a);
+  const ptes = new Map<number, { vpn: number; pte: number; ptep: number }>();
+  for (let vpn = BASE; vpn < BASE + 64; vpn++) {
+    const ptep = entryOffset(w, 0, vpn, LVL_PTE, false);
+    const pte = mem.load(ptep);
+    ptes.set(a.arch.ptePfn(pte), { vpn, pte, ptep });
+  }
+  munmapVma(w, 0, 0, new MmuGather(), BASE, BASE + 64 * 64);
+  // mapped again, its tables rebuilt by a first fault
+  mem.store(vmaAddr(L, 0, 0, VMA_PRESENT), 1);
+  assert.equal(handleMmFault(w, 0, BASE + 63, true), 0);
+  const p = mem.load(L.gBase + G_FREE_HEAD); // the frame the next allocation gets
+  const stale = ptes.get(p);
+  assert.ok(stale, `the next frame handed out (${p}) was one of the VMA's pages`);
+  assert.equal(mem.load(mdAddr(L, p, MD_TYPE)), PageType.Free);
+  // the faulting CPU's allocation gets p: the walker's try-get lands there, and the writer
+  // maps the address first
+  const target = BASE + 5;
+  const typeOf = (x: number) => mdAddr(L, x, MD_TYPE);
+  let grabbed = false;
+  const inner = b.mem;
+  const hooked = Object.create(inner) as typeof inner;
+  hooked.store = (q: number, v: number) => {
+    inner.store(q, v);
+    if (!grabbed && q === typeOf(p) && v === PageType.Anon) {
+      grabbed = tryGrabFolioFast(a, p, 1, FOLL_GET);
+      assert.equal(handleMmFault(w, 0, target, true), 0);
+    }
+  };
+  (b as { mem: typeof inner }).mem = hooked;
+  assert.equal(handleMmFault(b, 0, target, true), 0);
+  (b as { mem: typeof inner }).mem = inner;
+  assert.ok(grabbed, 'the walker took a speculative reference on the fault\'s fresh page');
+  assert.notEqual(a.arch.ptePfn(mem.load(entryOffset(w, 0, target, LVL_PTE, false))), p, 'the other fault mapped the address');
+  assert.equal(mem.load(mdAddr(L, p, MD_REFCOUNT)), 1, 'the losing fault dropped only its own reference');
+  assert.notEqual(mem.load(mdAddr(L, p, MD_TYPE)), PageType.Free, 'the walker\'s reference keeps the frame');
+  // the walker's re-check fails (its pte table was unlinked): it puts its reference, the last
+  assert.ok(mem.load(stale!.ptep) !== stale!.pte || mem.load(entryOffset(w, 0, stale!.vpn, LVL_PTE, false)) !== stale!.pte);
+  gupPutFolio(a, p, 1, FOLL_GET, stale!.vpn);
+  localIrqRestore(a);
+  assert.equal(mem.load(mdAddr(L, p, MD_TYPE)), PageType.Free, 'the walker\'s put freed it');
+  for (const x of cs) assert.deepEqual(x.violations.map((v) => `${v.kind}: ${v.detail}`), []);
+});

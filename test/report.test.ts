@@ -33,7 +33,7 @@ test('widening a window raises its measured overlap frequency', async () => {
 test('sweep writes one JSON and one HTML; report and compare read them; bad files are exit 2', async () => {
   const out = tmpOut();
   const sw = gupstress('sweep', '--scenario', 'munmap-free', '--strategy', 'ipi,rcu', '--readers', '1,2', '--duration', '700ms', '--out', out);
-  assert.equal(sw.status, 0, sw.stderr);
+  assert.equal(sw.status, 0, `${sw.stderr}${sw.stdout}`);
   const files = readdirSync(out).sort();
   const json = files.filter((f) => f.endsWith('.json'));
   const html = files.filter((f) => f.endsWith('.html'));

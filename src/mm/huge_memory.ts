@@ -6,7 +6,7 @@ import { FANOUT, FANOUT_SHIFT, MD_MAPCOUNT, MD_REFCOUNT, frameAddr, mdAddr } fro
 import { spinLock, spinUnlock } from '../sync/spinlock.js';
 import { folioPutRefs } from './folio.js';
 import { copyPage } from './memory.js';
-import { allocTable, freeFolio } from './page_alloc.js';
+import { allocTable, freeTable } from './page_alloc.js';
 import { mmLevels, pmdLock, tableLockptr } from './pgtable.js';
 import { folioAddNewAnonRmap, folioRemoveRmap } from './rmap.js';
 import { defineTrace } from '../check/trace.js';
@@ -76,8 +76,7 @@ export function __splitHugePmdLocked(c: Cpu, pmdp: number, vpn: number): number 
   if (!a.isMigrationEntry(pmd)) {
     winWriterClose(c, W_SPLIT_INVALIDATE);
     spinUnlock(c, ptl);
-    m.store(mdAddr(c.L, table, MD_REFCOUNT), 0);
-    freeFolio(c, table);
+    freeTable(c, table); // pte_free(): a stale walker's speculative ref frees it at its put
     return -1;
   }
   if (c.bug['invalidate-nonpresent']) {

@@ -5,11 +5,11 @@
 import { LVL_PMD } from '../arch/arch.js';
 import { winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
-import { MD_REFCOUNT, MD_TYPE, MM_MMAP_LOCK, PageType, mdAddr, mmAddr } from '../machine/layout.js';
+import { MD_TYPE, MM_MMAP_LOCK, PageType, mdAddr, mmAddr } from '../machine/layout.js';
 import { downRead, upRead } from '../sync/rwsem.js';
 import { folioMapcount, folioMaybeDmaPinned, folioPutRefs, folioRefAdd, folioRefCount } from './folio.js';
 import { copyPage, ptepClearFlush } from './memory.js';
-import { allocAnonPage, freeFolio } from './page_alloc.js';
+import { allocAnonPage } from './page_alloc.js';
 import { entryOffset, pteOffsetMapLock, pteUnmapUnlock } from './pgtable.js';
 import { clearPageAnonExclusive, folioAddKsmRmap, folioRemoveRmap } from './rmap.js';
 import { defineTrace } from '../check/trace.js';
@@ -113,8 +113,7 @@ export function ksmMergeOne(c: Cpu, mm: number, vpn: number): number {
   if (ptep < 0 || m.load(ptep) !== wp) {
     // pte_same() failed: a COW fault or an unmap got there first
     if (ptep >= 0) pteUnmapUnlock(c, ptep);
-    m.store(mdAddr(c.L, kpage, MD_REFCOUNT), 0);
-    freeFolio(c, kpage);
+    folioPutRefs(c, kpage, 1, vpn); // folio_put: a stale GUP-fast walker may hold a ref on it
     folioPutRefs(c, page, 1, vpn);
     upRead(c, lock);
     return KSM_ABORT_CHANGED;

@@ -3,13 +3,13 @@ import { LVL_PMD, LVL_PUD } from '../arch/arch.js';
 import { winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
 import { defineStat } from '../machine/stats.js';
-import { FANOUT, FANOUT_SHIFT, MD_FLAGS, MD_GEN, MD_REFCOUNT, MD_TYPE, PG_DIRTY_TRACKED, MM_MMAP_LOCK, PageType, VMA_PRESENT, dataWords, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
+import { FANOUT, FANOUT_SHIFT, MD_FLAGS, MD_GEN, MD_TYPE, PG_DIRTY_TRACKED, MM_MMAP_LOCK, PageType, VMA_PRESENT, dataWords, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
 import { downRead, downWrite, upRead, upWrite } from '../sync/rwsem.js';
 import { spinUnlock } from '../sync/spinlock.js';
 import { folioMapcount, folioPutRefs, folioRefAdd, folioRefCount } from './folio.js';
 import { checkGotPage, checkPtlStillLinked } from '../check/oracle.js';
 import { type MmuGather, tlbFinishMmu, tlbGatherMmu, tlbRemovePage, tlbRemoveTable } from './mmu_gather.js';
-import { allocAnonPage, allocHugeFolio, folioHead, freeFolio, freeTable } from './page_alloc.js';
+import { allocAnonPage, allocHugeFolio, folioHead, freeTable } from './page_alloc.js';
 import { entryOffset, mmLevels, pmdLock, pteAlloc, pteOffsetMapLock, pteUnmapUnlock } from './pgtable.js';
 import { folioAddNewAnonRmap, folioRemoveRmap, pageAnonExclusive, setPageAnonExclusive } from './rmap.js';
 import { VM_HUGEPAGE, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_WRITE, findVma, vmaNeedsDirtyTracking, setVmaPgoff, vmaAddr, vmaDefine, vmaEnd, vmaFlags, vmaPgoff, vmaStart } from './vma.js';
@@ -72,14 +72,18 @@ function doAnonymousPage(c: Cpu, mm: number, pmdp: number, vpn: number, dirtyTra
   const page = allocAnonPage(c, mm, PageType.Anon);
   if (page < 0) return VM_FAULT_OOM;
   const ptep = pteOffsetMapLock(c, pmdp, vpn);
+  // The page was free a moment ago: a GUP-fast walker holding a stale pte of its last
+  // mapping may have taken a speculative reference on it since (folio_try_get succeeds on
+  // refcount 1). So a fault that gives it back drops its own reference (folio_put), never
+  // the count: the walker's put frees it
   if (ptep < 0) {
-    freeFolio(c, page);
+    folioPutRefs(c, page, 1, vpn);
     return VM_FAULT_OK; // the pmd changed under us: the fault is retried
   }
   if (!c.arch.pteNone(m.load(ptep))) {
+    // another fault mapped vpn first (do_anonymous_page's release: folio_put)
     pteUnmapUnlock(c, ptep);
-    m.store(mdAddr(c.L, page, MD_REFCOUNT), 0);
-    freeFolio(c, page);
+    folioPutRefs(c, page, 1, vpn);
     return VM_FAULT_OK;
   }
   // rmap before the pte: a walker that sees the pte finds the page mapped here
@@ -135,9 +139,9 @@ function doHugePmdAnonymousPage(c: Cpu, mm: number, pmdp: number, vpn: number): 
   if (head < 0) return false;
   const ptl = pmdLock(c, pmdp);
   if (!c.arch.pmdNone(c.mem.load(pmdp))) {
+    // mapped meanwhile: folio_put, as do_anonymous_page (a stale walker may hold a ref)
     spinUnlock(c, ptl);
-    c.mem.store(mdAddr(c.L, head, MD_REFCOUNT), 0);
-    freeFolio(c, head);
+    folioPutRefs(c, head, 1, vpn);
     return true;
   }
   folioAddNewAnonRmap(c, head, vpn & ~(FANOUT - 1));
