@@ -17,9 +17,11 @@ export const WAIT_TIMED_OUT = 2;
 export interface Mem {
   /** READ_ONCE */
   load(p: number): number;
-  /** A read by the checker (the oracle, the race windows), not an emulated access: a plain
-   *  read, no scheduling point. It never steers the model, so a value an instant old can only
-   *  make a check miss, never report what did not happen. */
+  /** A read that is not an emulated access: a plain read, no scheduling point. For the
+   *  checker (the oracle, the race windows), whose reads never steer the model, so a value an
+   *  instant old can only make a check miss, never report what did not happen; and for words
+   *  that never change while CPUs run (mm->pgd and the depth off s390: pgdOffsetLockless),
+   *  where there is nothing to race with. */
   peek(p: number): number;
   /** WRITE_ONCE */
   store(p: number, v: number): void;
