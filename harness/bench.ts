@@ -1,12 +1,13 @@
 // `gupstress bench`: micro-benchmarks of the primitives and the walk, in one process and
 // one run, so every ratio compares numbers taken side by side on the same machine.
+import { availableParallelism } from 'node:os';
 import { performance as clock } from 'node:perf_hooks';
 import { Bench } from 'tinybench';
 import { Cpu } from '../src/machine/cpu.js';
 import { bareMachine } from './machine.js';
 import { ControlledMachine, resolveExplore } from './explore.js';
 import { scenarioById } from '../src/scenarios/index.js';
-import { FRAME_WORDS, MD_FLAGS, MD_GEN, MD_PREV_VPN, MD_REFCOUNT, MD_STAMP, MD_TYPE, MD_VPN, MD_WORDS, MM_PGD, PG_TABLE_DETACHED, PageType, WIN_SLOTS, mmAddr } from '../src/machine/layout.js';
+import { FRAME_WORDS, MAX_CPUS, MD_FLAGS, MD_GEN, MD_PREV_VPN, MD_REFCOUNT, MD_STAMP, MD_TYPE, MD_VPN, MD_WORDS, MM_PGD, PG_TABLE_DETACHED, PageType, WIN_SLOTS, mmAddr } from '../src/machine/layout.js';
 import { TRACE_LEN } from '../src/check/trace.js';
 import { W_MUNMAP_UNLINK_FREE } from '../src/mm/memory.js';
 import { FOLL_GET } from '../src/mm/folio.js';
@@ -231,7 +232,7 @@ export interface BenchResults {
   plainLoadNs: number;
   walk: { harnessNs: number; rawNs: number; ratio: number; components: Record<WalkComponent, number> };
   /** reader operations per second of munmap-free's GUP-fast readers with no writer and no
-   *  widening, on 1 and 2 CPUs */
+   *  widening, on 1, 2, 4, ... reader CPUs up to the machine's cores (scalingReaders) */
   scaling: { readers: number; opsPerSec: number }[];
   ipi: { p50Ns: number | null; p99Ns: number | null; broadcasts: number };
   rcu: { syncP50Ns: number | null; syncP99Ns: number | null; expeditedP50Ns: number | null; expeditedP99Ns: number | null; gracePeriodP50Ns: number | null; callRcuBatchP50: number | null };
@@ -239,6 +240,16 @@ export interface BenchResults {
   stressWalksPerSec: number;
   /** the controlled executor, ksm-merge's fixed form */
   controlled: { pct: { runsPerSec: number; stepsPerSec: number }; random: { runsPerSec: number; stepsPerSec: number } };
+}
+
+/** The reader counts bench's scaling runs: 1, 2, then doubling, and the most that leaves a
+ *  core for the main thread (1, 2 on 2 cores; 1, 2, 4, 8, 15 on 16), at most MAX_CPUS. */
+export function scalingReaders(cores: number): number[] {
+  const most = Math.min(MAX_CPUS, Math.max(2, cores - 1));
+  const out = [1, 2];
+  for (let n = 4; n < most; n *= 2) out.push(n);
+  if (most > 2) out.push(most);
+  return out;
 }
 
 async function syncRun(strategy: StrategyName, log: Logger, ms: number): Promise<ReturnType<typeof buildResults>['sync']> {
@@ -309,7 +320,7 @@ export async function runBench(o: { json: boolean; time?: unknown }, log: Logger
   const rcb = await syncRun('rcu', log, ms);
   const controlled = await controlledRate(ms);
   const scaling: BenchResults['scaling'] = [];
-  for (const readers of [1, 2]) {
+  for (const readers of scalingReaders(availableParallelism())) {
     // unwidened: the walk's own rate (munmap-free widens gup.pin-recheck by 1 us by default)
     const cfg = resolveRunConfig({ scenario: 'munmap-free', readers: String(readers), writers: '0', duration: `${ms}ms`, seed: 1, widen: ['none'] });
     const r = buildResults(await runScenario(cfg, { log }));

@@ -171,3 +171,15 @@ test('a reader times one op in READER_TIMED, a writer every op', async () => {
   assert.equal(r.reader.latencyNs.count, 10);
   assert.ok(r.writer.ops > 0 && r.writer.latencyNs.count === r.writer.ops, JSON.stringify(r.writer));
 });
+
+test('bench\'s scaling: 1 and 2 reader CPUs on 2 cores, doubling up to all cores but one, never past MAX_CPUS', async () => {
+  const { scalingReaders } = await import('../harness/bench.js');
+  const { MAX_CPUS } = await import('../src/machine/layout.js');
+  assert.deepEqual(scalingReaders(1), [1, 2]);
+  assert.deepEqual(scalingReaders(2), [1, 2]);
+  assert.deepEqual(scalingReaders(4), [1, 2, 3]);
+  assert.deepEqual(scalingReaders(16), [1, 2, 4, 8, 15]);
+  const big = scalingReaders(1024);
+  assert.equal(big.at(-1), MAX_CPUS);
+  assert.ok(big.every((n, i) => i === 0 || n > big[i - 1]), big.join());
+});
