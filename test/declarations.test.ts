@@ -109,3 +109,11 @@ test('scratch fields are laid out one after the other; reading an undeclared one
   assert.throws(() => addr.nope, /no scratch field 'nope'/);
   assert.throws(() => scratchFields({ bad: -1 }, 0), /-1 words/);
 });
+
+test('a refcount is stored only when its frame is allocated: every other change adds or compares (folio_put, never a store)', () => {
+  // a frame given back while a stale GUP-fast walker may hold a speculative reference on it
+  // must drop its own reference: a store would wipe the walker's (a false refcount-underflow)
+  const stores = sources('src').flatMap(({ path, text }) =>
+    [...text.matchAll(/\.(store|xchg)\(\s*mdAddr\([^)]*MD_REFCOUNT\)/g)].map(() => path));
+  assert.deepEqual(stores, [join('src', 'mm', 'page_alloc.ts')], 'initMeta (allocation) is the one store of a refcount');
+});
