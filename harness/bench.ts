@@ -232,7 +232,7 @@ export interface BenchResults {
   plainLoadNs: number;
   walk: { harnessNs: number; rawNs: number; ratio: number; components: Record<WalkComponent, number> };
   /** reader operations per second of munmap-free's GUP-fast readers with no writer and no
-   *  widening, on 1, 2, 4, ... reader CPUs up to the machine's cores (scalingReaders) */
+   *  widening, on 1, 2, 4, ... reader CPUs up to all cores but one (scalingReaders) */
   scaling: { readers: number; opsPerSec: number }[];
   ipi: { p50Ns: number | null; p99Ns: number | null; broadcasts: number };
   rcu: { syncP50Ns: number | null; syncP99Ns: number | null; expeditedP50Ns: number | null; expeditedP99Ns: number | null; gracePeriodP50Ns: number | null; callRcuBatchP50: number | null };
