@@ -52,17 +52,22 @@ test('nothing in the model calls Atomics, timers or Math.random outside Mem', ()
   }
 });
 
-test('registries: ids by name, one declaration per name, none after start-up', () => {
+test('registries: ids by name, one declaration per name, none after start-up, no id read before', () => {
   for (const r of [WINDOWS, VIOLATION_KINDS, STATS, HISTS, TRACE_EVENTS] as Registry<{ name: string; id: number }>[]) {
     const names = r.names();
     assert.deepEqual(names, [...names].sort(), `${r.what}: ids in name order`);
     r.all.forEach((x, i) => assert.equal(x.id, i));
-    assert.throws(() => r.define({ name: 'late', id: -1 }), /after start-up/);
+    assert.throws(() => r.define({ name: 'late' }), /after start-up/);
+    assert.ok(!('id' in JSON.parse(JSON.stringify(r.all[0]))), `${r.what}: a declaration's JSON holds no id`);
   }
   const fresh = new Registry<{ name: string; id: number }>('thing');
-  fresh.define({ name: 'b', id: -1 });
-  assert.throws(() => fresh.define({ name: 'b', id: -1 }), /declared twice/);
-  fresh.define({ name: 'a', id: -1 });
+  const b = fresh.define({ name: 'b' });
+  assert.throws(() => fresh.define({ name: 'b' }), /declared twice/);
+  fresh.define({ name: 'a' });
+  // used before the ids are given: loud, with the name (an id of -1 broke a report later)
+  assert.throws(() => b.id, /thing b used before the ids are given/);
+  assert.throws(() => fresh.all, /thing \(the list\) used before the ids are given/);
+  fresh.seal();
   assert.deepEqual(fresh.all.map((x) => [x.name, x.id]), [['a', 0], ['b', 1]], 'order of declaration does not matter');
   for (const kind of ['lost-dma-write', 'pin-not-mapped', 'stale-page', 'pgtable-use-after-free', 'wild-pfn', 'special-refcounted', 'detached-nonempty', 'lost-update', 'refcount-underflow', 'refcount-leak', 'walk-mismatch', 'cow-pinned-shared', 'sync-broken']) {
     assert.ok(VIOLATION_KINDS.byName(kind), `the contract's violation kind ${kind} is declared`);

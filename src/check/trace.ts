@@ -18,7 +18,7 @@ export const TRACE_EVENTS = new Registry<TraceDef>('trace event');
 
 /** `name` is the kernel function (and step) the event marks. */
 export function defineTrace(name: string, ...args: TraceArg[]): TraceDef {
-  return TRACE_EVENTS.define({ name, args, id: -1 });
+  return TRACE_EVENTS.define({ name, args });
 }
 
 /** A CPU begins its role's next operation (controlled runs): what the interleaving uses to

@@ -9,7 +9,7 @@ export interface ViolationDef extends Registered {
 export const VIOLATION_KINDS = new Registry<ViolationDef>('violation kind');
 
 export function defineViolation(name: string, doc: string): ViolationDef {
-  return VIOLATION_KINDS.define({ name, doc, id: -1 });
+  return VIOLATION_KINDS.define({ name, doc });
 }
 
 /** Reserved in the contract (architecture.md); no check reports it yet. */

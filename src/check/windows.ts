@@ -27,7 +27,7 @@ export interface WindowDef extends Registered {
 export const WINDOWS = new Registry<WindowDef>('race window');
 
 export function defineWindow(w: { name: string; role: WindowRole; shift?: number; latency?: boolean; whole?: boolean; doc: string }): WindowDef {
-  return WINDOWS.define({ name: w.name, role: w.role, shift: w.shift ?? 0, latency: w.latency ?? false, whole: w.whole ?? false, doc: w.doc, id: -1 });
+  return WINDOWS.define({ name: w.name, role: w.role, shift: w.shift ?? 0, latency: w.latency ?? false, whole: w.whole ?? false, doc: w.doc });
 }
 
 /** winPair's value for a window the run's scenario does not list (and no reader pairs

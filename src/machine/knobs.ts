@@ -22,7 +22,7 @@ export const KNOBS = new Registry<KnobDef>('knob');
 export function defineKnob(k: Omit<KnobDef, 'id'>): KnobDef {
   if (!(k.min <= k.value && k.value <= k.max)) throw new Error(`knob ${k.name}: default ${k.value} outside ${k.min}..${k.max}`);
   if ((k.unit === 'choice') !== (k.choices !== undefined) || (k.choices && (k.min !== 0 || k.max !== k.choices.length - 1))) throw new Error(`knob ${k.name}: a choice knob names its choices, indexed 0..n-1`);
-  return KNOBS.define({ ...k, id: -1 });
+  return KNOBS.define(k);
 }
 
 /** A choice knob: its value is the index of one of `choices`; the default is by name. */

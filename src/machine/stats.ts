@@ -8,11 +8,11 @@ export interface StatDef extends Registered {
 }
 export const STATS = new Registry<StatDef>('statistic');
 export function defineStat(name: string, doc: string): StatDef {
-  return STATS.define({ name, doc, id: -1 });
+  return STATS.define({ name, doc });
 }
 export const HISTS = new Registry<StatDef>('histogram');
 export function defineHist(name: string, doc: string): StatDef {
-  return HISTS.define({ name, doc, id: -1 });
+  return HISTS.define({ name, doc });
 }
 
 export const S_OPS = defineStat('ops', 'role operations done');

@@ -1,9 +1,11 @@
 // The scenario registry: every module of this folder that declares a scenario
-// (defineScenario) is one, found at start-up; adding a scenario is adding its file.
+// (defineScenario) is one, found at start-up; adding a scenario is adding its file. Loading it
+// is start-up: the other registries' ids are given at its end.
 // `list`, `run` and the campaign read the registry; nothing else does. Order: the races by
 // id, then the selftests by id.
 import { readdirSync } from 'node:fs';
 import type { BugDef } from '../machine/bugs.js';
+import { sealRegistries } from '../machine/registry.js';
 import { type Scenario, isScenario } from './scenario.js';
 
 const here = new URL('.', import.meta.url);
@@ -14,6 +16,9 @@ for (const file of readdirSync(here).filter((f) => f.endsWith(ext) && !f.endsWit
   for (const v of Object.values(mod)) if (isScenario(v)) found.push(v);
 }
 found.sort((a, b) => Number(a.selftest) - Number(b.selftest) || (a.id < b.id ? -1 : 1));
+// every module that declares windows, trace events, stats, knobs and violation kinds is
+// loaded now (the scenarios import the model): the ids are given here, before any CPU runs
+sealRegistries();
 
 export const SCENARIOS: readonly Scenario[] = found;
 
