@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // gupstress: the command line (architecture.md, "CLI contract").
-import './v8flags.js'; // first: before any of the model's code is compiled
+import './interrupt.js'; // first: Ctrl-C from the first instant exits 130 (nothing ran)
+import './v8flags.js'; // before any of the model's code is compiled
+import { interruptible as onCtrlC } from './interrupt.js';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runBench } from './bench.js';
@@ -46,13 +48,7 @@ async function guarded(fn: () => Promise<number>): Promise<void> {
 
 /** Ctrl-C stops the run; the results are still collected and written. A second one exits. */
 function interruptible(): AbortController {
-  const ac = new AbortController();
-  process.once('SIGINT', () => {
-    log.warn('interrupted: stopping the CPUs and writing the results (Ctrl-C again to quit at once)');
-    ac.abort();
-    process.once('SIGINT', () => process.exit(130));
-  });
-  return ac;
+  return onCtrlC(() => log.warn('interrupted: stopping the CPUs and writing the results (Ctrl-C again to quit at once)'));
 }
 
 function runOptions<T>(y: Argv<T>) {

@@ -163,12 +163,22 @@ export async function runScenario(cfg: RunConfig, hooks: RunHooks): Promise<RawR
     await Promise.all(workers.map((w) => w.terminate()));
   };
 
+  // Ctrl-C at any instant from here on stops the run and still writes its results: during
+  // start-up the CPUs start and stop at once (a run of a few operations, "interrupted")
+  const onAbort = (): void => {
+    interrupted = true;
+    changed();
+  };
+  if (hooks.signal?.aborted) interrupted = true;
+  hooks.signal?.addEventListener('abort', onAbort);
   if (!(await until(() => ready === roles.length, 60000)) || error !== null) {
+    hooks.signal?.removeEventListener('abort', onAbort);
     await terminateAll();
     throw new Error(error ?? 'workers did not start within 60 s');
   }
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
+  if (interrupted) mem.store(L.gBase + G_STOP, 1);
   mem.store(L.gBase + G_START, 1);
   mem.notify(L.gBase + G_START, 1 << 30);
   log.debug({ scenario: s.id, strategy: cfg.strategy, bugs: cfg.bugs, cpus }, 'started');
@@ -178,11 +188,6 @@ export async function runScenario(cfg: RunConfig, hooks: RunHooks): Promise<RawR
   const lastOps = new Array<number>(cpus).fill(-1);
   let boundReached = false;
   const lastChange = new Array<number>(cpus).fill(t0);
-  const onAbort = (): void => {
-    interrupted = true;
-    changed();
-  };
-  hooks.signal?.addEventListener('abort', onAbort);
   const tick = setInterval(() => {
     const now = performance.now();
     let readerOps = 0;

@@ -151,22 +151,63 @@ test('a wait longer than --stall-timeout is a stall: exit 3 with every CPU\'s st
   assert.ok(j.stall.length >= 3 && j.stall.some((s: { role: string }) => s.role === 'gp'));
 });
 
-test('Ctrl-C stops the run and still writes the results', async () => {
+/** A run sent Ctrl-C: at `atMs` after spawning, or (atMs null) once its CPUs have started
+ *  (the runner's 'started' debug line), a second one `againMs` after the first. */
+async function interrupt(atMs: number | null, args: string[], againMs: number | null = null): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; files: string[]; out: string; ms: number }> {
   const out = tmpOut();
-  const child = spawn(process.execPath, [CLI, 'run', '--scenario', 'ksm-merge', '--duration', '60s', '--out', out], { env: { ...process.env, GUPSTRESS_LOG: 'warn' } });
+  const child = spawn(process.execPath, [CLI, 'run', ...args, '--out', out], { env: { ...process.env, GUPSTRESS_LOG: atMs === null ? 'debug' : 'warn', GUPSTRESS_LOG_JSON: '1' } });
   let stdout = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  await new Promise((r) => setTimeout(r, 2000));
+  let stderr = '';
+  let sent = 0;
   const t0 = Date.now();
-  child.kill('SIGINT');
-  const code = await new Promise<number | null>((r) => child.on('exit', r));
-  assert.ok(Date.now() - t0 < 10000, 'stopped promptly');
-  assert.equal(code, 0);
-  assert.match(stdout, /\[interrupted\]/);
-  const files = readdirSync(out);
-  assert.equal(files.length, 1);
-  const j = JSON.parse(readFileSync(join(out, files[0]), 'utf8'));
-  assert.equal(j.interrupted, true);
-  assert.ok(j.reader.ops > 0 && j.durationMs < 30000);
-  assert.ok(!existsSync(join(out, files[0] + '.tmp')));
+  const send = (): void => {
+    if (sent++ === 0) {
+      child.kill('SIGINT');
+      if (againMs !== null) setTimeout(() => child.kill('SIGINT'), againMs);
+    }
+  };
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    if (atMs === null && /"msg":"started"/.test(stderr)) send();
+  });
+  if (atMs !== null) setTimeout(send, atMs);
+  const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.on('exit', (c, sg) => r([c, sg])));
+  return { code, signal, stdout, stderr, files: readdirSync(out), out, ms: Date.now() - t0 };
+}
+
+test('Ctrl-C at any instant: exit 130 before anything ran, or the CPUs stop and the results are written (interrupted)', async () => {
+  const args = ['--scenario', 'ksm-merge', '--duration', '60s'];
+  const outcomes: string[] = [];
+  // start-up included: module loading, argument parsing, boot, worker start-up, the run
+  for (const atMs of [0, 150, 400, 700, 1000, 1500, null]) {
+    const r = await interrupt(atMs, args);
+    const what = `Ctrl-C at ${atMs ?? 'the start of the run'} ms: exit ${r.code} (signal ${r.signal}), files ${r.files.join(',') || 'none'}`;
+    assert.ok(r.ms < 30000, `${what}: stopped promptly`);
+    if (r.code === 130 || r.signal === 'SIGINT') {
+      // before anything ran: nothing to write
+      assert.deepEqual(r.files, [], what);
+      assert.notEqual(atMs, null, `${what}: once the CPUs ran, Ctrl-C writes the results`);
+      outcomes.push('130');
+      continue;
+    }
+    assert.equal(r.code, 0, `${what}: the verdict's exit code (PASS); stderr ${r.stderr.slice(-400)}`);
+    assert.equal(r.files.length, 1, what);
+    assert.match(r.stdout, /\[interrupted\]/, what);
+    const j = JSON.parse(readFileSync(join(r.out, r.files[0]), 'utf8'));
+    assert.equal(j.interrupted, true, what);
+    assert.equal(j.verdict, 'PASS', what);
+    assert.ok(j.durationMs < 30000, what);
+    assert.ok(!existsSync(join(r.out, r.files[0] + '.tmp')));
+    outcomes.push('written');
+  }
+  assert.equal(outcomes.at(-1), 'written', 'Ctrl-C once the CPUs run writes the results');
+});
+
+test('a second Ctrl-C quits at once, without waiting for the CPUs to stop', async () => {
+  // grace periods polled once a second: after the first Ctrl-C the writers still wait in
+  // synchronize_rcu, so stopping takes up to a second; the second Ctrl-C does not wait for it
+  const r = await interrupt(null, ['--scenario', 'munmap-free', '--strategy', 'rcu-sync', '--rcu-tick', '1s', '--duration', '60s'], 50);
+  assert.equal(r.code, 130, `exit ${r.code} signal ${r.signal} after ${r.ms} ms`);
+  assert.deepEqual(r.files, []);
 });

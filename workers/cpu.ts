@@ -59,6 +59,10 @@ if (role && state !== null) {
   // a third of it, so one reader op in READER_TIMED is timed (as the race windows are); a
   // writer's every op is
   const timedMask = init.role === 'reader' ? READER_TIMED - 1 : 0;
+  // the stop flag (and the heartbeat) every 16 reader ops, a few microseconds; but after
+  // every writer op, which can wait a grace period each (a second at rcu.tick=1s): sixteen of
+  // them would keep a stopped or interrupted run going for seconds
+  const checkMask = init.role === 'reader' ? 15 : 0;
   for (;;) {
     // the op skeleton, once for every scenario: time it, count the outcome it returns
     if ((ops & timedMask) === 0) {
@@ -74,7 +78,7 @@ if (role && state !== null) {
       send({ type: 'quota-done', cpu: init.cpu });
       break;
     }
-    if ((ops & 15) === 0) {
+    if ((ops & checkMask) === 0) {
       mem.store(c.aOps, ops);
       if (init.role === 'reader') mem.store(aOverlaps, overlapsSoFar());
       if (mem.load(c.gStop) !== 0) break;
