@@ -36,12 +36,49 @@ export function metrics(runs: readonly RunResults[]): Metric[] {
     { name: 'synchronize_rcu p50', unit: 'ns', better: 'lower', get: (r) => r.sync.syncRcuNs.p50 },
     { name: 'synchronize_rcu_expedited p50', unit: 'ns', better: 'lower', get: (r) => r.sync.syncRcuExpeditedNs.p50 },
     { name: 'grace period p50', unit: 'ns', better: 'lower', get: (r) => r.sync.gracePeriodNs.p50 },
+    { name: 'sync wait p50', unit: 'ns', better: 'lower', get: syncWaitNs },
     { name: 'deferred frees pending max', unit: 'count', better: 'lower', get: (r) => r.sync.deferredFreesPendingMax },
   ];
   const windows = new Set(runs.flatMap((r) => Object.keys(r.windows)));
   for (const w of [...windows].sort()) m.push({ name: `window ${w} frequency`, unit: 'freq', better: null, get: (r) => r.windows[w]?.frequency });
   m.push({ name: 'violations', unit: 'count', better: 'lower', get: (r) => r.violationCount });
   return m;
+}
+
+/** What the strategy waits on, p50: the IPI broadcast (ipi), the grace period that holds the
+ *  call_rcu frees (rcu), synchronize_rcu (rcu-sync), synchronize_rcu_expedited (rcu-exp). */
+export function syncWaitNs(r: RunResults): number | null {
+  const s = r.sync;
+  switch (r.config.strategy) {
+    case 'ipi': return s.ipiWaitNs.p50;
+    case 'rcu': return s.gracePeriodNs.p50;
+    case 'rcu-sync': return s.syncRcuNs.p50;
+    case 'rcu-exp': return s.syncRcuExpeditedNs.p50;
+  }
+  return null;
+}
+
+/** A metric over a set of runs: its median, spread and 95% interval (null: no run has it). */
+export interface Figure {
+  metric: string;
+  unit: Unit;
+  spread: Spread | null;
+}
+
+/** Every figure a set of repeated runs shows, by metric name: the one computation behind the
+ *  terminal's tables (run --repeat, sweep), the JSON (a sweep cell's `figures`) and the HTML
+ *  report's bars and points, so none of them can show another number. */
+export function figures(runs: readonly RunResults[]): Record<string, Figure> {
+  return Object.fromEntries(metrics(runs).map((m) => {
+    const xs = values(runs, m.get);
+    return [m.name, { metric: m.name, unit: m.unit, spread: xs.length ? spread(xs) : null }];
+  }));
+}
+
+/** A sweep cell's figures: as its JSON holds them, or (a file written before they were kept)
+ *  computed the same way from its runs. */
+export function cellFigures(cell: import('./files.js').SweepCell): Record<string, Figure> {
+  return cell.figures ?? figures(cell.runs ?? [cell.results]);
 }
 
 export interface CompareRow {
@@ -176,11 +213,9 @@ export function runCompare(aSpec: string, bSpec: string, format: Format): number
 /** run --repeat: every metric over the repeats, median [95% interval] and min-max. */
 export function repeatTable(runs: readonly RunResults[]): Table {
   const rows: string[][] = [];
-  for (const m of metrics(runs)) {
-    const xs = values(runs, m.get);
-    if (xs.length === 0) continue;
-    const s = spread(xs);
-    rows.push([m.name, spreadCell(s, m.unit), `${fmtUnit(s.min, m.unit)} - ${fmtUnit(s.max, m.unit)}`, String(s.n)]);
+  for (const { metric, unit, spread: s } of Object.values(figures(runs))) {
+    if (s === null) continue;
+    rows.push([metric, spreadCell(s, unit), `${fmtUnit(s.min, unit)} - ${fmtUnit(s.max, unit)}`, String(s.n)]);
   }
   return { head: ['metric', 'median [95% interval]', 'min - max', 'runs'], rows, right: [false, true, true, true] };
 }

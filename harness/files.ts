@@ -18,6 +18,9 @@ export interface SweepCell {
   results: RunResults;
   /** every repeat of the cell (--repeat N), the first one included */
   runs?: RunResults[];
+  /** every metric over the cell's runs, by name: median, spread and 95% interval (figures():
+   *  what the terminal's table and the HTML report show) */
+  figures?: Record<string, import('./compare.js').Figure>;
 }
 
 export interface SweepResults {

@@ -2,13 +2,13 @@
 // one folder, and every metric as a median with its spread and 95% interval. `compare` takes
 // such folders as its two sides.
 import { join } from 'node:path';
-import { metrics, repeatTable, values } from './compare.js';
+import { figures, repeatTable } from './compare.js';
 import type { RunConfig } from './config.js';
 import { type Format, commandLine, renderTable } from './format.js';
 import type { Logger } from './log.js';
 import { type RunResults, buildResults, exitCodeOf, writeResults } from './results.js';
 import { runScenario } from './runner.js';
-import { METHOD, spread } from './stats.js';
+import { METHOD } from './stats.js';
 
 export async function runRepeated(cfg: RunConfig, n: number, format: Format, log: Logger, signal: AbortSignal): Promise<number> {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
@@ -23,10 +23,7 @@ export async function runRepeated(cfg: RunConfig, n: number, format: Format, log
   const verdicts = runs.map((r) => r.verdict);
   const code = Math.max(0, ...runs.map(exitCodeOf));
   if (format === 'json') {
-    const rows = metrics(runs).map((m) => {
-      const xs = values(runs, m.get);
-      return { metric: m.name, unit: m.unit, ...(xs.length ? spread(xs) : {}) };
-    });
+    const rows = Object.values(figures(runs)).map((f) => ({ metric: f.metric, unit: f.unit, ...(f.spread ?? {}) }));
     process.stdout.write(JSON.stringify({ command: commandLine(), method: METHOD, folder: dir, verdicts, rows }, null, 2) + '\n');
     return code;
   }

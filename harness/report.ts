@@ -7,8 +7,8 @@ import type { CampaignResults } from './campaign.js';
 import type { Loaded, SweepResults } from './files.js';
 import type { HistSummary, RunResults } from './results.js';
 import { type ScatterPoint, barChart, esc, scatterChart, sequenceChart } from './svg.js';
-import { type Spread, spread } from './stats.js';
-import { values } from './compare.js';
+import { METHOD, type Spread, spread } from './stats.js';
+import { type Figure, cellFigures, spreadCell } from './compare.js';
 import type { ExploreFile } from './explore.js';
 import { STEP_NS } from '../src/machine/controlled.js';
 import { fmtFreq, fmtInt, fmtNs } from './table.js';
@@ -118,50 +118,61 @@ function cellLabel(c: SweepResults['cells'][number]): string {
   return `${c.readers}r/${c.writers}w${w ? ' ' + w : ''}${k ? ' ' + k : ''}`;
 }
 
-/** The trade-off, drawn: a point per cell (its median over the repeats, error bars from their
- *  95% interval): writer latency against the memory held by deferred frees, and against
- *  reader throughput, so the cheapest safe setting can be seen. */
-function tradeOffCharts(sw: SweepResults): string[] {
-  const m = (c: SweepResults['cells'][number], f: (r: RunResults) => number | null | undefined): Spread | null => {
-    const xs = values(c.runs ?? [c.results], f);
-    return xs.length ? spread(xs) : null;
-  };
-  const points = (fx: (r: RunResults) => number | null | undefined, fy: (r: RunResults) => number | null | undefined): ScatterPoint[] =>
-    sw.cells.flatMap((c) => {
-      const x = m(c, fx);
-      const y = m(c, fy);
+/** A cell's figure of `metric`, or null. */
+type Figs = Record<string, Figure>;
+const fig = (f: Figs, metric: string): Spread | null => f[metric]?.spread ?? null;
+
+/** The trade-off, drawn: a point per cell at its medians over the repeats, error bars from
+ *  their 95% intervals (the cell's figures, as the terminal's table shows them): writer
+ *  latency against the memory held by deferred frees, and against reader throughput, so the
+ *  cheapest safe setting can be seen. */
+function tradeOffCharts(sw: SweepResults, figs: Figs[]): string[] {
+  const points = (mx: string, my: string): ScatterPoint[] =>
+    sw.cells.flatMap((c, i) => {
+      const x = fig(figs[i], mx);
+      const y = fig(figs[i], my);
       return x && y ? [{ label: `${c.strategy} ${cellLabel(c)}`, series: c.strategy, x: x.median, y: y.median, xlo: x.lo, xhi: x.hi, ylo: y.lo, yhi: y.hi }] : [];
     });
-  const held = (r: RunResults): number => r.sync.deferredFreesPendingMax;
+  const held = 'deferred frees pending max';
   return [
-    scatterChart({ id: chartId('Trade-off: writer p99 against memory held'), title: 'Trade-off: writer latency p99 against memory held', xLabel: 'deferred frees pending at most (frames)', yLabel: 'writer op p99', points: points(held, (r) => r.writer.latencyNs.p99), xFormat: (v) => fmtInt(v), yFormat: fmtNs, logY: true }),
-    scatterChart({ id: chartId('Trade-off: writer p50 against memory held'), title: 'Trade-off: writer latency p50 against memory held', xLabel: 'deferred frees pending at most (frames)', yLabel: 'writer op p50', points: points(held, (r) => r.writer.latencyNs.p50), xFormat: (v) => fmtInt(v), yFormat: fmtNs, logY: true }),
-    scatterChart({ id: chartId('Trade-off: writer p99 against reader throughput'), title: 'Trade-off: writer latency p99 against reader throughput', xLabel: 'reader ops/s', yLabel: 'writer op p99', points: points((r) => r.reader.opsPerSec, (r) => r.writer.latencyNs.p99), xFormat: (v) => fmtInt(v), yFormat: fmtNs, logY: true }),
+    scatterChart({ id: chartId('Trade-off: writer p99 against memory held'), title: 'Trade-off: writer latency p99 against memory held', xLabel: 'deferred frees pending at most (frames)', yLabel: 'writer op p99', points: points(held, 'writer op p99'), xFormat: (v) => fmtInt(v), yFormat: fmtNs, logY: true }),
+    scatterChart({ id: chartId('Trade-off: writer p50 against memory held'), title: 'Trade-off: writer latency p50 against memory held', xLabel: 'deferred frees pending at most (frames)', yLabel: 'writer op p50', points: points(held, 'writer op p50'), xFormat: (v) => fmtInt(v), yFormat: fmtNs, logY: true }),
+    scatterChart({ id: chartId('Trade-off: writer p99 against reader throughput'), title: 'Trade-off: writer latency p99 against reader throughput', xLabel: 'reader ops/s', yLabel: 'writer op p99', points: points('reader ops/s', 'writer op p99'), xFormat: (v) => fmtInt(v), yFormat: fmtNs, logY: true }),
   ];
 }
 
+/** The sweep's table in the report: every cell, each metric as median [95% interval]. */
+const SWEEP_HTML_COLUMNS = ['reader ops/s', 'writer ops/s', 'writer op p50', 'writer op p99', 'sync wait p50', 'IPI wait p50', 'grace period p50', 'deferred frees pending max', 'violations'];
+
 function sweepSection(sw: SweepResults, path: string): string {
   const out: string[] = [];
+  const figs = sw.cells.map(cellFigures);
+  const repeat = Math.max(...sw.cells.map((c) => (c.runs ?? [c.results]).length), 1);
   out.push(`<h2>Sweep: ${esc(sw.scenario)}</h2>`);
-  out.push(`<p class="muted">From <code>${esc(path)}</code>, started ${esc(sw.startedAt)} on ${sw.host.cpus} x ${esc(sw.host.cpuModel)}; ${sw.cells.length} cells of ${(sw.durationMs / 1000).toFixed(1)} s. Strategies ${esc(sw.axes.strategies.join(', '))}; readers ${esc(sw.axes.readers.join(', '))}; writers ${esc(sw.axes.writers.join(', '))}.</p>`);
+  out.push(`<p class="muted">From <code>${esc(path)}</code>, started ${esc(sw.startedAt)} on ${sw.host.cpus} x ${esc(sw.host.cpuModel)}; ${sw.cells.length} cells of ${(sw.durationMs / 1000).toFixed(1)} s, ${repeat} run${repeat > 1 ? 's' : ''} each. Strategies ${esc(sw.axes.strategies.join(', '))}; readers ${esc(sw.axes.readers.join(', '))}; writers ${esc(sw.axes.writers.join(', '))}.</p>`);
+  out.push(`<p class="muted">${repeat > 1 ? `Every bar and point is the median of a cell's ${repeat} runs; the error bars are its 95% interval (${esc(METHOD)}), as in the terminal's table and the JSON's <code>figures</code>.` : 'One run per cell: no interval can be given (sweep --repeat N draws error bars).'}</p>`);
   const strategies = sw.axes.strategies;
   const labels = [...new Set(sw.cells.map(cellLabel))];
-  const cell = (st: string, label: string) => sw.cells.find((c) => c.strategy === st && cellLabel(c) === label);
-  const chart = (what: string, unit: string, f: (r: RunResults) => number | null, log = false, format?: (v: number) => string): string =>
-    barChart({ id: chartId(what), title: what, series: strategies, unit, log, format, groups: labels.map((label) => ({ label, values: strategies.map((st) => { const c = cell(st, label); return c ? f(c.results) : null; }) })) });
-  const firstPaired = (r: RunResults): number | null => Object.values(r.windows).find((w) => w.frequency !== null)?.frequency ?? null;
-  out.push(chart('Reader throughput', 'ops/s', (r) => r.reader.opsPerSec));
-  out.push(chart('Writer operation latency p50', 'latency', (r) => r.writer.latencyNs.p50, true, fmtNs));
-  out.push(chart('Writer operation latency p99', 'latency', (r) => r.writer.latencyNs.p99, true, fmtNs));
-  out.push(...tradeOffCharts(sw));
-  out.push(chart('Race-window overlap frequency', 'overlaps per reader window', firstPaired, false, fmtFreq));
-  out.push(chart('Memory held: deferred frees pending at most', 'frames', (r) => r.sync.deferredFreesPendingMax));
-  out.push(htmlTable(['strategy', 'cell', 'verdict', 'reader ops/s', 'writer ops/s', 'writer p50', 'writer p99', 'window freq', 'IPI p50', 'grace period p50', 'pending max', 'violations'],
-    sw.cells.map((c) => {
-      const r = c.results;
-      return [c.strategy, cellLabel(c), r.verdict, fmtInt(r.reader.opsPerSec), fmtInt(r.writer.opsPerSec), fmtNs(r.writer.latencyNs.p50), fmtNs(r.writer.latencyNs.p99), fmtFreq(firstPaired(r)), fmtNs(r.sync.ipiWaitNs.p50), fmtNs(r.sync.gracePeriodNs.p50 ?? r.sync.syncRcuExpeditedNs.p50), fmtInt(r.sync.deferredFreesPendingMax), fmtInt(r.violationCount)];
-    }), [false, false, false, true, true, true, true, true, true, true, true, true],
-    sw.cells.map((c) => [null, null, c.results.verdict, null, null, null, null, null, null, null, null, null])));
+  const at = (st: string, label: string): number => sw.cells.findIndex((c) => c.strategy === st && cellLabel(c) === label);
+  const chart = (what: string, metric: string, unit: string, log = false, format?: (v: number) => string): string =>
+    barChart({
+      id: chartId(what), title: what, series: strategies, unit, log, format, groups: labels.map((label) => {
+        const fs = strategies.map((st) => (at(st, label) < 0 ? null : fig(figs[at(st, label)], metric)));
+        return { label, values: fs.map((f) => f?.median ?? null), lo: fs.map((f) => f?.lo ?? null), hi: fs.map((f) => f?.hi ?? null) };
+      }),
+    });
+  out.push(chart('Reader throughput', 'reader ops/s', 'ops/s'));
+  out.push(chart('Writer operation latency p50', 'writer op p50', 'latency', true, fmtNs));
+  out.push(chart('Writer operation latency p99', 'writer op p99', 'latency', true, fmtNs));
+  out.push(...tradeOffCharts(sw, figs));
+  const windows = [...new Set(figs.flatMap((f) => Object.keys(f).filter((m) => /^window .* frequency$/.test(m) && f[m].spread !== null)))].sort();
+  for (const w of windows) out.push(chart(`Race-window overlap frequency: ${w.replace(/^window | frequency$/g, '')}`, w, 'overlaps per reader window', false, fmtFreq));
+  out.push(chart('Memory held: deferred frees pending at most', 'deferred frees pending max', 'frames'));
+  const cols = SWEEP_HTML_COLUMNS.filter((m) => figs.some((f) => fig(f, m)));
+  out.push(htmlTable(['strategy', 'cell', 'verdicts', ...cols],
+    sw.cells.map((c, i) => [c.strategy, cellLabel(c), [...new Set((c.runs ?? [c.results]).map((r) => r.verdict))].join('/'), ...cols.map((m) => spreadCell(fig(figs[i], m), figs[i][m].unit))]),
+    [false, false, false, ...cols.map(() => true)],
+    sw.cells.map((c) => [null, null, c.runs?.some((r) => r.verdict !== 'PASS') || c.results.verdict !== 'PASS' ? 'FAIL' : 'PASS', ...cols.map(() => null)])));
   return out.join('\n');
 }
 
@@ -192,7 +203,12 @@ function campaignSection(cp: CampaignResults, path: string): string {
   const bugs = cp.rows.filter((r) => r.bug !== null && r.firstViolationMs !== null);
   if (bugs.length) {
     out.push(barChart({ id: chartId('detection'), title: 'Time to first violation', series: ['first violation'], unit: 'ms', log: true,
-      groups: bugs.map((r) => ({ label: `${r.bug} (${r.strategy})`, values: [Math.max(r.firstViolationMs!, 0.01)] })), format: (v) => `${+v.toPrecision(3)}` }));
+      groups: bugs.map((r) => {
+        // --repeat: the median over the repeats that caught it, with its interval
+        const xs = r.firstViolationRuns.filter((x): x is number => x !== null);
+        const sp = xs.length >= 2 ? spread(xs) : null;
+        return { label: `${r.bug} (${r.strategy})`, values: [Math.max(r.firstViolationMs!, 0.01)], lo: [sp?.lo ?? null], hi: [sp?.hi ?? null] };
+      }), format: (v) => `${+v.toPrecision(3)}` }));
   }
   const fixed = cp.rows.filter((r) => r.bug === null);
   if (fixed.length) {

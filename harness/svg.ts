@@ -10,6 +10,9 @@ const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948
 export interface BarGroup {
   label: string;
   values: (number | null)[];
+  /** each value's 95% interval (a median over repeats), drawn as an error bar; null: none */
+  lo?: (number | null)[];
+  hi?: (number | null)[];
 }
 
 export interface BarChartSpec {
@@ -43,7 +46,8 @@ export function barChart(spec: BarChartSpec): string {
   const labelH = rotate ? Math.min(260, 24 + longest * 5) : 60;
   const legendH = 22 * Math.ceil(spec.series.length / 4);
   const H = top + plotH + labelH + legendH;
-  const vals = spec.groups.flatMap((g) => g.values).filter((v): v is number => v !== null && Number.isFinite(v));
+  // the axis reaches the error bars too
+  const vals = spec.groups.flatMap((g) => [...g.values, ...(g.hi ?? []), ...(g.lo ?? [])]).filter((v): v is number => v !== null && Number.isFinite(v));
   const maxV = vals.length ? Math.max(...vals) : 1;
   const minPos = vals.filter((v) => v > 0).reduce((a, b) => Math.min(a, b), Infinity);
   const log = Boolean(spec.log) && vals.some((v) => v > 0);
@@ -81,7 +85,18 @@ export function barChart(spec: BarChartSpec): string {
       }
       const yv = y(v);
       const h = Math.max(1, top + plotH - yv);
-      out.push(`<rect class="bar" x="${x.toFixed(1)}" y="${(top + plotH - h).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${PALETTE[si % PALETTE.length]}" data-series="${esc(spec.series[si])}" data-group="${esc(g.label)}" data-value="${v}"><title>${esc(g.label)} / ${esc(spec.series[si])}: ${esc(fmt(v))}${spec.format ? '' : ` ${esc(spec.unit)}`}</title></rect>`);
+      const lo = g.lo?.[si] ?? null;
+      const hi = g.hi?.[si] ?? null;
+      const interval = lo !== null && hi !== null ? ` [${fmt(lo)}, ${fmt(hi)}]` : '';
+      out.push(`<rect class="bar" x="${x.toFixed(1)}" y="${(top + plotH - h).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${PALETTE[si % PALETTE.length]}" data-series="${esc(spec.series[si])}" data-group="${esc(g.label)}" data-value="${v}"${interval ? ` data-lo="${lo}" data-hi="${hi}"` : ''}><title>${esc(g.label)} / ${esc(spec.series[si])}: ${esc(fmt(v))}${esc(interval)}${spec.format ? '' : ` ${esc(spec.unit)}`}</title></rect>`);
+      if (interval) {
+        // the interval of the median: a whisker with caps
+        const cx = (x + (bw - 1) / 2).toFixed(1);
+        const [y0, y1] = [y(lo!).toFixed(1), y(hi!).toFixed(1)];
+        const c0 = (x + (bw - 1) / 2 - Math.min(5, bw / 3)).toFixed(1);
+        const c1 = (x + (bw - 1) / 2 + Math.min(5, bw / 3)).toFixed(1);
+        out.push(`<g class="errbar" data-series="${esc(spec.series[si])}" data-group="${esc(g.label)}" data-lo="${lo}" data-hi="${hi}"><line x1="${cx}" x2="${cx}" y1="${y0}" y2="${y1}" stroke="#222"/><line x1="${c0}" x2="${c1}" y1="${y0}" y2="${y0}" stroke="#222"/><line x1="${c0}" x2="${c1}" y1="${y1}" y2="${y1}" stroke="#222"/></g>`);
+      }
     });
     const lx = (left + gi * gw + gw / 2).toFixed(1);
     const ly = top + plotH + 14;

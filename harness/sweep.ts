@@ -1,10 +1,10 @@
 // `gupstress sweep`: one scenario over strategies x readers x writers x widen values; one
 // JSON holding every cell and one HTML report.
-import { type Unit, fmtUnit, spreadCell, values } from './compare.js';
+import { cellFigures, figures, fmtUnit, spreadCell } from './compare.js';
 import { KNOBS, formatKnob } from '../src/machine/knobs.js';
 import { requireScenario, resolveRunConfig, BadInput, intOpt, knobValue, listOpt, parseDuration } from './config.js';
 import { type Table, commandLine, parseFormat, renderTable } from './format.js';
-import { METHOD, spread } from './stats.js';
+import { METHOD } from './stats.js';
 import { SWEEP_SCHEMA, type SweepCell, type SweepResults } from './files.js';
 import type { Logger } from './log.js';
 import { writeReport } from './report.js';
@@ -100,7 +100,7 @@ export async function runSweep(o: SweepOptions, log: Logger, signal: AbortSignal
     const kn: Record<string, number> = {};
     for (const [k] of c.combo) if (isKnob.has(k)) kn[k] = c.cfg.knobs[k];
     else w[k] = c.cfg.widen[k];
-    done.push({ strategy: c.strategy, readers: c.cfg.readers, writers: c.cfg.writers, widen: w, knobs: kn, results: runs[0], runs });
+    done.push({ strategy: c.strategy, readers: c.cfg.readers, writers: c.cfg.writers, widen: w, knobs: kn, results: runs[0], runs, figures: figures(runs) });
     log.info({ strategy: c.strategy, readers: c.cfg.readers, writers: c.cfg.writers, widen: w, verdicts: runs.map((r) => r.verdict), readerOpsPerSec: runs.map((r) => r.reader.opsPerSec) }, `sweep cell ${i + 1}/${cells.length}`);
   }
   const sweep: SweepResults = {
@@ -123,26 +123,14 @@ export async function runSweep(o: SweepOptions, log: Logger, signal: AbortSignal
   return verdicts.includes('ERROR') ? 3 : verdicts.includes('FAIL') ? 1 : 0;
 }
 
-/** What the strategy waits on, p50: the IPI broadcast (ipi), the grace period that holds the
- *  call_rcu frees (rcu), synchronize_rcu (rcu-sync), synchronize_rcu_expedited (rcu-exp). */
-export function syncWaitNs(r: RunResults): number | null {
-  const s = r.sync;
-  switch (r.config.strategy) {
-    case 'ipi': return s.ipiWaitNs.p50;
-    case 'rcu': return s.gracePeriodNs.p50;
-    case 'rcu-sync': return s.syncRcuNs.p50;
-    case 'rcu-exp': return s.syncRcuExpeditedNs.p50;
-  }
-  return null;
-}
-
-/** The columns of the sweep table: what a strategy and knob choice trades (declared once). */
-const SWEEP_COLUMNS: { head: string; unit: Unit; get: (r: RunResults) => number | null | undefined }[] = [
-  { head: 'reader ops/s', unit: 'ops/s', get: (r) => r.reader.opsPerSec },
-  { head: 'writer p50', unit: 'ns', get: (r) => r.writer.latencyNs.p50 },
-  { head: 'writer p99', unit: 'ns', get: (r) => r.writer.latencyNs.p99 },
-  { head: 'sync wait p50', unit: 'ns', get: (r) => syncWaitNs(r) },
-  { head: 'frees pending max', unit: 'count', get: (r) => r.sync.deferredFreesPendingMax },
+/** The columns of the sweep table: what a strategy and knob choice trades (metric names of
+ *  compare.ts's metrics, declared there once). */
+const SWEEP_COLUMNS: { head: string; metric: string }[] = [
+  { head: 'reader ops/s', metric: 'reader ops/s' },
+  { head: 'writer p50', metric: 'writer op p50' },
+  { head: 'writer p99', metric: 'writer op p99' },
+  { head: 'sync wait p50', metric: 'sync wait p50' },
+  { head: 'frees pending max', metric: 'deferred frees pending max' },
 ];
 
 /** A sweep cell's run that failed says so as it ends (the exit code alone says only that one
@@ -157,15 +145,16 @@ function warnVerdict(log: Logger, strategy: string, readers: number, writers: nu
 export function sweepTable(sw: SweepResults): Table {
   const widen = Object.keys(sw.axes.widen);
   const knobs = Object.keys(sw.axes.knobs ?? {});
-  const cols = SWEEP_COLUMNS.filter((c) => sw.cells.some((cell) => (cell.runs ?? [cell.results]).some((r) => typeof c.get(r) === 'number')));
+  const figs = sw.cells.map(cellFigures);
+  const cols = SWEEP_COLUMNS.filter((c) => figs.some((f) => f[c.metric]?.spread));
   return {
     head: ['strategy', 'r', 'w', ...widen, ...knobs, 'verdict', ...cols.map((c) => c.head)],
-    rows: sw.cells.map((cell) => {
+    rows: sw.cells.map((cell, i) => {
       const runs = cell.runs ?? [cell.results];
       const verdicts = [...new Set(runs.map((r) => r.verdict))].join('/');
       return [cell.strategy, String(cell.readers), String(cell.writers), ...widen.map((k) => fmtUnit(cell.widen[k], 'ns')), ...knobs.map((k) => (cell.knobs?.[k] === undefined ? '-' : KNOBS.byName(k) ? formatKnob(KNOBS.byName(k)!, cell.knobs[k]) : String(cell.knobs[k]))), verdicts, ...cols.map((c) => {
-        const xs = values(runs, c.get);
-        return xs.length ? spreadCell(spread(xs), c.unit) : '-';
+        const f = figs[i][c.metric];
+        return f?.spread ? spreadCell(f.spread, f.unit) : '-';
       })];
     }),
     right: [false, true, true, ...widen.map(() => true), ...knobs.map(() => true), false, ...cols.map(() => true)],

@@ -115,7 +115,7 @@ test('the report in headless Chromium: every chart rendered, bars carry the JSON
     const tput = charts.find((c) => c.title === 'Reader throughput')!;
     for (const cell of sweep.cells) {
       const bar = tput.bars.find((b) => b.series === cell.strategy)!;
-      assert.equal(bar.value, cell.results.reader.opsPerSec, `${cell.strategy} throughput bar`);
+      assert.equal(bar.value, median(cell.runs!.map((r) => r.reader.opsPerSec)), `${cell.strategy} throughput bar: the median of the repeats`);
     }
     const lat = charts.find((c) => c.title === 'Latency percentiles')!;
     assert.equal(lat.bars.find((b) => b.group === 'reader op' && b.series === 'p99')!.value, runRes.reader.latencyNs.p99);
@@ -126,6 +126,52 @@ test('the report in headless Chromium: every chart rendered, bars carry the JSON
     assert.ok(statSync(shot).size > 10_000, 'a real screenshot');
   } finally {
     await browser.close();
+  }
+});
+
+test('a repeated sweep: the terminal, the JSON and the HTML show the same medians and intervals, error bars on every bar', () => {
+  const out = tmpOut();
+  const sw = gupstress('sweep', '--scenario', 'munmap-free', '--strategy', 'ipi,rcu', '--repeat', '3', '--duration', '300ms', '--seed', '1', '--out', out);
+  assert.equal(sw.status, 0, sw.stderr);
+  const sweep = JSON.parse(readFileSync(join(out, readdirSync(out).find((f) => f.endsWith('.json'))!), 'utf8')) as SweepResults;
+  const html = readFileSync(join(out, readdirSync(out).find((f) => f.endsWith('.html'))!), 'utf8');
+  const attr = (tag: string, name: string): string | null => new RegExp(`${name}="([^"]*)"`).exec(tag)?.[1] ?? null;
+  const bars = [...html.matchAll(/<rect class="bar"[^>]*>/g)].map((m) => m[0]);
+  const whiskers = [...html.matchAll(/<g class="errbar"[^>]*>/g)].map((m) => m[0]);
+  const chartOf = (title: string): string => {
+    const at = html.indexOf(`aria-label="${title}"`);
+    assert.ok(at >= 0, `the report draws ${title}`);
+    return html.slice(at, html.indexOf('</svg>', at));
+  };
+  const checks: [string, string, (r: RunResults) => number | null][] = [
+    ['Reader throughput', 'reader ops/s', (r) => r.reader.opsPerSec],
+    ['Writer operation latency p50', 'writer op p50', (r) => r.writer.latencyNs.p50],
+    ['Writer operation latency p99', 'writer op p99', (r) => r.writer.latencyNs.p99],
+    ['Memory held: deferred frees pending at most', 'deferred frees pending max', (r) => r.sync.deferredFreesPendingMax],
+  ];
+  let differsFromFirstRun = 0;
+  for (const [title, metric, get] of checks) {
+    const svg = chartOf(title);
+    for (const cell of sweep.cells) {
+      const f = cell.figures![metric].spread!;
+      const xs = cell.runs!.map(get).filter((v): v is number => v !== null);
+      assert.equal(f.n, 3);
+      assert.equal(f.median, median(xs), `${title} ${cell.strategy}: the JSON's figure is the median of the 3 runs`);
+      const bar = [...svg.matchAll(/<rect class="bar"[^>]*>/g)].map((m) => m[0]).find((b) => attr(b, 'data-series') === cell.strategy)!;
+      assert.equal(Number(attr(bar, 'data-value')), f.median, `${title} ${cell.strategy}: the bar is the JSON's median`);
+      assert.equal(Number(attr(bar, 'data-lo')), f.lo, `${title} ${cell.strategy}: its interval`);
+      assert.equal(Number(attr(bar, 'data-hi')), f.hi);
+      if (xs[0] !== f.median) differsFromFirstRun++;
+    }
+  }
+  assert.ok(differsFromFirstRun > 0, 'some bar shows a median that is not the first run (what the report drew before)');
+  // every bar with an interval has its whisker; the terminal's table prints the same figures
+  assert.equal(whiskers.length, bars.filter((b) => attr(b, 'data-lo') !== null).length);
+  assert.ok(bars.every((b) => attr(b, 'data-lo') !== null), 'every bar of a 3-repeat sweep carries its interval');
+  const fmt = (v: number): string => Math.round(v).toLocaleString('en-US');
+  for (const cell of sweep.cells) {
+    const f = cell.figures!['reader ops/s'].spread!;
+    assert.match(sw.stdout, new RegExp(`^${cell.strategy}\\s.*${fmt(f.median)} \\[${fmt(f.lo!)}, ${fmt(f.hi!)}\\]`, 'm'), `${cell.strategy}: the terminal shows the JSON's figure`);
   }
 });
 
