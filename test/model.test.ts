@@ -3,16 +3,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { endOfRunAccounting } from '../src/check/accounting.js';
 import { winReaderClose, winReaderOpen, winWriterClose, winWriterOpen } from '../src/check/windows.js';
-import { MD_MAPCOUNT, MD_REFCOUNT, MD_TYPE, PageType, frameAddr, mdAddr } from '../src/machine/layout.js';
+import { FANOUT, MD_MAPCOUNT, MD_REFCOUNT, MD_TYPE, PageType, frameAddr, mdAddr } from '../src/machine/layout.js';
 import { FOLL_GET, FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, folioMaybeDmaPinned } from '../src/mm/folio.js';
-import { GUP_FAST_NOT_PRESENT, GUP_FAST_PERM, gupFast, gupSlow, getUserPagesFast, putUserPages } from '../src/mm/gup.js';
+import { GUP_FAST_NOT_PRESENT, GUP_FAST_PERM, GUP_FAST_TABLE_GONE, gupFast, gupSlow, getUserPagesFast, putUserPages } from '../src/mm/gup.js';
 import { KSM_ABORT_PINNED, KSM_MERGED, ksmMergeOne } from '../src/mm/ksm.js';
 import { mmapPopulate, munmapVma } from '../src/mm/memory.js';
 import { mmAlloc } from '../src/mm/mm.js';
 import { MmuGather } from '../src/mm/mmu_gather.js';
 import { entryOffset } from '../src/mm/pgtable.js';
 import { VM_HUGEPAGE, VM_READ, VM_WRITE, vmaDefine } from '../src/mm/vma.js';
-import { LVL_PTE } from '../src/arch/arch.js';
+import { type Arch, LVL_PTE, LVL_PUD } from '../src/arch/arch.js';
 import { S_TABLES_FREED } from '../src/sync/strategy.js';
 import { machine } from './helpers.js';
 import { W_GUP_PIN_RECHECK } from '../src/mm/gup.js';
@@ -204,4 +204,24 @@ test('a fault that loses the race to map an address drops only its own reference
   localIrqRestore(a);
   assert.equal(mem.load(mdAddr(L, p, MD_TYPE)), PageType.Free, 'the walker\'s put freed it');
   for (const x of cs) assert.deepEqual(x.violations.map((v) => `${v.kind}: ${v.detail}`), []);
+});
+
+test('a walk that steps past its table is caught at that read (walk-past-table), not by what the next frame holds', () => {
+  // the pmd loop's range is clamped by the pud level's pXd_addr_end; a mutation that stops
+  // clamping it walks pmdp on past entry 63 of its table, into whatever frame follows
+  const m = machine({ frames: 1024, huge: 4 });
+  mmAlloc(m.c, 0, 4);
+  const boundary = 2 * FANOUT * FANOUT; // a pud boundary: two pmd tables meet here
+  vmaDefine(m.mem, m.L, 0, 0, boundary - 64, boundary + 64, VM_READ | VM_WRITE, false);
+  assert.equal(mmapPopulate(m.c, 0, 0), 0);
+  assert.equal(gupFast(m.c, 0, boundary - 2, 4, FOLL_GET), 4, 'the kernel walk crosses into the next pmd table');
+  putUserPages(m.c, 4, FOLL_GET, boundary - 2);
+  assert.equal(m.c.violations.length, 0, JSON.stringify(m.c.violations));
+  const sane = m.c.arch;
+  (m.c as { arch: Arch }).arch = { ...sane, addrEnd: (level, mmLevels, vpn, end) => (level === LVL_PUD ? end : sane.addrEnd(level, mmLevels, vpn, end)) };
+  const n = gupFast(m.c, 0, boundary - 2, 4, FOLL_GET);
+  putUserPages(m.c, n, FOLL_GET, boundary - 2);
+  assert.equal(m.c.violations[0]?.kind, 'walk-past-table', JSON.stringify(m.c.violations));
+  assert.match(m.c.violations[0].detail, /read entry 64 of level-2 table frame \d+, which has 64/);
+  assert.equal(m.c.gupFastReason, GUP_FAST_TABLE_GONE, 'the walk stops there');
 });

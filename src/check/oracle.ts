@@ -3,7 +3,7 @@
 import type { Cpu } from '../machine/cpu.js';
 import { isHugeFolioHead } from '../mm/page_alloc.js';
 import { LVL_PMD } from '../arch/arch.js';
-import { FANOUT, FRAME_WORDS, MD_FLAGS, PG_TABLE_DETACHED, MD_GEN, MD_LEVEL, MD_PREV_VPN, MD_STAMP, MD_TYPE, MD_VPN, PageType, mdAddr } from '../machine/layout.js';
+import { FANOUT, FRAME_WORDS, MD_FLAGS, PG_TABLE_DETACHED, MD_GEN, MD_LEVEL, MD_PREV_VPN, MD_STAMP, MD_TYPE, MD_VPN, PageType, frameAddr, mdAddr } from '../machine/layout.js';
 import { defineViolation } from './violations.js';
 
 export const V_STALE_PAGE = defineViolation('stale-page', 'GUP returned a page that was not mapped there at any time during the walk');
@@ -13,6 +13,7 @@ export const V_SPECIAL_REFCOUNTED = defineViolation('special-refcounted', 'a ref
 export const V_DETACHED_NONEMPTY = defineViolation('detached-nonempty', 'a lockless reader read a non-empty pte from a retracted (detached) table');
 export const V_PIN_DETACHED = defineViolation('pinned-from-detached', 'GUP-fast returned a page through a pte of a table that was retracted (its pmd cleared) before its re-check');
 export const V_LOST_UPDATE = defineViolation('lost-update', 'a write made under a lock is not there afterwards');
+export const V_WALK_PAST_TABLE = defineViolation('walk-past-table', 'a lockless walker read an entry outside the table it entered (an index past its last entry)');
 
 /** The walker enters table frame pfn, whose type the model just read (tableType in
  *  mm/pgtable.ts, -1: no such frame): remember its generation, and judge the frame: one that
@@ -26,6 +27,7 @@ export function walkEnterTable(c: Cpu, pfn: number, vpn: number, type: number): 
   if (type !== PageType.PageTable) return walkEnterFreed(c, pfn, vpn, type);
   const i = c.nrWalk++;
   c.walkPfn[i] = pfn;
+  c.walkBase[i] = frameAddr(c.L, pfn, 0);
   c.walkGen[i] = c.mem.peek(mdAddr(c.L, pfn, MD_GEN));
   return i;
 }
@@ -37,25 +39,33 @@ function walkEnterFreed(c: Cpu, pfn: number, vpn: number, type: number): number 
   }
   const i = c.nrWalk++;
   c.walkPfn[i] = pfn;
+  c.walkBase[i] = frameAddr(c.L, pfn, 0);
   c.walkGen[i] = c.mem.peek(mdAddr(c.L, pfn, MD_GEN));
   c.violation(V_PGTABLE_UAF, vpn, `walked table frame ${pfn} after it was freed (type ${type}, gen ${c.walkGen[i]})`);
   return i;
 }
 
-/** The walker read an entry of the table it entered as walk record i (the index
- *  walkEnterTable gave it; -1: a folded level, read from the table above): that frame must
- *  still be the allocation it entered. A changed generation is a use-after-free, reported at
- *  this first access, with the access in the trace; the record takes the new generation so
- *  the end-of-section check does not report it again. false: the walker must stop (a real CPU
- *  would go on reading whatever the frame holds now). */
-export function walkEntryLive(c: Cpu, i: number, vpn: number): boolean {
+/** The walker read the entry at p of the table it entered as walk record i (the index
+ *  walkEnterTable gave it; -1: a folded level, read from the table above): p must lie inside
+ *  that table (an index past its last entry is walk-past-table: the walk's own address
+ *  arithmetic went wrong), and the frame must still be the allocation it entered (a changed
+ *  generation is a use-after-free). Each is reported at this first access, with the access in
+ *  the trace; the record takes the new generation so the end-of-section check does not report
+ *  it again. false: the walker must stop (a real CPU would go on reading whatever is there).
+ *  The common case is one unsigned compare and one plain read. */
+export function walkEntryLive(c: Cpu, i: number, p: number, vpn: number): boolean {
   // i < 0: a folded level (or the oracle off, bench)
-  return i < 0 || c.mem.peek(mdAddr(c.L, c.walkPfn[i], MD_GEN)) === c.walkGen[i] || walkEntryFreed(c, i, vpn);
+  return i < 0 || ((p - c.walkBase[i]) >>> 0 < FANOUT && c.mem.peek(mdAddr(c.L, c.walkPfn[i], MD_GEN)) === c.walkGen[i]) || walkEntryBad(c, i, p, vpn);
 }
 
-function walkEntryFreed(c: Cpu, i: number, vpn: number): boolean {
+function walkEntryBad(c: Cpu, i: number, p: number, vpn: number): boolean {
   const m = c.mem;
   const pfn = c.walkPfn[i];
+  const index = p - c.walkBase[i];
+  if (index < 0 || index >= FANOUT) {
+    c.violation(V_WALK_PAST_TABLE, vpn, `read entry ${index} of level-${m.peek(mdAddr(c.L, pfn, MD_LEVEL))} table frame ${pfn}, which has ${FANOUT} (0..${FANOUT - 1}): the walk stepped past its table`);
+    return false;
+  }
   const gen = m.peek(mdAddr(c.L, pfn, MD_GEN));
   c.violation(V_PGTABLE_UAF, vpn,
     `read an entry of level-${m.peek(mdAddr(c.L, pfn, MD_LEVEL))} table frame ${pfn} after it was freed (gen ${c.walkGen[i]} -> ${gen}, type now ${m.peek(mdAddr(c.L, pfn, MD_TYPE))})`);

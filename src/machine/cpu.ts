@@ -106,6 +106,8 @@ export class Cpu {
   nrPages = 0;
   readonly walkPfn = new Int32Array(8);
   readonly walkGen = new Int32Array(8);
+  /** the word address of each walked table's entry 0 (the oracle's bounds check) */
+  readonly walkBase = new Int32Array(8);
   nrWalk = 0;
   walkStamp = 0;
   /** page-table depth of the walk in progress (pgdOffsetLockless) */

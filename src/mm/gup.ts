@@ -81,7 +81,7 @@ function gupFastPteRange(c: Cpu, pmd: number, pmdp: number, addr: number, end: n
     winReaderOpen(c, W_GUP_PIN_RECHECK, addr);
     const pte = m.load(ptep); // ptep_get_lockless()
     c.trace(EV_PTE, addr, pte);
-    if (!walkEntryLive(c, wi, addr)) return failWin(c, GUP_FAST_TABLE_GONE); // oracle: a freed table, at its first access
+    if (!walkEntryLive(c, wi, ptep, addr)) return failWin(c, GUP_FAST_TABLE_GONE); // oracle: a freed table, at its first access
     if (!a.ptePresent(pte)) return failWin(c, GUP_FAST_NOT_PRESENT);
     if (a.pteProtnone(pte) || !a.pteAccessPermitted(pte, write) || a.pteSpecial(pte)) return failWin(c, GUP_FAST_PERM);
     const page = a.ptePfn(pte);
@@ -188,7 +188,7 @@ function gupFastPmdRange(c: Cpu, pudp: number, pud: number, addr: number, end: n
   do {
     const pmd = m.load(pmdp); // READ_ONCE
     c.trace(EV_PMD, addr, pmd);
-    if (!walkEntryLive(c, wi, addr)) return fail(c, GUP_FAST_TABLE_GONE);
+    if (!walkEntryLive(c, wi, pmdp, addr)) return fail(c, GUP_FAST_TABLE_GONE);
     const next = a.addrEnd(LVL_PMD, levels, addr, end);
     if (a.pmdNone(pmd) || !a.pmdPresent(pmd)) return fail(c, GUP_FAST_NOT_PRESENT);
     if (a.pmdLeaf(pmd)) {
@@ -238,7 +238,7 @@ function gupFastPudRange(c: Cpu, p4dp: number, p4d: number, addr: number, end: n
     if (pudp < c.L.framesBase && pudp !== c.aStack + SP_P4D) return walkedStack(c, pudp, addr);
     const pud = m.load(pudp);
     c.trace(EV_PUD, addr, pud);
-    if (!walkEntryLive(c, wi, addr)) return fail(c, GUP_FAST_TABLE_GONE);
+    if (!walkEntryLive(c, wi, pudp, addr)) return fail(c, GUP_FAST_TABLE_GONE);
     const next = a.addrEnd(LVL_PUD, stackCopy ? LVL_PGD : levels, addr, end);
     if (a.upperNone(LVL_PUD, pud)) return fail(c, GUP_FAST_NOT_PRESENT);
     if (a.upperLeaf(LVL_PUD, pud)) return fail(c, GUP_FAST_NOT_PRESENT); // no huge puds in this model
@@ -288,7 +288,7 @@ function gupFastP4dRange(c: Cpu, pgdp: number, pgd: number, addr: number, end: n
   do {
     if (p4dp < c.L.framesBase && p4dp !== c.aStack + SP_PGD) return walkedStack(c, p4dp, addr);
     const p4d = m.load(p4dp);
-    if (!walkEntryLive(c, wi, addr)) return fail(c, GUP_FAST_TABLE_GONE);
+    if (!walkEntryLive(c, wi, p4dp, addr)) return fail(c, GUP_FAST_TABLE_GONE);
     // pXd_addr_end_folded(); the bug used the static p4d_addr_end of the 5-level geometry
     const next = a.addrEnd(LVL_P4D, stackCopy ? LVL_PGD : levels, addr, end);
     if (a.upperNone(LVL_P4D, p4d)) return fail(c, GUP_FAST_NOT_PRESENT);

@@ -58,7 +58,7 @@ export function pteOffsetMapLockless(c: Cpu, mm: number, vpn: number): number {
   const pmd = m.load(pmdp); // pmdp_get_lockless()
   c.trace(EV_PMD, vpn, pmd);
   let r = PTE_MAP_PMD_NONE;
-  if (walkEntryLive(c, c.nrWalk - 1, vpn) && !a.pmdNone(pmd) && a.pmdPresent(pmd) && !a.pmdLeaf(pmd)) {
+  if (walkEntryLive(c, c.nrWalk - 1, pmdp, vpn) && !a.pmdNone(pmd) && a.pmdPresent(pmd) && !a.pmdLeaf(pmd)) {
     const table = a.tablePfn(LVL_PMD, pmd);
     const type = tableType(c, table);
     const wi = walkEnterTable(c, table, vpn, type);
@@ -71,7 +71,7 @@ export function pteOffsetMapLockless(c: Cpu, mm: number, vpn: number): number {
       const ptep = pteOffsetOfPmd(c, pmd, vpn);
       const pte = m.load(ptep); // ptep_get()
       c.trace(EV_PTE, vpn, pte);
-      const live = walkEntryLive(c, wi, vpn); // oracle: a freed table, at its first access
+      const live = walkEntryLive(c, wi, ptep, vpn); // oracle: a freed table, at its first access
       if (early) rcuReadLock(c); // (the caller's rcu_read_unlock stays balanced)
       if (!live) {
         winReaderClose(c, W_PTE_MAP);
@@ -107,7 +107,7 @@ export function pmdReadLockless(c: Cpu, mm: number, vpn: number): number {
   winReaderOpen(c, W_PMD_LOCKLESS, vpn);
   const pmd = m.load(pmdp); // pmdp_get_lockless()
   c.trace(EV_PMD_LOCKLESS, vpn, pmd);
-  const live = walkEntryLive(c, c.nrWalk - 1, vpn); // oracle: a freed table, at its first access
+  const live = walkEntryLive(c, c.nrWalk - 1, pmdp, vpn); // oracle: a freed table, at its first access
   winWiden(c, W_PMD_LOCKLESS);
   let r: number;
   if (!live) r = PMD_READ_CHANGED;
@@ -135,7 +135,7 @@ export function pmdReadLockless(c: Cpu, mm: number, vpn: number): number {
     if (type === PageType.PageTable) {
       const ptep = pteOffsetOfPmd(c, pmd, vpn);
       const pte = m.load(ptep);
-      if (walkEntryLive(c, wi, vpn)) {
+      if (walkEntryLive(c, wi, ptep, vpn)) {
         r = PMD_READ_TABLE;
         if (a.ptePresent(pte)) getPageLockless(c, ptep, pte, pmdp, pmd, vpn);
       }

@@ -159,7 +159,7 @@ export function pmdOffsetLockless(c: Cpu, mm: number, vpn: number): number {
   for (let lvl = LVL_PGD - 1; lvl >= LVL_PMD; lvl--) {
     if (a.folded(lvl, levels)) continue;
     const v = m.load(p);
-    if (!walkEntryLive(c, wi, vpn)) return -1;
+    if (!walkEntryLive(c, wi, p, vpn)) return -1;
     if (a.upperNone(lvl + 1, v)) return -1;
     const table = a.tablePfn(lvl + 1, v);
     const type = tableType(c, table);
