@@ -51,6 +51,24 @@ export interface Execution {
   violations: Violation[];
   /** the traced steps in order; ev is the trace event's id */
   trace: { step: number; cpu: number; ev: number; text: string }[];
+  /** per window id, summed over the CPUs: entries, and (reader windows paired with a
+   *  writer window) overlaps: whether the race was really exercised */
+  winEntries: number[];
+  winOverlaps: number[];
+  /** the roles' outcomes and events, summed over their CPUs, by name */
+  outcomes: { reader: Record<string, number>; writer: Record<string, number> };
+}
+
+/** What varies between the executions of one set of CPUs. */
+export interface ExecuteOptions {
+  /** replay: the schedule to follow and the recording's clock jumps (lenient: an edited one) */
+  replay?: { schedule: ArrayLike<number>; jumps: ArrayLike<number>; lenient?: boolean };
+  /** PCT's estimates of the window points and steps of an execution (where change points fall) */
+  pctSteps?: number;
+  pctRunSteps?: number;
+  /** the strategy and the bug switches of this execution (default: the exploration's) */
+  strategy?: StrategyName;
+  bugs?: readonly string[];
 }
 
 function workerUrl(): URL {
@@ -119,9 +137,10 @@ export class ControlledMachine {
   }
 
   /** One execution under the given scheduler; resolves when every CPU reported. */
-  async execute(seed: number, o: ExploreOptions, replay?: { schedule: ArrayLike<number>; jumps: ArrayLike<number>; lenient?: boolean }, pctSteps = 20, pctRunSteps = 2000, strategy: StrategyName = this.cfg.strategy): Promise<Execution> {
-    // (the workers are built for a scenario; the strategy is the execution's)
-    const cfg = { ...this.cfg, strategy };
+  async execute(seed: number, o: ExploreOptions, x: ExecuteOptions = {}): Promise<Execution> {
+    const { replay, pctSteps = 20, pctRunSteps = 2000, strategy = this.cfg.strategy, bugs = this.cfg.bugs } = x;
+    // (the workers are built for a scenario; the strategy and the bugs are the execution's)
+    const cfg = { ...this.cfg, strategy, bugs: [...bugs] };
     const m = bootMachine(this.s, { ...cfg, seed }, this.mem ?? undefined);
     this.mem = m.sab; // as the control block: the next execution boots on it again
     const ctl = newControl({ sched: o.sched, seed, participants: this.participants, depth: o.depth, preemptNs: o.preemptNs, pctSteps, pctRunSteps, maxPreemptions: o.maxPreemptions, maxSteps: o.maxSteps, replay: replay?.schedule, jumps: replay?.jumps, lenient: replay?.lenient }, this.ctl ?? undefined);
@@ -143,17 +162,18 @@ export class ControlledMachine {
     const res = controlResult(ctl);
     const violations = this.results.flatMap((r) => r.violations);
     const aborted = this.results.find((r) => r.aborted !== null)?.aborted ?? (res.aborted ? 'aborted' : null);
+    const sums = (role: WorkerRole): Record<string, number> => {
+      const names = roleCounters(role === 'reader' ? this.s.reader : this.s.writer).map((x) => x.name);
+      const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+      for (const r of this.results) if (this.roles[r.cpu] === role) r.outcomes.forEach((v, i) => (out[names[i]] += v));
+      return out;
+    };
+    const outcomes = { reader: sums('reader'), writer: sums('writer') };
     if (aborted === null) {
       // the end-of-run checks on the boot CPU, every CPU gone (as after a stress run)
       this.s.teardown?.(m.boot, m.params);
       endOfRunAccounting(m.boot, this.s.mms ?? 1);
-      const sums = (role: WorkerRole): Record<string, number> => {
-        const names = roleCounters(role === 'reader' ? this.s.reader : this.s.writer).map((x) => x.name);
-        const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
-        for (const r of this.results) if (this.roles[r.cpu] === role) r.outcomes.forEach((v, i) => (out[names[i]] += v));
-        return out;
-      };
-      this.s.check?.(m.boot, m.params, { reader: sums('reader'), writer: sums('writer') });
+      this.s.check?.(m.boot, m.params, outcomes);
       violations.push(...m.boot.violations);
     }
     violations.sort((a, b) => a.timeMs - b.timeMs);
@@ -164,7 +184,8 @@ export class ControlledMachine {
       }
     }
     trace.sort((a, b) => a.step - b.step || a.cpu - b.cpu);
-    return { seed, steps: res.steps, points: res.points, preemptions: res.preemptions, aborted, diverged: res.diverged, schedule: res.schedule, jumps: res.jumps, violations, trace };
+    const sum = (get: (r: ControlledResult) => number[]): number[] => WINDOWS.all.map((w) => this.results.reduce((a, r) => a + (get(r)[w.id] ?? 0), 0));
+    return { seed, steps: res.steps, points: res.points, preemptions: res.preemptions, aborted, diverged: res.diverged, schedule: res.schedule, jumps: res.jumps, violations, trace, winEntries: sum((r) => r.winEntries), winOverlaps: sum((r) => r.winOverlaps), outcomes };
   }
 
   async stop(): Promise<void> {
@@ -205,7 +226,7 @@ export async function minimize(cm: ControlledMachine, ex: Execution, o: ExploreO
     for (let at = 0; at < runs.length / 2 && performance.now() - t0 < budgetMs; ) {
       const cand = [...runs.slice(0, 2 * at), ...runs.slice(2 * (at + chunk))];
       if (cand.length === runs.length || cand.length === 0) break;
-      const r = await cm.execute(ex.seed, { ...o, sched: 'replay', maxPreemptions: -1 }, { schedule: scheduleFromRuns(cand), jumps: [], lenient: true });
+      const r = await cm.execute(ex.seed, { ...o, sched: 'replay', maxPreemptions: -1 }, { replay: { schedule: scheduleFromRuns(cand), jumps: [], lenient: true } });
       const shorter = r.aborted === null && r.violations.some((v) => v.kind === kind) ? scheduleRuns(r.schedule.subarray(0, lastStepOf(r, kind) + 1)) : null;
       // progress: fewer context switches, none later in the schedule
       if (shorter !== null && shorter.length < runs.length && lastStepOf(r, kind) <= lastStepOf(best, kind)) {
@@ -223,7 +244,7 @@ export async function minimize(cm: ControlledMachine, ex: Execution, o: ExploreO
       const mid = (lo + hi) >> 1;
       const cand = [...runs];
       cand[2 * i + 1] = mid;
-      const r = await cm.execute(ex.seed, { ...o, sched: 'replay', maxPreemptions: -1 }, { schedule: scheduleFromRuns(cand), jumps: [], lenient: true });
+      const r = await cm.execute(ex.seed, { ...o, sched: 'replay', maxPreemptions: -1 }, { replay: { schedule: scheduleFromRuns(cand), jumps: [], lenient: true } });
       if (r.aborted === null && r.violations.some((v) => v.kind === kind) && lastStepOf(r, kind) < lastStepOf(best, kind)) {
         best = r;
         hi = mid;
@@ -287,7 +308,11 @@ export interface ExploreFile {
   host: ReturnType<typeof hostInfo>;
   build: string;
   config: RunConfig;
-  explore: ExploreOptions & { runs: number; distinctSchedules: number; seconds: number; minimizeSeconds: number; runsPerSec: number; stepsPerSec: number; pctBound: number | null; meanSteps: number; meanPoints: number; aborted: number };
+  explore: ExploreOptions & {
+    runs: number; distinctSchedules: number; seconds: number; minimizeSeconds: number; runsPerSec: number; stepsPerSec: number; pctBound: number | null; meanSteps: number; meanPoints: number; aborted: number;
+    /** every execution's outcomes and events summed, by role and name (near misses under control) */
+    outcomes: { reader: Record<string, number>; writer: Record<string, number> };
+  };
   failure: null | {
     seed: number;
     runIndex: number;
@@ -402,10 +427,11 @@ export async function exploreToFile(cfg: RunConfig, o: ExploreOptions, lim: { ru
   let meanPoints = 20;
   let points = 0;
   let minimizeTime = 0; // not exploring: left out of the rates
+  const outcomes: ExploreFile['explore']['outcomes'] = { reader: {}, writer: {} };
   try {
     while (!signal?.aborted && (runs === null || n < runs) && (durationMs === null || performance.now() - t0 - minimizeTime < durationMs)) {
       const seed = (cfg.seed + n) >>> 0;
-      const ex = await cm.execute(seed, o, undefined, Math.round(meanPoints), Math.round(meanSteps || 2000));
+      const ex = await cm.execute(seed, o, { pctSteps: Math.round(meanPoints), pctRunSteps: Math.round(meanSteps || 2000) });
       n++;
       steps += ex.steps;
       points += ex.points;
@@ -413,6 +439,7 @@ export async function exploreToFile(cfg: RunConfig, o: ExploreOptions, lim: { ru
       meanPoints = Math.max(1, points / n);
       if (ex.aborted !== null) aborted++;
       seen.add(createHash('sha1').update(ex.schedule).digest('hex'));
+      for (const role of ['reader', 'writer'] as const) for (const [k, v] of Object.entries(ex.outcomes[role])) outcomes[role][k] = (outcomes[role][k] ?? 0) + v;
       if (ex.violations.length > 0 && failure === null) {
         const tm = performance.now();
         const small = await minimize(cm, ex, o, minimizeMs);
@@ -439,7 +466,7 @@ export async function exploreToFile(cfg: RunConfig, o: ExploreOptions, lim: { ru
     schema: EXPLORE_SCHEMA, startedAt, host: hostInfo(), build: buildFingerprint(s), config: cfg,
     explore: {
       ...o, runs: n, distinctSchedules: seen.size, seconds: Math.round(seconds * 100) / 100, minimizeSeconds: Math.round(minimizeTime / 10) / 100, runsPerSec: Math.round(n / seconds), stepsPerSec: Math.round(steps / seconds),
-      pctBound: o.sched === 'pct' ? pctBound(participants, Math.round(meanPoints), o.depth) : null, meanSteps: Math.round(meanSteps), meanPoints: Math.round(meanPoints), aborted,
+      pctBound: o.sched === 'pct' ? pctBound(participants, Math.round(meanPoints), o.depth) : null, meanSteps: Math.round(meanSteps), meanPoints: Math.round(meanPoints), aborted, outcomes,
     },
     failure,
   };
@@ -478,7 +505,7 @@ export async function replayFailure(f: ExploreFile, s: Scenario, times = 1): Pro
   let reproduced = 0;
   try {
     for (let i = 0; i < times; i++) {
-      ex = await cm.execute(f.failure!.seed, { ...f.explore, sched: 'replay', maxPreemptions: -1 }, { schedule: scheduleFromRuns(f.failure!.schedule), jumps: f.failure!.clockJumps ?? [] });
+      ex = await cm.execute(f.failure!.seed, { ...f.explore, sched: 'replay', maxPreemptions: -1 }, { replay: { schedule: scheduleFromRuns(f.failure!.schedule), jumps: f.failure!.clockJumps ?? [] } });
       if (match(ex) && ex.diverged < 0) reproduced++;
     }
   } finally {

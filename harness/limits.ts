@@ -60,9 +60,9 @@ export interface LimitResult extends LimitCase {
   error: string | null;
 }
 
-/** Runs one case: the fixed form, short, with a fixed seed. */
-export async function runLimitCase(c: LimitCase, durationMs: number, log: Logger, signal?: AbortSignal): Promise<LimitResult> {
-  const cfg = resolveRunConfig({ scenario: c.scenario, seed: 11, duration: `${durationMs}ms`, ...c.args });
+/** Runs one case: the fixed form, short (`length`: a --duration or an --ops), with a fixed seed. */
+export async function runLimitCase(c: LimitCase, length: { duration: string } | { ops: string }, log: Logger, signal?: AbortSignal): Promise<LimitResult> {
+  const cfg = resolveRunConfig({ scenario: c.scenario, seed: 11, ...length, ...c.args });
   const r = buildResults(await runScenario(cfg, { log, signal }));
   return { ...c, verdict: r.verdict, kinds: Object.keys(r.violationsByKind), readerOps: r.reader.ops, writerOps: r.writer.ops, error: r.error };
 }
@@ -74,7 +74,7 @@ export async function runLimits(o: { scenarios?: unknown; duration?: unknown; js
   const results: LimitResult[] = [];
   for (const c of cases) {
     if (signal.aborted) break;
-    const r = await runLimitCase(c, durationMs, log, signal);
+    const r = await runLimitCase(c, { duration: `${durationMs}ms` }, log, signal);
     results.push(r);
     log.info({ scenario: r.scenario, what: r.what, verdict: r.verdict }, `limits ${results.length}/${cases.length}`);
   }

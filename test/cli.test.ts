@@ -76,7 +76,7 @@ test('what a newcomer tripped over (issue 12): option hints, arch help, readable
   assert.match(long.stderr, /not shorter than the stall timeout/);
   const out = tmpOut();
   const env = { ...process.env, GUPSTRESS_LOG: 'info' };
-  const r = spawnSync(process.execPath, [CLI, 'run', '--scenario', 'munmap-free', '--strategy', 'rcu', '--duration', '400ms', '--out', out, '--json'], { encoding: 'utf8', env });
+  const r = spawnSync(process.execPath, [CLI, 'run', '--scenario', 'munmap-free', '--strategy', 'rcu', '--ops', '20000', '--out', out, '--json'], { encoding: 'utf8', env });
   assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /^\{"level"/m, 'stderr is readable lines when it is not a terminal');
   const res = JSON.parse(r.stdout);
@@ -123,7 +123,7 @@ test('run --json: exit 0, the results JSON on stdout and written atomically to -
 
 test('a bug switch: exit 1, verdict FAIL, the violation in the results', () => {
   const out = tmpOut();
-  const r = gupstress('run', '--scenario', 'munmap-free', '--bug', 'free-before-sync', '--duration', '20s', '--stop-on-violation', '--out', out);
+  const r = gupstress('run', '--scenario', 'munmap-free', '--bug', 'free-before-sync', '--ops', '3000000', '--stop-on-violation', '--out', out);
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stdout, /verdict FAIL/);
   assert.match(r.stdout, /pgtable-use-after-free/);

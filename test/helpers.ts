@@ -23,3 +23,48 @@ export async function run(args: RawRunArgs): Promise<RunResults> {
 
 /** A machine with one CPU on this thread: for single-threaded tests of the model. */
 export const machine = bareMachine;
+
+/** What a run did, for an assertion's message: its verdict and what it was made of. */
+export function describeRun(r: RunResults): string {
+  const overlaps = Object.entries(r.windows).filter(([, w]) => w.overlaps !== null).map(([n, w]) => `${n} ${w.overlaps}/${w.entries}`).join(', ');
+  const first = r.violations[0];
+  return `verdict ${r.verdict} after ${r.durationMs} ms: reader ops ${r.reader.ops}, writer ops ${r.writer.ops}, violations ${JSON.stringify(r.violationsByKind)}` +
+    `${first ? ` (first: ${first.kind} cpu${first.cpu} ${first.address}: ${first.detail})` : ''}, overlaps ${overlaps || 'none paired'}, error ${r.error ?? 'none'}, seed ${r.config.seed}`;
+}
+
+/** Executions of one exploration (the controlled executor: deterministic), seeds 1, 2, ...:
+ *  every violation kind seen and in how many executions, the roles' outcomes summed, the
+ *  paired windows' overlaps by window name. Stops after `executions`, or at the first
+ *  execution after which `until` holds. */
+export async function exploreSummary(args: import('../harness/explore.js').ExploreArgs, executions: number, until?: (s: ExploreSummary) => boolean): Promise<ExploreSummary> {
+  const { ControlledMachine, resolveExplore } = await import('../harness/explore.js');
+  const { scenarioById } = await import('../src/scenarios/index.js');
+  const { WINDOWS } = await import('../src/check/windows.js');
+  const { cfg, o } = resolveExplore({ seed: 1, ...args });
+  const cm = new ControlledMachine(cfg, scenarioById(cfg.scenario)!);
+  const out: ExploreSummary = { executions: 0, kinds: {}, details: [], outcomes: { reader: {}, writer: {} }, overlaps: {} };
+  await cm.start();
+  try {
+    for (let seed = 1; seed <= executions && !(until?.(out) ?? false); seed++) {
+      const ex = await cm.execute(seed, o);
+      out.executions++;
+      for (const k of new Set(ex.violations.map((v) => v.kind))) out.kinds[k] = (out.kinds[k] ?? 0) + 1;
+      for (const v of ex.violations) if (out.details.length < 20) out.details.push({ kind: v.kind, detail: v.detail, trace: v.trace });
+      for (const role of ['reader', 'writer'] as const) for (const [k, v] of Object.entries(ex.outcomes[role])) out.outcomes[role][k] = (out.outcomes[role][k] ?? 0) + v;
+      for (const w of WINDOWS.all) if (ex.winOverlaps[w.id] > 0) out.overlaps[w.name] = (out.overlaps[w.name] ?? 0) + ex.winOverlaps[w.id];
+    }
+  } finally {
+    await cm.stop();
+  }
+  return out;
+}
+
+export interface ExploreSummary {
+  executions: number;
+  /** violation kind -> executions that had it */
+  kinds: Record<string, number>;
+  /** the first violations seen */
+  details: { kind: string; detail: string; trace: string[] }[];
+  outcomes: { reader: Record<string, number>; writer: Record<string, number> };
+  overlaps: Record<string, number>;
+}

@@ -27,15 +27,15 @@ test('every knob at its min and its max: munmap-free stays clean (under ipi for 
 });
 
 test('a knob changes what it declares: a coarser RCU tick holds grace periods (and call_rcu frees) longer', async () => {
-  const fast = await run({ scenario: 'munmap-free', strategy: 'rcu', duration: '600ms', set: ['rcu.tick=50us'] });
-  const slow = await run({ scenario: 'munmap-free', strategy: 'rcu', duration: '600ms', set: ['rcu.tick=20ms'] });
+  const fast = await run({ scenario: 'munmap-free', strategy: 'rcu', ops: '20000', set: ['rcu.tick=50us'] });
+  const slow = await run({ scenario: 'munmap-free', strategy: 'rcu', ops: '20000', set: ['rcu.tick=20ms'] });
   // (a loaded machine stretches the short tick's grace periods, never below the long tick)
   assert.ok(slow.sync.gracePeriodNs.p50! >= 10e6 && slow.sync.gracePeriodNs.p50! > 3 * fast.sync.gracePeriodNs.p50!, `${fast.sync.gracePeriodNs.p50} -> ${slow.sync.gracePeriodNs.p50}`);
 });
 
 test('--set out of range or unknown is exit 2 with the range; sweep takes a knob axis and prints its table', () => {
   for (const args of [['--set', 'tlb.batch=0'], ['--set', 'tlb.batch=257'], ['--set', 'rcu.tick=1us'], ['--set', 'nope=3'], ['--set', 'ipi.spin=1.5']]) {
-    const r = gupstress('run', '--scenario', 'munmap-free', '--duration', '100ms', ...args);
+    const r = gupstress('run', '--scenario', 'munmap-free', '--ops', '100', ...args);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.equal(r.stderr.trim().split('\n').length, 1);
     assert.match(r.stderr, /--set/);

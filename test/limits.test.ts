@@ -3,7 +3,8 @@
 // boot, --huge 0, --writers at both ends where the scenario caps them, every --levels), short
 // runs two at a time. The layout's own limits (the most frames, huge folios and CPUs: 167 MB
 // of shared memory, or 49 workers to start) are the same for every scenario and take seconds
-// each to start: they run under `gupstress limits` (README: all clean). What depends on the
+// each to start: they run under `gupstress limits` (README: all clean). Each case runs 1,000
+// reader operations (an operation count, not a time: a busy machine only makes it slower). What depends on the
 // CPU count is checked here without starting 49 workers: the O_DIRECT readers' token slot,
 // indexed by CPU id, and sync-witness's object pool, sized from --writers.
 import assert from 'node:assert/strict';
@@ -21,7 +22,7 @@ async function runAll(cases: LimitCase[], width: number): Promise<string[]> {
   const lane = async (): Promise<void> => {
     while (next < cases.length) {
       const c = cases[next++];
-      const r = await runLimitCase(c, 100, silent);
+      const r = await runLimitCase(c, { ops: '1000' }, silent);
       if (r.verdict !== 'PASS' || r.readerOps === 0) failed.push(`${c.scenario} ${c.what}: ${r.verdict} ${r.kinds.join(',')} ${r.error ?? ''} reader ops ${r.readerOps}`);
     }
   };

@@ -10,7 +10,7 @@ import { median } from '../harness/stats.js';
 import { chromium } from 'playwright-core';
 import type { SweepResults } from '../harness/files.js';
 import type { RunResults } from '../harness/results.js';
-import { run, tmpOut } from './helpers.js';
+import { describeRun, run, tmpOut } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist', 'harness', 'cli.js');
@@ -18,14 +18,14 @@ const gupstress = (...args: string[]) => spawnSync(process.execPath, [CLI, ...ar
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 test('widening a window raises its measured overlap frequency', async () => {
-  const base = await run({ scenario: 'ksm-merge', duration: '1.5s', widen: ['gup.pin-recheck=0', 'ksm.clear-check=0'] });
-  const wide = await run({ scenario: 'ksm-merge', duration: '1.5s', widen: ['gup.pin-recheck=8us', 'ksm.clear-check=8us'] });
+  const base = await run({ scenario: 'ksm-merge', ops: '40000', widen: ['gup.pin-recheck=0', 'ksm.clear-check=0'] });
+  const wide = await run({ scenario: 'ksm-merge', ops: '40000', widen: ['gup.pin-recheck=8us', 'ksm.clear-check=8us'] });
   const f0 = base.windows['gup.pin-recheck'].frequency!;
   const f1 = wide.windows['gup.pin-recheck'].frequency!;
-  assert.equal(base.verdict, 'PASS');
-  assert.equal(wide.verdict, 'PASS');
+  assert.equal(base.verdict, 'PASS', describeRun(base));
+  assert.equal(wide.verdict, 'PASS', describeRun(wide));
   assert.equal(wide.windows['gup.pin-recheck'].widenNs, 8000);
-  assert.ok(f1 > 2 * f0, `overlap frequency ${f0} -> ${f1}`);
+  assert.ok(f1 > 2 * f0, `overlap frequency ${f0} -> ${f1}: ${describeRun(base)}; ${describeRun(wide)}`);
   // windows that stop early (a read-only pte sends the reader to the slow path) close before the widening point
   assert.ok(wide.windows['gup.pin-recheck'].durationNs.p99! >= 8000, 'widened windows really lasted the widening');
 });
@@ -68,7 +68,7 @@ test('the report in headless Chromium: every chart rendered, bars carry the JSON
   const out = tmpOut();
   const sw = gupstress('sweep', '--scenario', 'munmap-free', '--strategy', 'ipi,rcu', '--readers', '1', '--duration', '500ms', '--repeat', '2', '--out', out);
   assert.equal(sw.status, 0, sw.stderr);
-  const bug = gupstress('run', '--scenario', 'ksm-merge', '--bug', 'gup-no-recheck', '--stop-on-violation', '--duration', '20s', '--out', out);
+  const bug = gupstress('run', '--scenario', 'ksm-merge', '--bug', 'gup-no-recheck', '--stop-on-violation', '--ops', '3000000', '--out', out);
   assert.equal(bug.status, 1);
   const sweepPath = join(out, readdirSync(out).find((f) => f.startsWith('sweep.') && f.endsWith('.json'))!);
   const runPath = join(out, readdirSync(out).find((f) => f.startsWith('ksm-merge.'))!);

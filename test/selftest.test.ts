@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { selftestResults } from '../harness/selftest.js';
 import { kernelSelftests } from '../src/scenarios/kernel-selftests.js';
 import { SELFTEST_CASES } from '../src/selftests/cases.js';
-import { run, tmpOut } from './helpers.js';
+import { describeRun, run, tmpOut } from './helpers.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'harness', 'cli.js');
 const gupstress = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, GUPSTRESS_LOG: 'warn' } });
@@ -66,20 +66,19 @@ test('gupstress selftest: each case with PASS, the SKIPs by backing, and the str
   assert.equal(gupstress('selftest', '--bug', 'nope').status, 2);
 });
 
-for (const strategy of kernelSelftests.strategies) {
-  for (const [name, b] of Object.entries(kernelSelftests.bugs)) {
-    test(`kernel-selftests under ${strategy} with ${name}: caught as ${b.expectKinds.map((k) => k.name).join(' / ')}`, async () => {
-      const r = await run({ scenario: 'kernel-selftests', strategy, bug: name, duration: '10s', stopOnViolation: true });
-      assert.equal(r.verdict, 'FAIL');
-      assert.ok(r.violationsByKind['selftest-fail'] > 0, JSON.stringify(r.violationsByKind));
-      assert.match(r.violations[0].detail, /^(cow|gup_longterm)\.c: .+: (Leak from|Longt|Should have)/);
-    });
-  }
+test('kernel-selftests: a case failed under stress is reported with the kernel\'s own line', async () => {
+  // (every bug of the scenario is found under explore and reported through run in
+  // scenarios.test.ts; this is the text of the violation)
+  const r = await run({ scenario: 'kernel-selftests', bug: 'ro-pin-no-unshare', ops: '3000000', stopOnViolation: true });
+  assert.equal(r.verdict, 'FAIL', describeRun(r));
+  assert.match(r.violations[0].detail, /^(cow|gup_longterm)\.c: .+: (Leak from|Longt|Should have)/);
+});
 
+for (const strategy of kernelSelftests.strategies) {
   test(`kernel-selftests under ${strategy}, fixed model: clean over thousands of cases on every reader CPU`, async () => {
-    const r = await run({ scenario: 'kernel-selftests', strategy, readers: '3', duration: '1s' });
-    assert.equal(r.verdict, 'PASS', JSON.stringify(r.violations.slice(0, 1)));
-    assert.ok(r.reader.outcomes['case-pass'].count > 1000, `${r.reader.outcomes['case-pass'].count} cases`);
+    const r = await run({ scenario: 'kernel-selftests', strategy, readers: '3', ops: '3000' });
+    assert.equal(r.verdict, 'PASS', describeRun(r));
+    assert.ok(r.reader.outcomes['case-pass'].count > 1000, `${r.reader.outcomes['case-pass'].count} cases: ${describeRun(r)}`);
     assert.equal(r.violations.length, 0, 'no leak or underflow in the end-of-run accounting either');
   });
 }

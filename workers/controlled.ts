@@ -59,10 +59,10 @@ function runExecution(x: ControlledExec): ControlledResult {
     c.wakeWaiters();
     mem.exit();
     for (let i = 0; i < counters.length; i++) outcomes[i] = c.outcomes[i];
-    return { type: 'exec-result', cpu: init.cpu, aborted: null, outcomes, violations: c.violations, violationCounts: Array.from(c.violationCounts), trace: c.traceLog ?? [] };
+    return { type: 'exec-result', cpu: init.cpu, aborted: null, outcomes, violations: c.violations, violationCounts: Array.from(c.violationCounts), trace: c.traceLog ?? [], winEntries: Array.from(c.winEntries), winOverlaps: Array.from(c.winOverlaps) };
   } catch (e) {
     if (!(e instanceof ControlledAbort)) throw e;
-    return { type: 'exec-result', cpu: init.cpu, aborted: e.message, outcomes, violations: c?.violations ?? [], violationCounts: c ? Array.from(c.violationCounts) : [], trace: c?.traceLog ?? [] };
+    return { type: 'exec-result', cpu: init.cpu, aborted: e.message, outcomes, violations: c?.violations ?? [], violationCounts: c ? Array.from(c.violationCounts) : [], trace: c?.traceLog ?? [], winEntries: c ? Array.from(c.winEntries) : [], winOverlaps: c ? Array.from(c.winOverlaps) : [] };
   }
 }
 

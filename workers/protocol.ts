@@ -86,4 +86,7 @@ export interface ControlledResult {
   violationCounts: number[];
   /** every trace event of the execution: [time ns, event id, a, b] flattened */
   trace: number[];
+  /** per window id: entries and paired overlaps on this CPU */
+  winEntries: number[];
+  winOverlaps: number[];
 }

@@ -26,6 +26,11 @@ export interface BugDef {
    *  (an early rcu_read_unlock shows only where a grace period can end at any instant:
    *  { 'rcu.flavor': 'preempt' }); the campaign runs it so, `run` warns otherwise */
   readonly knobs?: Readonly<Record<string, string>>;
+  /** stress finds it only where two CPUs really run at once (its window is shorter than an OS
+   *  time slice, so a time-shared CPU rarely lands in it): on a busy machine a stress run can
+   *  miss it. Why, in a line. The campaign also explores its rows (deterministic), and the
+   *  tests accept a stress miss where explore finds it. */
+  readonly needsParallelism?: string;
   /** under explore, the longest a PCT preemption may last for the bug to be reachable, where
    *  it is longer than explore's default (a reader preempted across a grace-period poll:
    *  longer than rcu.tick); `explore --preempt` still wins */

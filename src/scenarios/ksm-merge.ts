@@ -44,6 +44,7 @@ export const ksmMerge = defineScenario({
       doc: 'write_protect_page checks the refcount before ptep_clear_flush: a pin can land in between',
       changes: 'write_protect_page',
       expectKinds: [V_LOST_DMA_WRITE, V_PIN_NOT_MAPPED],
+      needsParallelism: 'the pin must land between the refcount check and the clear, a few microseconds of the writer: a time-shared reader is rarely on a CPU then (missed in 30 s once in 8 runs beside two busy processes)',
     },
     'gup-no-recheck': {
       doc: 'gup_fast_pte_range skips the pte re-check after the pin (shows where the flush does not wait for walkers)',
