@@ -202,6 +202,10 @@ export function rcuGpKthread(c: Cpu, invoke: (c: Cpu, arg: number) => void): voi
   const blimit = c.knob(K_RCU_BLIMIT);
   const preempt = c.knob(K_RCU_FLAVOR) === RCU_PREEMPT;
   for (;;) {
+    // G_DRAIN before the queues: it is set after every CPU's last call_rcu, so queues read
+    // after it hold them all (read after the queues, a call_rcu made in between was dropped:
+    // its frame never freed, a false refcount-leak that explore found)
+    const drain = m.load(L.gBase + G_DRAIN) !== 0;
     const bell = m.load(pDoorbell);
     let work = m.load(L.gBase + G_GP_REQ) - m.load(L.gBase + G_GP_DONE) > 0;
     for (let t = 0; t < L.cpus; t++) {
@@ -209,7 +213,7 @@ export function rcuGpKthread(c: Cpu, invoke: (c: Cpu, arg: number) => void): voi
       if (tails[t] !== m.load(cpuAddr(L, t, C_CB_HEAD))) work = true;
     }
     if (!work) {
-      if (m.load(L.gBase + G_DRAIN) !== 0) return;
+      if (drain) return;
       c.block(pDoorbell, bell, 20);
       continue;
     }
