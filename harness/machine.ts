@@ -71,10 +71,7 @@ export function bootMachine(s: Scenario, cfg: MachineConfig, reuse?: SharedArray
   const sab = reuse?.byteLength === L.words * 4 ? reuse : new SharedArrayBuffer(L.words * 4);
   if (sab === reuse) new Int32Array(sab).fill(0);
   const mem = new StressMem(sab, cfg.seed);
-  const boot = scenarioCpu(s, mem, L, bootCpu(L), cfg, params, [], {
-    widenNs: new Float64Array(WINDOWS.size), winPair: new Int32Array(WINDOWS.size).fill(-1), jitterP: 0,
-    seedStartNs: mem.now(), stopOnViolation: false, knobs: knobArray(cfg.knobs),
-  });
+  const boot = bootCpuOf(s, mem, L, cfg, params);
   for (let cpu = 0; cpu < L.cpuSlots; cpu++) mem.store(cpuAddr(L, cpu, C_WAITING_ON), -1);
   mem.store(L.gBase + G_GP_CTR, 1);
   mem.store(L.gBase + G_GP_DONE, 1);
@@ -86,6 +83,42 @@ export function bootMachine(s: Scenario, cfg: MachineConfig, reuse?: SharedArray
     throw new BootError((e as Error).message);
   }
   return { L, sab, mem, boot, params };
+}
+
+/** The boot CPU of a machine: the main thread's, for setup and the end-of-run checks. */
+function bootCpuOf(s: Scenario, mem: StressMem, L: Layout, cfg: MachineConfig, params: RunParams): Cpu {
+  return scenarioCpu(s, mem, L, bootCpu(L), cfg, params, [], {
+    widenNs: new Float64Array(WINDOWS.size), winPair: new Int32Array(WINDOWS.size).fill(-1), jitterP: 0,
+    seedStartNs: mem.now(), stopOnViolation: false, knobs: knobArray(cfg.knobs), timing: false,
+  });
+}
+
+/** A booted machine's memory, kept to boot the next one by copying it (the controlled
+ *  executors boot one an execution, thousands a second). Booting reads the configuration,
+ *  never the seed (no scenario's boot draws from it: a test holds that), so one image serves
+ *  every seed of a configuration; `key` names the configuration. */
+export interface MachineImage {
+  key: string;
+  words: Int32Array;
+  L: Layout;
+  params: RunParams;
+}
+
+/** What an image depends on: every part of the configuration but the seed. */
+export function imageKey(cfg: MachineConfig): string {
+  const { seed: _seed, ...rest } = cfg;
+  return JSON.stringify(rest);
+}
+
+export function machineImage(m: Machine, cfg: MachineConfig): MachineImage {
+  return { key: imageKey(cfg), words: new Int32Array(m.sab).slice(), L: m.L, params: m.params };
+}
+
+/** The machine of `image` again, on `sab` (of its size), with a fresh boot CPU. */
+export function restoreMachine(s: Scenario, cfg: MachineConfig, image: MachineImage, sab: SharedArrayBuffer): Machine {
+  new Int32Array(sab).set(image.words);
+  const mem = new StressMem(sab, cfg.seed);
+  return { L: image.L, sab, mem, boot: bootCpuOf(s, mem, image.L, cfg, image.params), params: image.params };
 }
 
 function boots(s: Scenario, cfg: MachineConfig): boolean {

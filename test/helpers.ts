@@ -37,7 +37,8 @@ export function describeRun(r: RunResults): string {
  *  paired windows' overlaps by window name. Stops after `executions`, or at the first
  *  execution after which `until` holds. */
 export async function exploreSummary(args: import('../harness/explore.js').ExploreArgs, executions: number, until?: (s: ExploreSummary) => boolean): Promise<ExploreSummary> {
-  const { ControlledMachine, resolveExplore } = await import('../harness/explore.js');
+  const { ControlledMachine } = await import('../harness/executor.js');
+  const { resolveExplore } = await import('../harness/explore.js');
   const { scenarioById } = await import('../src/scenarios/index.js');
   const { WINDOWS } = await import('../src/check/windows.js');
   const { cfg, o } = resolveExplore({ seed: 1, ...args });

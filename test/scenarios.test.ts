@@ -56,7 +56,7 @@ for (const s of SCENARIOS.filter((x) => !x.selftest)) {
 for (const s of SCENARIOS) {
   test(`${s.id}: every fixed form explores clean${windowPairs(s).some((w) => w.pairedWith) ? ', its paired windows overlapping' : ''} (controlled, deterministic)`, async () => {
     const { cfg, o } = resolveExplore({ scenario: s.id, seed: 1 });
-    const { ControlledMachine } = await import('../harness/explore.js');
+    const { ControlledMachine } = await import('../harness/executor.js');
     const cm = new ControlledMachine(cfg, s);
     await cm.start();
     try {
@@ -164,7 +164,7 @@ test('workers also start from the TypeScript sources, through the tsx shim (stre
     const r = await run({ scenario: 'sync-locks', ops: '2000' });
     assert.equal(r.verdict, 'PASS', describeRun(r));
     assert.ok(r.reader.ops > 0 && r.writer.ops > 0, describeRun(r));
-    const { ControlledMachine } = await import('../harness/explore.js');
+    const { ControlledMachine } = await import('../harness/executor.js');
     const { scenarioById } = await import('../src/scenarios/index.js');
     const { cfg, o } = resolveExplore({ scenario: 'sync-locks', seed: 1 });
     const cm = new ControlledMachine(cfg, scenarioById('sync-locks')!);

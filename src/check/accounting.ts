@@ -1,5 +1,6 @@
 // End-of-run accounting, on the boot CPU after every worker stopped and rcu_barrier ran:
-// every reference and every allocated frame must be explained by the page tables.
+// every reference and every allocated frame must be explained by the page tables. Nothing
+// runs beside it: its reads are the checker's (Mem.peek), not emulated accesses.
 import { LVL_PGD, LVL_PMD, LVL_PTE } from '../arch/arch.js';
 import type { Cpu } from '../machine/cpu.js';
 import {
@@ -30,7 +31,7 @@ export function endOfRunAccounting(c: Cpu, mms: number): AccountingSummary {
     reachable[pfn] = 1;
     tables++;
     for (let i = 0; i < FANOUT; i++) {
-      const v = m.load(frameAddr(L, pfn, i));
+      const v = m.peek(frameAddr(L, pfn, i));
       if (level === LVL_PTE) {
         if (a.ptePresent(v) && !a.pteSpecial(v)) mapped[folioHead(L, a.ptePfn(v))]++;
         continue;
@@ -46,15 +47,15 @@ export function endOfRunAccounting(c: Cpu, mms: number): AccountingSummary {
     }
   };
   for (let mm = 0; mm < mms; mm++) {
-    const pgd = m.load(mmAddr(L, mm, MM_PGD));
-    if (pgd > 0) walk(pgd, LVL_PGD, m.load(mmAddr(L, mm, MM_LEVELS)));
+    const pgd = m.peek(mmAddr(L, mm, MM_PGD));
+    if (pgd > 0) walk(pgd, LVL_PGD, m.peek(mmAddr(L, mm, MM_LEVELS)));
   }
 
   let free = 0;
   let freeHuge = 0;
   let folios = 0;
   for (let pfn = 1; pfn < L.totalFrames; pfn++) {
-    const type = m.load(mdAddr(L, pfn, MD_TYPE));
+    const type = m.peek(mdAddr(L, pfn, MD_TYPE));
     if (type === PageType.Free) {
       if (pfn < L.hugeBase) free++;
       else if (((pfn - L.hugeBase) & (FANOUT - 1)) === 0) freeHuge++;
@@ -66,15 +67,15 @@ export function endOfRunAccounting(c: Cpu, mms: number): AccountingSummary {
     }
     if (type !== PageType.Anon && type !== PageType.Ksm) continue;
     folios++;
-    const ref = m.load(mdAddr(L, pfn, MD_REFCOUNT));
-    const mapcount = m.load(mdAddr(L, pfn, MD_MAPCOUNT));
-    const pins = m.load(mdAddr(L, pfn, MD_PINCOUNT));
+    const ref = m.peek(mdAddr(L, pfn, MD_REFCOUNT));
+    const mapcount = m.peek(mdAddr(L, pfn, MD_MAPCOUNT));
+    const pins = m.peek(mdAddr(L, pfn, MD_PINCOUNT));
     if (ref !== mapped[pfn] || mapcount !== mapped[pfn] || pins !== 0) {
       c.violation(V_REFCOUNT_LEAK, 0,
         `folio pfn ${pfn}: refcount ${ref}, mapcount ${mapcount}, pincount ${pins}, but ${mapped[pfn]} page-table mappings`);
     }
   }
-  if (free !== m.load(L.gBase + G_FREE_COUNT)) c.violation(V_REFCOUNT_LEAK, 0, `free list says ${m.load(L.gBase + G_FREE_COUNT)} free frames, ${free} are free`);
-  if (freeHuge !== m.load(L.gBase + G_HUGE_COUNT)) c.violation(V_REFCOUNT_LEAK, 0, `huge free list says ${m.load(L.gBase + G_HUGE_COUNT)}, ${freeHuge} are free`);
+  if (free !== m.peek(L.gBase + G_FREE_COUNT)) c.violation(V_REFCOUNT_LEAK, 0, `free list says ${m.peek(L.gBase + G_FREE_COUNT)} free frames, ${free} are free`);
+  if (freeHuge !== m.peek(L.gBase + G_HUGE_COUNT)) c.violation(V_REFCOUNT_LEAK, 0, `huge free list says ${m.peek(L.gBase + G_HUGE_COUNT)}, ${freeHuge} are free`);
   return { tablesReachable: tables, foliosMapped: folios, freeFrames: free, freeHugeFolios: freeHuge };
 }

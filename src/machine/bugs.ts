@@ -31,18 +31,27 @@ export interface BugDef {
    *  miss it. Why, in a line. The campaign also explores its rows (deterministic), and the
    *  tests accept a stress miss where explore finds it. */
   readonly needsParallelism?: string;
-  /** under explore, the longest a PCT preemption may last for the bug to be reachable, where
-   *  it is longer than explore's default (a reader preempted across a grace-period poll:
-   *  longer than rcu.tick); `explore --preempt` still wins */
-  readonly explorePreempt?: string;
 }
 
 /** The switches of one run: every declared bug name, true where the run turns it on. */
 export type BugSwitches = Readonly<Record<string, boolean>>;
 
+/** The switches built so far, by declaration and bug list (a controlled executor builds a
+ *  CPU's switches for each of thousands of executions). */
+const built = new WeakMap<object, Map<string, BugSwitches>>();
+
 /** Builds the switches: all `declared` names (one object shape for every run), on for
- *  `on` and what each of those implies. */
+ *  `on` and what each of those implies. The same lists give the same (frozen) object. */
 export function bugSwitches(declared: Readonly<Record<string, BugDef>>, on: readonly string[]): BugSwitches {
+  const key = on.join(',');
+  let cache = built.get(declared);
+  if (cache === undefined) built.set(declared, (cache = new Map()));
+  let sw = cache.get(key);
+  if (sw === undefined) cache.set(key, (sw = buildSwitches(declared, on)));
+  return sw;
+}
+
+function buildSwitches(declared: Readonly<Record<string, BugDef>>, on: readonly string[]): BugSwitches {
   const set = new Set<string>();
   const turnOn = (name: string): void => {
     if (!(name in declared)) throw new Error(`unknown bug switch ${name}`);

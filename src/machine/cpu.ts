@@ -30,7 +30,13 @@ export interface CpuOptions {
   seedStartNs: number; //       run start, for violation times
   stopOnViolation: boolean;
   knobs: Float64Array; //       per knob id (src/machine/knobs.ts)
+  /** latency histograms recorded (default); a controlled execution reports none of them and
+   *  leaves them out (a few dozen histograms a CPU an execution were much of its cost) */
+  timing?: boolean;
 }
+
+/** What a CPU that keeps no latency histograms records into: nothing. */
+const NO_HISTOGRAM = { recordValue(): void {} } as unknown as hdr.Histogram;
 
 export class Cpu {
   readonly mem: Mem;
@@ -139,10 +145,12 @@ export class Cpu {
     this.gStop = L.gBase + G_STOP;
     this.ipiReqs = new Int32Array(L.cpus);
     this.winActive = winActiveOf(opts.winPair, opts.jitterP);
-    this.ipiSeen = mem.load(this.aIpiReq);
-    for (let i = 0; i < HISTS.size; i++) this.hists.push(newHistogram());
+    // (a plain read: no CPU runs yet when CPUs are built, under either executor)
+    this.ipiSeen = mem.peek(this.aIpiReq);
+    const timing = opts.timing ?? true;
+    for (let i = 0; i < HISTS.size; i++) this.hists.push(timing ? newHistogram() : NO_HISTOGRAM);
     for (const w of WINDOWS.all) {
-      this.winHists.push(newHistogram());
+      this.winHists.push(timing ? newHistogram() : NO_HISTOGRAM);
       this.winShift[w.id] = w.shift;
     }
   }

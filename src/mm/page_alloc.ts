@@ -40,7 +40,7 @@ export function initPageAlloc(m: Mem, L: Layout): void {
   m.store(g + G_HUGE_COUNT, L.hugeFolios);
 }
 
-function pop(c: Cpu, headWord: number, countWord: number): number {
+function freeListPop(c: Cpu, headWord: number, countWord: number): number {
   const m = c.mem;
   const L = c.L;
   spinLock(c, L.gBase + G_ZONE_LOCK);
@@ -53,7 +53,7 @@ function pop(c: Cpu, headWord: number, countWord: number): number {
   return pfn;
 }
 
-function push(c: Cpu, headWord: number, countWord: number, pfn: number): void {
+function freeListPush(c: Cpu, headWord: number, countWord: number, pfn: number): void {
   const m = c.mem;
   const L = c.L;
   spinLock(c, L.gBase + G_ZONE_LOCK);
@@ -81,7 +81,7 @@ function initMeta(m: Mem, L: Layout, pfn: number, type: number, mm: number, vpn:
 
 /** pagetable_alloc() + pagetable_pte_ctor(): a table of `level`, every entry empty. */
 export function allocTable(c: Cpu, mm: number, level: number, vpn: number, mmLevels: number): number {
-  const pfn = pop(c, G_FREE_HEAD, G_FREE_COUNT);
+  const pfn = freeListPop(c, G_FREE_HEAD, G_FREE_COUNT);
   if (pfn < 0) {
     c.stats[S_OOM.id]++;
     return -1;
@@ -101,7 +101,7 @@ export function allocTable(c: Cpu, mm: number, level: number, vpn: number, mmLev
  *  its old entries beyond them, which no data access reads; a walker that still reads the
  *  frame as a table is a use-after-free, caught by the frame's generation. */
 export function allocAnonPage(c: Cpu, mm: number, type: number): number {
-  const pfn = pop(c, G_FREE_HEAD, G_FREE_COUNT);
+  const pfn = freeListPop(c, G_FREE_HEAD, G_FREE_COUNT);
   if (pfn < 0) {
     c.stats[S_OOM.id]++;
     return -1;
@@ -115,7 +115,7 @@ export function allocAnonPage(c: Cpu, mm: number, type: number): number {
 
 /** vma_alloc_folio(order HPAGE_PMD_ORDER): a PMD-sized anonymous folio, or -1. */
 export function allocHugeFolio(c: Cpu, mm: number): number {
-  const head = pop(c, G_HUGE_HEAD, G_HUGE_COUNT);
+  const head = freeListPop(c, G_HUGE_HEAD, G_HUGE_COUNT);
   if (head < 0) return -1;
   const m = c.mem;
   const L = c.L;
@@ -146,12 +146,12 @@ export function freeFolio(c: Cpu, head: number): void {
       m.store(mdAddr(L, head + i, MD_TYPE), PageType.Free);
       m.add(mdAddr(L, head + i, MD_GEN), 1);
     }
-    push(c, G_HUGE_HEAD, G_HUGE_COUNT, head);
+    freeListPush(c, G_HUGE_HEAD, G_HUGE_COUNT, head);
     return;
   }
   m.store(mdAddr(L, head, MD_TYPE), PageType.Free);
   m.add(mdAddr(L, head, MD_GEN), 1);
-  push(c, G_FREE_HEAD, G_FREE_COUNT, head);
+  freeListPush(c, G_FREE_HEAD, G_FREE_COUNT, head);
 }
 
 /** pagetable_free() -> __free_pages(): drops the allocation's reference; the frame is freed

@@ -74,10 +74,14 @@ function touch(x: Ctx, mm: number, vpn: number, write: boolean): number {
   return -1;
 }
 
+// (loops, not Array.from or map callbacks: a load is a scheduling point, and the resumable
+// form of the model, build/resumable.ts, makes no generator of a builtin's callback)
 function pageWords(x: Ctx, pfn: number): number[] {
   const n = dataWords(x.c.L);
   const p = frameAddr(x.c.L, pfn, 0);
-  return Array.from({ length: n }, (_, i) => x.c.mem.load(p + i));
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(x.c.mem.load(p + i));
+  return out;
 }
 
 /** memset(mem, v, pages): a store to each data word of each page. */
@@ -93,10 +97,12 @@ function memset(x: Ctx, mm: number, pages: number, v: number): boolean {
 
 /** A copy of what the process reads there (memcpy(old, mem, size)). */
 function readMem(x: Ctx, mm: number, pages: number): number[][] {
-  return Array.from({ length: pages }, (_, i) => {
+  const out: number[][] = [];
+  for (let i = 0; i < pages; i++) {
     const pfn = touch(x, mm, BASE + i, false);
-    return pfn < 0 ? [] : pageWords(x, pfn);
-  });
+    out.push(pfn < 0 ? [] : pageWords(x, pfn));
+  }
+  return out;
 }
 
 const same = (a: number[][], b: number[][]): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -116,7 +122,9 @@ function gup(x: Ctx, mm: number, pages: number, flags: number, fast: boolean): H
   return null;
 }
 function heldContent(x: Ctx, h: Held): number[][] {
-  return h.pages.map((p) => pageWords(x, p));
+  const out: number[][] = [];
+  for (const p of h.pages) out.push(pageWords(x, p));
+  return out;
 }
 function release(x: Ctx, h: Held): void {
   x.c.pages.set(h.pages);
@@ -146,15 +154,13 @@ const PAGES = 1;
 
 /** run_with_base_page(): mmap one page, MADV_NOHUGEPAGE, memset 1; then the test; then the
  *  test's process exits (both mms torn down). */
-function withBasePage(body: (x: Ctx) => string | null): (x: Ctx) => string | null {
-  return (x) => {
-    mmapVma(x, x.parent, PAGES);
-    let r: string | null;
-    if (!memset(x, x.parent, PAGES, MEM1)) r = 'memset() failed';
-    else r = body(x);
-    exit(x, x.parent);
-    return r;
-  };
+function withBasePage(x: Ctx, body: (x: Ctx) => string | null): string | null {
+  mmapVma(x, x.parent, PAGES);
+  let r: string | null;
+  if (!memset(x, x.parent, PAGES, MEM1)) r = 'memset() failed';
+  else r = body(x);
+  exit(x, x.parent);
+  return r;
 }
 
 const LEAK_CHILD = 'Leak from parent into child';
@@ -164,61 +170,55 @@ const RW_PIN = 'Longtom R/W pin is not reliable'; // sic: the kernel's own spell
 
 /** do_test_cow_in_parent(): the child saves the page, the parent (after an optional
  *  mprotect(R)/(RW) round trip) writes 0xff, the child compares. */
-function cowInParent(mprotect: boolean) {
-  return (x: Ctx): string | null => {
-    if (!fork(x)) return 'fork() failed';
-    const old = readMem(x, x.child, PAGES);
-    if (mprotect) {
-      mprotectVma(x.c, x.parent, 0, false);
-      mprotectVma(x.c, x.parent, 0, true);
-    }
-    memset(x, x.parent, PAGES, MEMFF);
-    const now = readMem(x, x.child, PAGES);
-    exit(x, x.child);
-    return same(old, now) ? null : LEAK_CHILD;
-  };
+function cowInParent(x: Ctx, mprotect: boolean): string | null {
+  if (!fork(x)) return 'fork() failed';
+  const old = readMem(x, x.child, PAGES);
+  if (mprotect) {
+    mprotectVma(x.c, x.parent, 0, false);
+    mprotectVma(x.c, x.parent, 0, true);
+  }
+  memset(x, x.parent, PAGES, MEMFF);
+  const now = readMem(x, x.child, PAGES);
+  exit(x, x.child);
+  return same(old, now) ? null : LEAK_CHILD;
 }
 
 /** test_vmsplice_in_child(): the child vmsplice()s the page into a pipe (FOLL_GET refs) and
  *  unmaps it; the parent writes; the child reads the pipe. */
-function vmspliceInChild(mprotect: boolean) {
-  return (x: Ctx): string | null => {
-    if (!fork(x)) return 'fork() failed';
-    const old = readMem(x, x.child, PAGES);
-    const pipe = gup(x, x.child, PAGES, FOLL_GET, true);
-    if (!pipe) return 'vmsplice() failed';
-    munmap(x, x.child);
-    if (mprotect) {
-      mprotectVma(x.c, x.parent, 0, false);
-      mprotectVma(x.c, x.parent, 0, true);
-    }
-    memset(x, x.parent, PAGES, MEMFF);
-    const got = heldContent(x, pipe);
-    release(x, pipe);
-    exit(x, x.child);
-    return same(old, got) ? null : LEAK_CHILD;
-  };
+function vmspliceInChild(x: Ctx, mprotect: boolean): string | null {
+  if (!fork(x)) return 'fork() failed';
+  const old = readMem(x, x.child, PAGES);
+  const pipe = gup(x, x.child, PAGES, FOLL_GET, true);
+  if (!pipe) return 'vmsplice() failed';
+  munmap(x, x.child);
+  if (mprotect) {
+    mprotectVma(x.c, x.parent, 0, false);
+    mprotectVma(x.c, x.parent, 0, true);
+  }
+  memset(x, x.parent, PAGES, MEMFF);
+  const got = heldContent(x, pipe);
+  release(x, pipe);
+  exit(x, x.child);
+  return same(old, got) ? null : LEAK_CHILD;
 }
 
 /** test_vmsplice_before_fork() / test_vmsplice_after_fork(): the parent's pipe holds the
  *  page, the parent unmaps it, the child writes and exits, the parent reads the pipe. */
-function vmspliceParent(beforeFork: boolean) {
-  return (x: Ctx): string | null => {
-    const old = readMem(x, x.parent, PAGES);
-    let pipe = beforeFork ? gup(x, x.parent, PAGES, FOLL_GET, true) : null;
-    if (beforeFork && !pipe) return 'vmsplice() failed';
-    if (!fork(x)) return 'fork() failed';
-    if (!beforeFork) {
-      pipe = gup(x, x.parent, PAGES, FOLL_GET, true);
-      if (!pipe) return 'vmsplice() failed';
-    }
-    munmap(x, x.parent);
-    memset(x, x.child, PAGES, MEMFF);
-    exit(x, x.child);
-    const got = heldContent(x, pipe!);
-    release(x, pipe!);
-    return same(old, got) ? null : LEAK_PARENT;
-  };
+function vmspliceParent(x: Ctx, beforeFork: boolean): string | null {
+  const old = readMem(x, x.parent, PAGES);
+  let pipe = beforeFork ? gup(x, x.parent, PAGES, FOLL_GET, true) : null;
+  if (beforeFork && !pipe) return 'vmsplice() failed';
+  if (!fork(x)) return 'fork() failed';
+  if (!beforeFork) {
+    pipe = gup(x, x.parent, PAGES, FOLL_GET, true);
+    if (!pipe) return 'vmsplice() failed';
+  }
+  munmap(x, x.parent);
+  memset(x, x.child, PAGES, MEMFF);
+  exit(x, x.child);
+  const got = heldContent(x, pipe!);
+  release(x, pipe!);
+  return same(old, got) ? null : LEAK_PARENT;
 }
 
 /** io_uring_register_buffers(): pin_user_pages(FOLL_WRITE | FOLL_PIN | FOLL_LONGTERM). */
@@ -227,76 +227,72 @@ const IOURING = FOLL_WRITE | FOLL_PIN | FOLL_LONGTERM;
 /** test_iouring_ro() / test_iouring_fork(): register the buffer, then (R/O remap round trip
  *  with soft-dirty cleared, or a fork whose child stays), write 0xff, write_fixed() the
  *  buffer to the file, and read the file back: it must hold what the process wrote. */
-function iouring(kind: 'ro' | 'fork') {
-  return (x: Ctx): string | null => {
-    const buf = gup(x, x.parent, PAGES, IOURING, true);
-    if (!buf) return 'io_uring_register_buffers() failed';
-    if (kind === 'ro') {
-      mprotectVma(x.c, x.parent, 0, false);
-      clearSoftdirty(x.c, x.parent, 0);
-      mprotectVma(x.c, x.parent, 0, true);
-    } else if (!fork(x)) {
-      release(x, buf);
-      return 'fork() failed';
-    }
-    memset(x, x.parent, PAGES, MEMFF);
-    const file = heldContent(x, buf); // write_fixed() through the registered pages, pread() back
-    const mem = readMem(x, x.parent, PAGES);
+function iouring(x: Ctx, kind: 'ro' | 'fork'): string | null {
+  const buf = gup(x, x.parent, PAGES, IOURING, true);
+  if (!buf) return 'io_uring_register_buffers() failed';
+  if (kind === 'ro') {
+    mprotectVma(x.c, x.parent, 0, false);
+    clearSoftdirty(x.c, x.parent, 0);
+    mprotectVma(x.c, x.parent, 0, true);
+  } else if (!fork(x)) {
     release(x, buf);
-    if (kind === 'fork') exit(x, x.child);
-    return same(mem, file) ? null : RW_PIN;
-  };
+    return 'fork() failed';
+  }
+  memset(x, x.parent, PAGES, MEMFF);
+  const file = heldContent(x, buf); // write_fixed() through the registered pages, pread() back
+  const mem = readMem(x, x.parent, PAGES);
+  release(x, buf);
+  if (kind === 'fork') exit(x, x.child);
+  return same(mem, file) ? null : RW_PIN;
 }
 
 type RoPinTest = 'shared' | 'previously-shared' | 'ro-exclusive';
 
 /** do_test_ro_pin(): the state, then gup_test's PIN_LONGTERM_TEST_START (an R/O longterm pin,
  *  GUP or GUP-fast), write 0xff, PIN_LONGTERM_TEST_READ: the pin must see the write. */
-function roPin(test: RoPinTest, fast: boolean) {
-  return (x: Ctx): string | null => {
-    let child = false;
-    if (test === 'shared' || test === 'previously-shared') {
-      if (!fork(x)) return 'fork() failed';
-      child = true;
-      if (test === 'previously-shared') {
-        exit(x, x.child); // the child exits and is reaped: mapcount 1, not exclusive
-        child = false;
-      }
-    } else {
-      mprotectVma(x.c, x.parent, 0, false);
-      clearSoftdirty(x.c, x.parent, 0);
-      mprotectVma(x.c, x.parent, 0, true); // the pte stays R/O, the page exclusive
+function roPin(x: Ctx, test: RoPinTest, fast: boolean): string | null {
+  let child = false;
+  if (test === 'shared' || test === 'previously-shared') {
+    if (!fork(x)) return 'fork() failed';
+    child = true;
+    if (test === 'previously-shared') {
+      exit(x, x.child); // the child exits and is reaped: mapcount 1, not exclusive
+      child = false;
     }
-    const pin = gup(x, x.parent, PAGES, FOLL_PIN | FOLL_LONGTERM, fast);
-    let r: string | null;
-    if (!pin) r = 'PIN_LONGTERM_TEST_START failed';
-    else {
-      memset(x, x.parent, PAGES, MEMFF);
-      const tmp = heldContent(x, pin);
-      const mem = readMem(x, x.parent, PAGES);
-      release(x, pin);
-      r = same(mem, tmp) ? null : RO_PIN;
-    }
-    if (child) exit(x, x.child);
-    return r;
-  };
+  } else {
+    mprotectVma(x.c, x.parent, 0, false);
+    clearSoftdirty(x.c, x.parent, 0);
+    mprotectVma(x.c, x.parent, 0, true); // the pte stays R/O, the page exclusive
+  }
+  const pin = gup(x, x.parent, PAGES, FOLL_PIN | FOLL_LONGTERM, fast);
+  let r: string | null;
+  if (!pin) r = 'PIN_LONGTERM_TEST_START failed';
+  else {
+    memset(x, x.parent, PAGES, MEMFF);
+    const tmp = heldContent(x, pin);
+    const mem = readMem(x, x.parent, PAGES);
+    release(x, pin);
+    r = same(mem, tmp) ? null : RO_PIN;
+  }
+  if (child) exit(x, x.child);
+  return r;
 }
 
 const ANON_TESTS: readonly { desc: string; fn: string; failure: string; run: (x: Ctx) => string | null }[] = [
-  { desc: 'Basic COW after fork()', fn: 'test_cow_in_parent', failure: LEAK_CHILD, run: cowInParent(false) },
-  { desc: 'Basic COW after fork() with mprotect() optimization', fn: 'test_cow_in_parent_mprotect', failure: LEAK_CHILD, run: cowInParent(true) },
-  { desc: 'vmsplice() + unmap in child', fn: 'test_vmsplice_in_child', failure: LEAK_CHILD, run: vmspliceInChild(false) },
-  { desc: 'vmsplice() + unmap in child with mprotect() optimization', fn: 'test_vmsplice_in_child_mprotect', failure: LEAK_CHILD, run: vmspliceInChild(true) },
-  { desc: 'vmsplice() before fork(), unmap in parent after fork()', fn: 'test_vmsplice_before_fork', failure: LEAK_PARENT, run: vmspliceParent(true) },
-  { desc: 'vmsplice() + unmap in parent after fork()', fn: 'test_vmsplice_after_fork', failure: LEAK_PARENT, run: vmspliceParent(false) },
-  { desc: 'R/O-mapping a page registered as iouring fixed buffer', fn: 'test_iouring_ro', failure: RW_PIN, run: iouring('ro') },
-  { desc: 'fork() with an iouring fixed buffer', fn: 'test_iouring_fork', failure: RW_PIN, run: iouring('fork') },
-  { desc: 'R/O GUP pin on R/O-mapped shared page', fn: 'test_ro_pin_on_shared', failure: RO_PIN, run: roPin('shared', false) },
-  { desc: 'R/O GUP-fast pin on R/O-mapped shared page', fn: 'test_ro_fast_pin_on_shared', failure: RO_PIN, run: roPin('shared', true) },
-  { desc: 'R/O GUP pin on R/O-mapped previously-shared page', fn: 'test_ro_pin_on_ro_previously_shared', failure: RO_PIN, run: roPin('previously-shared', false) },
-  { desc: 'R/O GUP-fast pin on R/O-mapped previously-shared page', fn: 'test_ro_fast_pin_on_ro_previously_shared', failure: RO_PIN, run: roPin('previously-shared', true) },
-  { desc: 'R/O GUP pin on R/O-mapped exclusive page', fn: 'test_ro_pin_on_ro_exclusive', failure: RO_PIN, run: roPin('ro-exclusive', false) },
-  { desc: 'R/O GUP-fast pin on R/O-mapped exclusive page', fn: 'test_ro_fast_pin_on_ro_exclusive', failure: RO_PIN, run: roPin('ro-exclusive', true) },
+  { desc: 'Basic COW after fork()', fn: 'test_cow_in_parent', failure: LEAK_CHILD, run: (x) => cowInParent(x, false) },
+  { desc: 'Basic COW after fork() with mprotect() optimization', fn: 'test_cow_in_parent_mprotect', failure: LEAK_CHILD, run: (x) => cowInParent(x, true) },
+  { desc: 'vmsplice() + unmap in child', fn: 'test_vmsplice_in_child', failure: LEAK_CHILD, run: (x) => vmspliceInChild(x, false) },
+  { desc: 'vmsplice() + unmap in child with mprotect() optimization', fn: 'test_vmsplice_in_child_mprotect', failure: LEAK_CHILD, run: (x) => vmspliceInChild(x, true) },
+  { desc: 'vmsplice() before fork(), unmap in parent after fork()', fn: 'test_vmsplice_before_fork', failure: LEAK_PARENT, run: (x) => vmspliceParent(x, true) },
+  { desc: 'vmsplice() + unmap in parent after fork()', fn: 'test_vmsplice_after_fork', failure: LEAK_PARENT, run: (x) => vmspliceParent(x, false) },
+  { desc: 'R/O-mapping a page registered as iouring fixed buffer', fn: 'test_iouring_ro', failure: RW_PIN, run: (x) => iouring(x, 'ro') },
+  { desc: 'fork() with an iouring fixed buffer', fn: 'test_iouring_fork', failure: RW_PIN, run: (x) => iouring(x, 'fork') },
+  { desc: 'R/O GUP pin on R/O-mapped shared page', fn: 'test_ro_pin_on_shared', failure: RO_PIN, run: (x) => roPin(x, 'shared', false) },
+  { desc: 'R/O GUP-fast pin on R/O-mapped shared page', fn: 'test_ro_fast_pin_on_shared', failure: RO_PIN, run: (x) => roPin(x, 'shared', true) },
+  { desc: 'R/O GUP pin on R/O-mapped previously-shared page', fn: 'test_ro_pin_on_ro_previously_shared', failure: RO_PIN, run: (x) => roPin(x, 'previously-shared', false) },
+  { desc: 'R/O GUP-fast pin on R/O-mapped previously-shared page', fn: 'test_ro_fast_pin_on_ro_previously_shared', failure: RO_PIN, run: (x) => roPin(x, 'previously-shared', true) },
+  { desc: 'R/O GUP pin on R/O-mapped exclusive page', fn: 'test_ro_pin_on_ro_exclusive', failure: RO_PIN, run: (x) => roPin(x, 'ro-exclusive', false) },
+  { desc: 'R/O GUP-fast pin on R/O-mapped exclusive page', fn: 'test_ro_fast_pin_on_ro_exclusive', failure: RO_PIN, run: (x) => roPin(x, 'ro-exclusive', true) },
 ];
 
 /** The model's PMD size: FANOUT pages of 4 KiB. */
@@ -336,23 +332,21 @@ const LONGTERM_BACKINGS: readonly { backing: string; skip: string | null; flags:
 /** do_test(): mmap the file shared or private, memset(0) (a private mapping COWs into an anon
  *  page), mprotect(PROT_READ) for the R/O types, then try the longterm pin: it must succeed
  *  iff should_work = !shared || !rw || the fs supports writable longterm pins. */
-function longterm(type: PinType, shared: boolean, vmFlags: number, fsOk: boolean) {
-  return (x: Ctx): string | null => {
-    const rw = type === 'RW' || type === 'RW_FAST' || type === 'IOURING';
-    const fast = type === 'RW_FAST' || type === 'RO_FAST' || type === 'IOURING';
-    const shouldWork = !shared || !rw || fsOk;
-    mmapVma(x, x.parent, PAGES, VM_READ | VM_WRITE | vmFlags | (shared ? VM_SHARED : 0));
-    let r: string | null;
-    if (!memset(x, x.parent, PAGES, 0)) r = 'memset() failed';
-    else {
-      if (type === 'RO' || type === 'RO_FAST') mprotectVma(x.c, x.parent, 0, false);
-      const pin = gup(x, x.parent, PAGES, FOLL_PIN | FOLL_LONGTERM | (rw ? FOLL_WRITE : 0), fast);
-      if (pin) release(x, pin);
-      r = Boolean(pin) === shouldWork ? null : shouldWork ? 'Should have worked' : 'Should have failed';
-    }
-    exit(x, x.parent);
-    return r;
-  };
+function longterm(x: Ctx, type: PinType, shared: boolean, vmFlags: number, fsOk: boolean): string | null {
+  const rw = type === 'RW' || type === 'RW_FAST' || type === 'IOURING';
+  const fast = type === 'RW_FAST' || type === 'RO_FAST' || type === 'IOURING';
+  const shouldWork = !shared || !rw || fsOk;
+  mmapVma(x, x.parent, PAGES, VM_READ | VM_WRITE | vmFlags | (shared ? VM_SHARED : 0));
+  let r: string | null;
+  if (!memset(x, x.parent, PAGES, 0)) r = 'memset() failed';
+  else {
+    if (type === 'RO' || type === 'RO_FAST') mprotectVma(x.c, x.parent, 0, false);
+    const pin = gup(x, x.parent, PAGES, FOLL_PIN | FOLL_LONGTERM | (rw ? FOLL_WRITE : 0), fast);
+    if (pin) release(x, pin);
+    r = Boolean(pin) === shouldWork ? null : shouldWork ? 'Should have worked' : 'Should have failed';
+  }
+  exit(x, x.parent);
+  return r;
 }
 
 const LONGTERM_TESTS: readonly { desc: string; fn: string; type: PinType; shared: boolean }[] = [
@@ -374,7 +368,7 @@ const ONLY_THP = 'the model has no PTE-mapped THP to collapse (MADV_COLLAPSE of 
  *  family, then gup_longterm's tests per backing. */
 export const SELFTEST_CASES: readonly SelftestCase[] = [
   ...ANON_BACKINGS.flatMap(({ backing, skip }) => ANON_TESTS.map((t): SelftestCase => ({
-    name: `${t.desc} ... with ${backing}`, file: 'cow.c', fn: t.fn, desc: t.desc, backing, failure: t.failure, skip, run: withBasePage(t.run),
+    name: `${t.desc} ... with ${backing}`, file: 'cow.c', fn: t.fn, desc: t.desc, backing, failure: t.failure, skip, run: (x) => withBasePage(x, t.run),
   }))),
   ...[
     ['Basic COW after fork() when collapsing before fork()', 'test_anon_thp_collapse_unshared'],
@@ -385,7 +379,7 @@ export const SELFTEST_CASES: readonly SelftestCase[] = [
   ...LONGTERM_BACKINGS.flatMap((b) => LONGTERM_TESTS.map((t): SelftestCase => ({
     name: `${t.desc} ... with ${b.backing}`, file: 'gup_longterm.c', fn: t.fn, desc: t.desc, backing: b.backing,
     failure: t.shared && t.type !== 'RO' && t.type !== 'RO_FAST' && !b.writableLongterm ? 'Should have failed' : 'Should have worked',
-    skip: b.skip, run: longterm(t.type, t.shared, b.flags, b.writableLongterm),
+    skip: b.skip, run: (x) => longterm(x, t.type, t.shared, b.flags, b.writableLongterm),
   }))),
 ];
 
