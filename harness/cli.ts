@@ -193,13 +193,16 @@ await cli
       .option('depth', { type: 'string', describe: 'PCT depth d: d-1 priority change points (default 3)' })
       .option('runs', { type: 'string', describe: 'executions (default 10000; it stops at the first violation), or --duration' })
       .option('max-preemptions', { type: 'string', describe: 'preemption bound (default: none)' })
-      .option('preempt', { type: 'string', describe: 'PCT: at a change point the CPU is off for a time drawn up to this (default 100us; 0: priorities only)' })
+      .option('preempt', { type: 'string', describe: 'PCT: at a change point the CPU is off for a time drawn log-uniformly up to this (default: twice the longest latency the model declares, 500us at rcu.tick=250us; 0: priorities only)' })
       .option('reader-ops', { type: 'string', describe: 'operations per reader CPU in each execution (default 3)' })
       .option('writer-ops', { type: 'string', describe: 'operations per writer CPU in each execution (default 2)' })
       .option('minimize', { type: 'string', describe: 'time to spend shrinking the failing schedule (default 10s)' })
       .option('keep-going', { type: 'boolean', describe: 'run on after the first violation' })
+      .option('exhaustive', { type: 'boolean', describe: 'every schedule of the instance up to --max-preemptions (default 2), depth-first with partial-order reduction; one operation a CPU unless --reader-ops/--writer-ops; --duration 60s unless --runs or --duration' })
+      .option('instances', { type: 'string', describe: 'with --exhaustive: exhaust seeds seed, seed+1, ... this many instances (default 1)' })
+      .option('executor', { type: 'string', describe: 'sequential (default: every CPU on one thread, generators) | workers (a worker thread a CPU: the reference)' })
       .option('json', { type: 'boolean' }),
-    (a) => guarded(() => runExplore({ ...rawArgs(a), sched: a.sched, depth: a.depth, runs: a.runs, maxPreemptions: a.maxPreemptions, preempt: a.preempt, readerOps: a.readerOps, writerOps: a.writerOps, minimize: a.minimize, keepGoing: a.keepGoing, out: a.out, json: Boolean(a.json) }, log, interruptible().signal)))
+    (a) => guarded(() => runExplore({ ...rawArgs(a), sched: a.sched, depth: a.depth, runs: a.runs, maxPreemptions: a.maxPreemptions, preempt: a.preempt, readerOps: a.readerOps, writerOps: a.writerOps, minimize: a.minimize, keepGoing: a.keepGoing, exhaustive: a.exhaustive, instances: a.instances, executor: a.executor, out: a.out, json: Boolean(a.json) }, log, interruptible().signal)))
   .command('replay <file>', 'the recorded schedule of an explore result again: the same violation (exit 1), or exit 2 if it no longer applies', (y) =>
     y.positional('file', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }),
     (a) => guarded(() => runReplay(String(a.file), Boolean(a.json))))

@@ -1,196 +1,32 @@
 // `gupstress explore` and `gupstress replay`: many short controlled executions (a few
 // operations per CPU, no widening, no jitter), each a function of its seed; the first that
 // fails is written with its schedule (gupstress/explore@1) and replays to the same violation.
-import { knobArray } from '../src/machine/knobs.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
-import { endOfRunAccounting } from '../src/check/accounting.js';
-import { EV_OP, TRACE_EVENTS, formatTraceEvent } from '../src/check/trace.js';
+import { EV_OP } from '../src/check/trace.js';
 import type { Violation } from '../src/check/violations.js';
 import { WINDOWS } from '../src/check/windows.js';
-import {
-  MAX_DEPTH, MAX_PARTICIPANTS, STEP_NS, type SchedName, controlResult, finishedWord, newControl, pctBound, startControl,
-} from '../src/machine/controlled.js';
-import { ALL_BUGS, scenarioById } from '../src/scenarios/index.js';
+import { MAX_DEPTH, MAX_PARTICIPANTS, STEP_NS, type SchedName, pctBound } from '../src/machine/controlled.js';
+import { KNOBS } from '../src/machine/knobs.js';
+import { scenarioById } from '../src/scenarios/index.js';
 import { type Scenario, roleCounters, windowPairs } from '../src/scenarios/scenario.js';
-import type { StrategyName } from '../src/sync/strategy.js';
-import type { ControlledExec, ControlledInit, ControlledResult, WorkerRole } from '../workers/protocol.js';
 import { BadInput, type RawRunArgs, type RunConfig, intOpt, listOpt, parseDuration, resolveRunConfig } from './config.js';
+import { ControlledMachine, EXECUTORS, type Execution, type ExecutorName, type ExploreOptions } from './executor.js';
+import { type ExhaustiveSummary, exhaustInstances } from './exhaustive.js';
 import type { Logger } from './log.js';
-import { bootMachine, registryNames } from './machine.js';
+import { minFramesToBoot, registryNames } from './machine.js';
 import { hostInfo, writeJsonAtomic } from './results.js';
-import { windowArrays } from './runner.js';
+
+export type { Execution, ExploreOptions } from './executor.js';
 
 export const EXPLORE_SCHEMA = 'gupstress/explore@1';
 const MAX_EVENTS = 400;
-
-export interface ExploreOptions {
-  sched: SchedName;
-  depth: number;
-  /** PCT: the longest a CPU stays off at a change point, ns of logical time */
-  preemptNs: number;
-  maxPreemptions: number;
-  readerOps: number;
-  writerOps: number;
-  maxSteps: number;
-}
-
-/** One execution's outcome, as the main thread sees it. */
-export interface Execution {
-  seed: number;
-  steps: number;
-  /** window points passed (PCT's k) */
-  points: number;
-  preemptions: number;
-  aborted: string | null;
-  diverged: number;
-  schedule: Int8Array;
-  /** the clock's jumps, [step, clock, ...]: what a replay needs besides the schedule */
-  jumps: Int32Array;
-  violations: Violation[];
-  /** the traced steps in order; ev is the trace event's id */
-  trace: { step: number; cpu: number; ev: number; text: string }[];
-  /** per window id, summed over the CPUs: entries, and (reader windows paired with a
-   *  writer window) overlaps: whether the race was really exercised */
-  winEntries: number[];
-  winOverlaps: number[];
-  /** the roles' outcomes and events, summed over their CPUs, by name */
-  outcomes: { reader: Record<string, number>; writer: Record<string, number> };
-}
-
-/** What varies between the executions of one set of CPUs. */
-export interface ExecuteOptions {
-  /** replay: the schedule to follow and the recording's clock jumps (lenient: an edited one) */
-  replay?: { schedule: ArrayLike<number>; jumps: ArrayLike<number>; lenient?: boolean };
-  /** PCT's estimates of the window points and steps of an execution (where change points fall) */
-  pctSteps?: number;
-  pctRunSteps?: number;
-  /** the strategy and the bug switches of this execution (default: the exploration's) */
-  strategy?: StrategyName;
-  bugs?: readonly string[];
-}
-
-function workerUrl(): URL {
-  if (!import.meta.url.endsWith('.ts')) return new URL('../workers/controlled.js', import.meta.url);
-  if (process.env.GUPSTRESS_COMPILED_WORKERS === '1') return new URL('../dist/workers/controlled.js', import.meta.url);
-  return new URL('../workers/shim.mjs', import.meta.url);
-}
 
 /** A build's fingerprint for replay: the registries and the scenario's declaration. A
  *  schedule recorded by another build may not apply. */
 export function buildFingerprint(s: Scenario): string {
   const decl = JSON.stringify({ reg: registryNames(), bugs: Object.keys(s.bugs), params: s.params, windows: windowPairs(s).map((w) => [w.window.name, w.pairedWith?.name ?? null]), reader: roleCounters(s.reader).map((x) => x.name), writer: roleCounters(s.writer).map((x) => x.name) });
   return createHash('sha256').update(decl).digest('hex').slice(0, 16);
-}
-
-/** The CPUs of one exploration: worker threads that live for all its executions. */
-export class ControlledMachine {
-  private readonly workers: Worker[] = [];
-  private readonly roles: WorkerRole[] = [];
-  private pending: ((r: ControlledResult) => void) | null = null;
-  private results: ControlledResult[] = [];
-  private failure: Error | null = null;
-  /** the control block and the machine's memory, reused by every execution (newControl) */
-  private ctl: SharedArrayBuffer | null = null;
-  private mem: SharedArrayBuffer | null = null;
-
-  constructor(readonly cfg: RunConfig, readonly s: Scenario) {}
-
-  get participants(): number {
-    return this.cfg.readers + this.cfg.writers + 1;
-  }
-
-  async start(): Promise<void> {
-    const cfg = this.cfg;
-    if (this.participants > MAX_PARTICIPANTS) throw new BadInput(`explore runs at most ${MAX_PARTICIPANTS - 1} readers and writers (got ${cfg.readers + cfg.writers})`);
-    const registries = registryNames();
-    for (let i = 0; i < cfg.readers; i++) this.roles.push('reader');
-    for (let i = 0; i < cfg.writers; i++) this.roles.push('writer');
-    this.roles.push('gp');
-    let ready = 0;
-    await new Promise<void>((resolve, reject) => {
-      this.roles.forEach((role, idx) => {
-        const init: ControlledInit = {
-          controlled: true, cpu: idx, role, roleIndex: role === 'writer' ? idx - cfg.readers : idx, scenario: this.s.id, arch: cfg.arch,
-          strategy: cfg.strategy, knobs: Array.from(knobArray(cfg.knobs)), readers: cfg.readers, writers: cfg.writers, mmLevels: cfg.levels, params: cfg.params, registries,
-        };
-        const w = new Worker(workerUrl(), { workerData: init, stdout: false, stderr: false });
-        w.on('message', (msg: { type: 'ready' } | ControlledResult) => {
-          if (msg.type === 'ready') {
-            if (++ready === this.roles.length) resolve();
-          } else this.collect(msg);
-        });
-        w.on('error', (e) => {
-          this.failure = e;
-          reject(e);
-          this.pending?.(null as unknown as ControlledResult);
-        });
-        this.workers.push(w);
-      });
-    });
-  }
-
-  private collect(r: ControlledResult): void {
-    this.results.push(r);
-    if (this.results.length === this.workers.length && this.pending) this.pending(r);
-  }
-
-  /** One execution under the given scheduler; resolves when every CPU reported. */
-  async execute(seed: number, o: ExploreOptions, x: ExecuteOptions = {}): Promise<Execution> {
-    const { replay, pctSteps = 20, pctRunSteps = 2000, strategy = this.cfg.strategy, bugs = this.cfg.bugs } = x;
-    // (the workers are built for a scenario; the strategy and the bugs are the execution's)
-    const cfg = { ...this.cfg, strategy, bugs: [...bugs] };
-    const m = bootMachine(this.s, { ...cfg, seed }, this.mem ?? undefined);
-    this.mem = m.sab; // as the control block: the next execution boots on it again
-    const ctl = newControl({ sched: o.sched, seed, participants: this.participants, depth: o.depth, preemptNs: o.preemptNs, pctSteps, pctRunSteps, maxPreemptions: o.maxPreemptions, maxSteps: o.maxSteps, replay: replay?.schedule, jumps: replay?.jumps, lenient: replay?.lenient }, this.ctl ?? undefined);
-    this.ctl = ctl; // every CPU is done with it when this execution returns: the next reuses it
-    const { widenNs, winPair } = windowArrays(this.s, cfg);
-    this.results = [];
-    const done = new Promise<void>((resolve) => (this.pending = () => resolve()));
-    this.workers.forEach((w, i) => {
-      const x: ControlledExec = { sab: m.sab, ctl, layout: m.L, seed, bugs: cfg.bugs, widenNs, winPair, ops: this.roles[i] === 'reader' ? o.readerOps : o.writerOps, strategy };
-      w.postMessage(x);
-    });
-    startControl(ctl);
-    const { k, index } = finishedWord(ctl);
-    // the main thread never blocks: Atomics.waitAsync (Node 20 has it; its lib types lag)
-    await (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { value: Promise<string> | string } }).waitAsync(k, index, 0).value;
-    await done;
-    this.pending = null;
-    if (this.failure) throw this.failure;
-    const res = controlResult(ctl);
-    const violations = this.results.flatMap((r) => r.violations);
-    const aborted = this.results.find((r) => r.aborted !== null)?.aborted ?? (res.aborted ? 'aborted' : null);
-    const sums = (role: WorkerRole): Record<string, number> => {
-      const names = roleCounters(role === 'reader' ? this.s.reader : this.s.writer).map((x) => x.name);
-      const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
-      for (const r of this.results) if (this.roles[r.cpu] === role) r.outcomes.forEach((v, i) => (out[names[i]] += v));
-      return out;
-    };
-    const outcomes = { reader: sums('reader'), writer: sums('writer') };
-    if (aborted === null) {
-      // the end-of-run checks on the boot CPU, every CPU gone (as after a stress run)
-      this.s.teardown?.(m.boot, m.params);
-      endOfRunAccounting(m.boot, this.s.mms ?? 1);
-      this.s.check?.(m.boot, m.params, outcomes);
-      violations.push(...m.boot.violations);
-    }
-    violations.sort((a, b) => a.timeMs - b.timeMs);
-    const trace: Execution['trace'] = [];
-    for (const r of this.results) {
-      for (let i = 0; i < r.trace.length; i += 4) {
-        trace.push({ step: Math.round(r.trace[i] / STEP_NS), cpu: r.cpu, ev: r.trace[i + 1], text: formatTraceEvent(TRACE_EVENTS.all[r.trace[i + 1]], r.trace[i + 2], r.trace[i + 3]) });
-      }
-    }
-    trace.sort((a, b) => a.step - b.step || a.cpu - b.cpu);
-    const sum = (get: (r: ControlledResult) => number[]): number[] => WINDOWS.all.map((w) => this.results.reduce((a, r) => a + (get(r)[w.id] ?? 0), 0));
-    return { seed, steps: res.steps, points: res.points, preemptions: res.preemptions, aborted, diverged: res.diverged, schedule: res.schedule, jumps: res.jumps, violations, trace, winEntries: sum((r) => r.winEntries), winOverlaps: sum((r) => r.winOverlaps), outcomes };
-  }
-
-  async stop(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
-  }
 }
 
 /** The schedule as runs: [cpu, steps, cpu, steps, ...] (compact, and what a person reads). */
@@ -313,6 +149,8 @@ export interface ExploreFile {
     /** every execution's outcomes and events summed, by role and name (near misses under control) */
     outcomes: { reader: Record<string, number>; writer: Record<string, number> };
   };
+  /** explore --exhaustive: each instance (seed) explored, and whether every one was exhausted */
+  exhaustive?: ExhaustiveSummary;
   failure: null | {
     seed: number;
     runIndex: number;
@@ -341,7 +179,27 @@ export interface ExploreArgs extends RawRunArgs {
   readerOps?: unknown;
   writerOps?: unknown;
   minimize?: unknown;
+  exhaustive?: unknown;
+  instances?: unknown;
+  executor?: unknown;
 }
+
+/** How an exploration runs: how many executions or how long, what it does at a violation,
+ *  exhaustively or not, on which executor. */
+export interface ExploreLimits {
+  runs: number | null;
+  durationMs: number | null;
+  keepGoing: boolean;
+  minimizeMs: number;
+  /** explore --exhaustive: instances (seeds) to exhaust; null: PCT or random executions */
+  exhaustive: { instances: number } | null;
+  executor: ExecutorName;
+}
+
+/** explore --exhaustive, when neither --runs nor --duration is given */
+export const EXHAUSTIVE_DEFAULT_MS = 60_000;
+/** explore --exhaustive's preemption bound when --max-preemptions is not given */
+export const EXHAUSTIVE_DEFAULT_PREEMPTIONS = 2;
 
 function intArg(v: unknown, what: string, min: number, max: number, dflt: number): number {
   return v === undefined ? dflt : intOpt(v, what, min, max);
@@ -351,30 +209,43 @@ function intArg(v: unknown, what: string, min: number, max: number, dflt: number
  *  explore clean (issue 7), and enough for every bug switch (the slowest takes about 2,600) */
 export const DEFAULT_RUNS = 10_000;
 
-/** At a PCT change point the CPU is off for up to this long: twice the O_DIRECT device's
- *  latency, the longest timed sleep a scenario makes, so a preempted writer can be overtaken
- *  by a whole I/O. */
-export const PREEMPT_DEFAULT_NS = 100_000;
-const PREEMPT_MAX_NS = 10_000_000;
+/** An explore instance's frames, where it boots in half of them (--frames gives another) */
+export const EXPLORE_FRAMES = 512;
 
-function preemptOpt(v: unknown, bugs: readonly string[]): number {
-  if (v === undefined) {
-    // a bug that needs longer preemptions says so (BugDef.explorePreempt)
-    const need = bugs.map((b) => ALL_BUGS[b]?.explorePreempt).filter((x): x is string => x !== undefined).map((x) => parseDuration(x, 'explorePreempt', 'ns') * 1e6);
-    return Math.max(PREEMPT_DEFAULT_NS, ...need);
-  }
+/** The longest a PCT preemption lasts by default: twice the longest latency the run's model
+ *  declares (a duration knob: the RCU tick after which the grace-period kthread first polls;
+ *  a latency window: the O_DIRECT device's I/O time; the IPI sender's bounded spin is
+ *  shorter than both), so a CPU can be off across any of them; drawn log-uniformly
+ *  (preemptSteps), the short preemptions stay as frequent as the long ones. */
+export function preemptDefaultNs(cfg: RunConfig): number {
+  const knobs = KNOBS.all.filter((k) => k.unit === 'us').map((k) => cfg.knobs[k.name] * 1000);
+  const windows = WINDOWS.all.filter((w) => w.latency).map((w) => cfg.widen[w.name] ?? 0);
+  return Math.min(PREEMPT_MAX_NS, 2 * Math.max(PREEMPT_FLOOR_NS, ...knobs, ...windows));
+}
+/** The floor of the default: a few thousand steps */
+const PREEMPT_FLOOR_NS = 50_000;
+const PREEMPT_MAX_NS = 10_000_000_000;
+
+function preemptOpt(v: unknown, cfg: RunConfig): number {
+  if (v === undefined) return preemptDefaultNs(cfg);
   const ns = parseDuration(String(v), '--preempt', 'ns') * 1e6;
-  if (ns > PREEMPT_MAX_NS) throw new BadInput(`--preempt is at most ${PREEMPT_MAX_NS / 1e6}ms (got ${String(v)})`);
+  if (ns > PREEMPT_MAX_NS) throw new BadInput(`--preempt is at most ${PREEMPT_MAX_NS / 1e9}s (got ${String(v)})`);
   return Math.round(ns);
 }
 
 /** The options of an exploration, each against its range. */
-export function resolveExplore(a: ExploreArgs): { cfg: RunConfig; o: ExploreOptions; runs: number | null; durationMs: number | null; keepGoing: boolean; minimizeMs: number } {
+export function resolveExplore(a: ExploreArgs): { cfg: RunConfig; o: ExploreOptions } & ExploreLimits {
   const sched = a.sched === undefined ? 'pct' : String(a.sched);
   if (sched !== 'pct' && sched !== 'random') throw new BadInput(`--sched is pct or random (got '${sched}'; a recorded schedule is replayed with gupstress replay)`);
   if (a.runs !== undefined && a.duration !== undefined) throw new BadInput('give --runs or --duration, not both');
-  const runs = a.runs === undefined ? (a.duration === undefined ? DEFAULT_RUNS : null) : intArg(a.runs, '--runs', 1, 1e9, DEFAULT_RUNS);
-  const durationMs = a.duration === undefined ? null : parseDuration(String(a.duration), '--duration');
+  const exhaustive = Boolean(a.exhaustive);
+  if (exhaustive && a.sched !== undefined) throw new BadInput('--exhaustive enumerates the schedules itself: give no --sched');
+  if (!exhaustive && a.instances !== undefined) throw new BadInput('--instances is for --exhaustive');
+  const executor = a.executor === undefined ? 'sequential' : String(a.executor);
+  if (!(EXECUTORS as readonly string[]).includes(executor)) throw new BadInput(`--executor is ${EXECUTORS.join(' or ')} (got '${executor}')`);
+  // (exhaustive: a time box by default; PCT: a number of executions)
+  const runs = a.runs === undefined ? (a.duration === undefined && !exhaustive ? DEFAULT_RUNS : null) : intArg(a.runs, '--runs', 1, 1e9, DEFAULT_RUNS);
+  const durationMs = a.duration === undefined ? (a.runs === undefined && exhaustive ? EXHAUSTIVE_DEFAULT_MS : null) : parseDuration(String(a.duration), '--duration');
   // no widening and no jitter: the scheduler chooses the interleavings; the scenario's
   // explore parameters (a smaller instance) unless --param says otherwise
   const given = new Set(listOpt(a.param).map((x) => x.split('=')[0].trim()));
@@ -385,22 +256,32 @@ export function resolveExplore(a: ExploreArgs): { cfg: RunConfig; o: ExploreOpti
   // under control it is a logical sleep while the other CPUs run, not a spin)
   for (const w of Object.keys(cfg.widen)) if (!WINDOWS.byName(w)?.latency) cfg.widen[w] = 0;
   if (cfg.readers + cfg.writers + 1 > MAX_PARTICIPANTS) throw new BadInput(`explore runs at most ${MAX_PARTICIPANTS - 1} readers and writers (got ${cfg.readers + cfg.writers})`);
+  // a small machine for a small instance: every execution copies it back and the end-of-run
+  // checks walk all its frames (the stress machine's frames are for thousands of pages)
+  if (a.frames === undefined && cfg.frames > EXPLORE_FRAMES && sc) {
+    const need = minFramesToBoot(sc, cfg, EXPLORE_FRAMES);
+    if (need !== null && 2 * need <= EXPLORE_FRAMES) cfg.frames = EXPLORE_FRAMES;
+  }
   const o: ExploreOptions = {
     sched: sched as SchedName,
     depth: intArg(a.depth, '--depth', 1, MAX_DEPTH, 3),
-    preemptNs: preemptOpt(a.preempt, cfg.bugs),
-    maxPreemptions: intArg(a.maxPreemptions, '--max-preemptions', 0, 1e6, -1),
-    readerOps: intArg(a.readerOps, '--reader-ops', 1, 1000, 3),
-    writerOps: intArg(a.writerOps, '--writer-ops', 1, 1000, 2),
+    preemptNs: preemptOpt(a.preempt, cfg),
+    maxPreemptions: intArg(a.maxPreemptions, '--max-preemptions', 0, 1e6, exhaustive ? EXHAUSTIVE_DEFAULT_PREEMPTIONS : -1),
+    // (exhaustive: one operation a CPU, the smallest instance with a race in it)
+    readerOps: intArg(a.readerOps, '--reader-ops', 1, 1000, exhaustive ? 1 : 3),
+    writerOps: intArg(a.writerOps, '--writer-ops', 1, 1000, exhaustive ? 1 : 2),
     maxSteps: 500_000,
   };
   const minimizeMs = a.minimize === undefined ? 10000 : parseDuration(String(a.minimize), '--minimize');
-  return { cfg, o, runs, durationMs, keepGoing: Boolean(a.keepGoing), minimizeMs };
+  return {
+    cfg, o, runs, durationMs, keepGoing: Boolean(a.keepGoing), minimizeMs, executor: executor as ExecutorName,
+    exhaustive: exhaustive ? { instances: intArg(a.instances, '--instances', 1, 1e6, 1) } : null,
+  };
 }
 
 export async function runExplore(a: ExploreArgs & { out?: unknown; json: boolean }, log: Logger, signal: AbortSignal): Promise<number> {
-  const { cfg, o, runs, durationMs, keepGoing, minimizeMs } = resolveExplore(a);
-  const file = await exploreToFile(cfg, o, { runs, durationMs, keepGoing, minimizeMs }, log, signal);
+  const { cfg, o, ...lim } = resolveExplore(a);
+  const file = await exploreToFile(cfg, o, lim, log, signal);
   const out = a.out === undefined ? 'results' : String(a.out);
   const name = `explore.${cfg.scenario}.${cfg.strategy}.${cfg.bugs.join('+') || 'fixed'}.${file.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}.json`;
   const path = writeJsonAtomic(out, name, file);
@@ -411,11 +292,18 @@ export async function runExplore(a: ExploreArgs & { out?: unknown; json: boolean
 
 /** Explores until the first violation (or on, with keepGoing), `runs` executions or for
  *  `durationMs`; the result is what gupstress/explore@1 files hold. */
-export async function exploreToFile(cfg: RunConfig, o: ExploreOptions, lim: { runs: number | null; durationMs: number | null; keepGoing: boolean; minimizeMs: number }, log: Logger, signal?: AbortSignal): Promise<ExploreFile> {
-  const { runs, durationMs, keepGoing, minimizeMs } = lim;
+export async function exploreToFile(cfg: RunConfig, o: ExploreOptions, lim: Partial<ExploreLimits> & Pick<ExploreLimits, 'runs' | 'durationMs' | 'keepGoing' | 'minimizeMs'>, log: Logger, signal?: AbortSignal): Promise<ExploreFile> {
+  const { runs, durationMs, keepGoing, minimizeMs, exhaustive = null, executor = 'sequential' } = lim;
   const s = scenarioById(cfg.scenario)!;
-  const cm = new ControlledMachine(cfg, s);
+  const cm = new ControlledMachine(cfg, s, executor);
   await cm.start();
+  if (exhaustive) {
+    try {
+      return await exhaustiveFile(cm, cfg, o, { runs, durationMs, minimizeMs, instances: exhaustive.instances }, log, signal);
+    } finally {
+      await cm.stop();
+    }
+  }
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
   const seen = new Set<string>();
@@ -442,17 +330,8 @@ export async function exploreToFile(cfg: RunConfig, o: ExploreOptions, lim: { ru
       for (const role of ['reader', 'writer'] as const) for (const [k, v] of Object.entries(ex.outcomes[role])) outcomes[role][k] = (outcomes[role][k] ?? 0) + v;
       if (ex.violations.length > 0 && failure === null) {
         const tm = performance.now();
-        const small = await minimize(cm, ex, o, minimizeMs);
+        failure = await failureOf(cm, cfg, ex, o, minimizeMs, n - 1);
         minimizeTime += performance.now() - tm;
-        const roles = [...Array(cfg.readers).fill('reader'), ...Array(cfg.writers).fill('writer'), 'gp'];
-        failure = {
-          seed, runIndex: n - 1, violation: small.violations[0], schedule: scheduleRuns(small.schedule.subarray(0, lastStepOf(small, ex.violations[0].kind) + 1)),
-          clockJumps: Array.from(small.jumps),
-          stepsBefore: lastStepOf(ex, ex.violations[0].kind) + 1, stepsAfter: lastStepOf(small, ex.violations[0].kind) + 1,
-          switchesBefore: switches(ex.schedule.subarray(0, lastStepOf(ex, ex.violations[0].kind) + 1)), switchesAfter: switches(small.schedule.subarray(0, lastStepOf(small, ex.violations[0].kind) + 1)),
-          interleaving: interleaving(small, cfg.readers + cfg.writers + 1, roles),
-          events: raceRows(small).rows.slice(-MAX_EVENTS).map(({ step, cpu, text }) => ({ step, cpu, text })),
-        };
         log.info({ run: n, kind: failure.violation.kind }, 'explore: violation');
         if (!keepGoing) break;
       }
@@ -473,11 +352,58 @@ export async function exploreToFile(cfg: RunConfig, o: ExploreOptions, lim: { ru
   return file;
 }
 
+/** explore --exhaustive: the instances exhausted, as an explore file. */
+async function exhaustiveFile(cm: ControlledMachine, cfg: RunConfig, o: ExploreOptions, lim: { runs: number | null; durationMs: number | null; minimizeMs: number; instances: number }, log: Logger, signal?: AbortSignal): Promise<ExploreFile> {
+  const s = cm.s;
+  const startedAt = new Date().toISOString();
+  const r = await exhaustInstances(cm, o, { seed: cfg.seed, maxPreemptions: o.maxPreemptions, runs: lim.runs, durationMs: lim.durationMs, instances: lim.instances, signal });
+  const replay = { ...o, sched: 'replay' as const };
+  const tm = performance.now();
+  const failure = r.failure ? await failureOf(cm, cfg, r.failure, replay, lim.minimizeMs, r.executions - 1) : null;
+  if (failure) log.info({ schedules: r.summary.schedules, kind: failure.violation.kind }, 'explore --exhaustive: violation');
+  const secs = Math.max(r.seconds, 1e-9);
+  return {
+    schema: EXPLORE_SCHEMA, startedAt, host: hostInfo(), build: buildFingerprint(s), config: cfg,
+    explore: {
+      ...replay, runs: r.executions, distinctSchedules: r.summary.schedules, seconds: Math.round(r.seconds * 100) / 100, minimizeSeconds: Math.round((performance.now() - tm) / 10) / 100,
+      runsPerSec: Math.round(r.executions / secs), stepsPerSec: 0, pctBound: null, meanSteps: 0, meanPoints: 0, aborted: 0, outcomes: { reader: {}, writer: {} },
+    },
+    exhaustive: r.summary,
+    failure,
+  };
+}
+
+/** A failing execution as an explore file holds it: its schedule minimized (within
+ *  minimizeMs), up to the violation, and the interleaving drawn. */
+export async function failureOf(cm: ControlledMachine, cfg: RunConfig, ex: Execution, o: ExploreOptions, minimizeMs: number, runIndex: number): Promise<NonNullable<ExploreFile['failure']>> {
+  const small = await minimize(cm, ex, o, minimizeMs);
+  const kind = ex.violations[0].kind;
+  const roles = [...Array(cfg.readers).fill('reader'), ...Array(cfg.writers).fill('writer'), 'gp'];
+  const upTo = (x: Execution): Int8Array => x.schedule.subarray(0, lastStepOf(x, kind) + 1);
+  return {
+    seed: ex.seed, runIndex, violation: small.violations[0], schedule: scheduleRuns(upTo(small)), clockJumps: Array.from(small.jumps),
+    stepsBefore: upTo(ex).length, stepsAfter: upTo(small).length, switchesBefore: switches(upTo(ex)), switchesAfter: switches(upTo(small)),
+    interleaving: interleaving(small, cfg.readers + cfg.writers + 1, roles),
+    events: raceRows(small).rows.slice(-MAX_EVENTS).map(({ step, cpu, text }) => ({ step, cpu, text })),
+  };
+}
+
 export function formatExplore(f: ExploreFile, path: string): string {
   const e = f.explore;
   const c = f.config;
-  const out = [`gupstress explore ${c.scenario}  strategy=${c.strategy}  bugs=${c.bugs.join(',') || 'none'}  sched=${e.sched}${e.sched === 'pct' ? ` depth=${e.depth}` : ''}  readers=${c.readers} writers=${c.writers}  seed=${c.seed}`];
-  out.push(`${e.runs} executions (${e.distinctSchedules} distinct schedules) in ${e.seconds} s${e.minimizeSeconds ? ` (+ ${e.minimizeSeconds} s minimizing)` : ''}: ${e.runsPerSec} runs/s, ${e.stepsPerSec} steps/s, ${e.meanSteps} steps per run${e.aborted ? `, ${e.aborted} cut at the step limit` : ''}`);
+  const x = f.exhaustive;
+  const sched = x ? `exhaustive, at most ${x.maxPreemptions} preemption${x.maxPreemptions === 1 ? '' : 's'}` : `${e.sched}${e.sched === 'pct' ? ` depth=${e.depth}` : ''}`;
+  const out = [`gupstress explore ${c.scenario}  strategy=${c.strategy}  bugs=${c.bugs.join(',') || 'none'}  sched=${sched}  readers=${c.readers} writers=${c.writers}  ops ${e.readerOps}/${e.writerOps}  seed=${c.seed}`];
+  if (x) {
+    const line = (i: ExhaustiveSummary['instances'][number]): string => `seed ${i.seed}: ${i.schedules} schedules (${i.pruned} paths cut by sleep sets, ${i.races} races reversed) in ${i.seconds} s, ${i.complete ? 'exhausted' : `not exhausted: cut by ${i.cutBy}`}; the longest ${i.maxSteps} steps, ${i.maxChoicePoints} choice points`;
+    // (many instances: the first few, then the last, which is where it stopped)
+    const shown = x.instances.length <= 6 ? x.instances : [...x.instances.slice(0, 3), ...x.instances.slice(-1)];
+    for (const [k, i] of shown.entries()) {
+      if (k === 3 && x.instances.length > 6) out.push(`... ${x.instances.length - 4} instances more (the JSON lists them)`);
+      out.push(line(i));
+    }
+    out.push(`${x.schedules} schedules in ${e.seconds} s: ${x.schedulesPerSec} schedules/s`);
+  } else out.push(`${e.runs} executions (${e.distinctSchedules} distinct schedules) in ${e.seconds} s${e.minimizeSeconds ? ` (+ ${e.minimizeSeconds} s minimizing)` : ''}: ${e.runsPerSec} runs/s, ${e.stepsPerSec} steps/s, ${e.meanSteps} steps per run${e.aborted ? `, ${e.aborted} cut at the step limit` : ''}`);
   if (f.failure) {
     const v = f.failure;
     out.push(`FAIL at run ${v.runIndex + 1} (seed ${v.seed}): ${v.violation.kind} cpu${v.violation.cpu} ${v.violation.address}: ${v.violation.detail}`);
@@ -486,6 +412,10 @@ export function formatExplore(f: ExploreFile, path: string): string {
     out.push(...v.interleaving);
     out.push('');
     out.push(`replay: gupstress replay ${path}`);
+  } else if (x) {
+    out.push(x.complete
+      ? `all ${x.schedules} schedules explored (up to ${x.maxPreemptions} preemptions) of ${x.instances.length === 1 ? `the instance, seed ${x.instances[0].seed}` : `${x.instances.length} instances, seeds ${x.instances[0].seed}-${x.instances.at(-1)!.seed}`}: no violation`
+      : `no violation in ${x.schedules} schedules; not exhausted (${x.instances.at(-1)?.cutBy ?? 'no instance ran'}): no proof`);
   } else {
     out.push(`clean${e.pctBound !== null ? `; PCT guarantee per run for a bug of depth ${e.depth}: >= 1/(n*k^(d-1)) = ${e.pctBound.toExponential(2)} (n ${c.readers + c.writers + 1} CPUs, k ${e.meanPoints} window points: the runs of even seed put their change points there; odd seeds put them on any of ${e.meanSteps} steps, >= ${pctBound(c.readers + c.writers + 1, e.meanSteps, e.depth).toExponential(2)})` : ''}`);
   }

@@ -12,7 +12,7 @@ import { Registry } from '../src/machine/registry.js';
 import { HISTS, STATS } from '../src/machine/stats.js';
 import { ALL_BUGS, SCENARIOS } from '../src/scenarios/index.js';
 import { paramMax, roleCounters, scratchFields, windowPairs } from '../src/scenarios/scenario.js';
-import { knobValue, parseDuration, resolveRunConfig } from '../harness/config.js';
+import { knobValue, resolveRunConfig } from '../harness/config.js';
 import { KNOBS } from '../src/machine/knobs.js';
 
 const root = join(import.meta.dirname, '..');
@@ -97,7 +97,6 @@ test('every scenario: its windows pair a reader with a writer, its outcomes have
       // scenario detects some of its kinds, and every kind is detected by one of them
       assert.ok(b.expectKinds.some((k) => s.detects.includes(k)), `${s.id}: bug ${name} expects ${b.expectKinds.map((k) => k.name).join(', ')}, none of which the scenario detects`);
       for (const k of b.expectKinds) assert.ok(SCENARIOS.some((x) => x.bugs[name] === b && x.detects.includes(k)), `bug ${name} expects ${k.name}, which no scenario declaring it detects`);
-      if (b.explorePreempt !== undefined) assert.ok(parseDuration(b.explorePreempt, 'explorePreempt', 'ns') > 0.1, `bug ${name}: explorePreempt ${b.explorePreempt}`);
       for (const [knob, v] of Object.entries(b.knobs ?? {})) {
         const k = KNOBS.byName(knob);
         assert.ok(k, `bug ${name} needs knob ${knob}, which is not declared`);

@@ -42,6 +42,11 @@ const K_JUMP_AT = 23; //    replay: the next of them
 const K_PCT_ON_STEPS = 24; // PCT: 1 = change points count every step, 0 = window points only
 const K_CHANGE = 25; //     PCT change points, up to MAX_DEPTH - 1 of them (25..31)
 const K_LENIENT = 32; //    replay while minimizing: a recorded CPU asleep runs at its deadline
+const K_RECORD = 33; //     1: record every choice point and each step's access (explore --exhaustive)
+const K_CHOICES = 34; //    choice points recorded (CHOICE_WORDS each at CHOICE_BASE)
+const K_SLEEP = 35; //      sleep set: participants asleep, a bit each (their pending access at P_SLEEP_ACC)
+const K_SLEEP_IN = 36; //   sleepers to add during the replay (SLEEP_WORDS each at SLEEP_IN_BASE)
+const K_SLEEP_AT = 37; //   the next of them
 const K_PART = 40; //       per participant: PART_WORDS each
 const PART_WORDS = 8;
 const P_STATE = 0; //       RUNNABLE, BLOCKED, DONE
@@ -51,6 +56,7 @@ const P_DEADLINE = 3; //    step at which a blocked wait times out
 const P_NOTIFIED = 4;
 const P_PRIO = 5; //        PCT priority (higher runs first)
 const P_TURN = 6; //        bumped + notified to hand this participant the baton
+const P_SLEEP_ACC = 7; //   asleep: the access it would make (accessCode)
 
 const RUNNABLE = 0;
 const BLOCKED = 1; //  in wait(): until its word changes, a notify, or the deadline
@@ -70,6 +76,54 @@ const MAX_JUMPS = 1 << 16;
 const LOG_BASE = K_PART + MAX_PARTICIPANTS * PART_WORDS;
 const JUMP_BASE = LOG_BASE + MAX_LOG;
 const JUMP_IN_BASE = JUMP_BASE + 2 * MAX_JUMPS;
+/** choice points: the step, the participants that could make it (a bit each), the one that
+ *  made the step before it and whether it could go on (a switch away from it is a
+ *  preemption), and the preemptions before it */
+export const MAX_CHOICES = 1 << 18;
+const CHOICE_WORDS = 4;
+const CHOICE_BASE = JUMP_IN_BASE + 2 * MAX_JUMPS;
+/** each step's access (accessCode), recorded with the choice points */
+const ACCESS_BASE = CHOICE_BASE + CHOICE_WORDS * MAX_CHOICES;
+const MAX_SLEEP_IN = 1 << 16;
+const SLEEP_WORDS = 3; //   step, participant, its access
+const SLEEP_IN_BASE = ACCESS_BASE + MAX_LOG;
+const CONTROL_WORDS = SLEEP_IN_BASE + SLEEP_WORDS * MAX_SLEEP_IN;
+
+/** A step's access as one word: the word address, and whether it writes (a store, an atomic
+ *  read-modify-write, a notify of the waiters on it) or only reads; 0 for a step with none (a
+ *  window point, a sleep). Two accesses are dependent when they touch the same word and one
+ *  writes: only then can their order matter. */
+export function accessCode(addr: number, write: boolean): number {
+  return ((addr + 1) << 1) | (write ? 1 : 0);
+}
+function dependent(a: number, b: number): boolean {
+  return a !== 0 && b !== 0 && a >> 1 === b >> 1 && ((a | b) & 1) !== 0;
+}
+
+/** Participant `me`'s access at the step it just made (exhaustive: the sleep sets' evidence). */
+function touched(k: Int32Array, addr: number, write: boolean): void {
+  if (k[K_RECORD] !== 0) k[ACCESS_BASE + k[K_STEP] - 1] = accessCode(addr, write);
+}
+
+/** The sleep set before the step about to be made: the last step's access wakes every
+ *  sleeper whose pending access it is dependent with (the order of the two may matter now);
+ *  then the replay's sleepers for this step fall asleep. */
+function sleepUpdate(k: Int32Array): void {
+  const step = k[K_STEP];
+  if (k[K_SLEEP] !== 0 && step > 0) {
+    const acc = k[ACCESS_BASE + step - 1];
+    for (let p = 0, n = k[K_N]; p < n; p++) if ((k[K_SLEEP] >> p) & 1 && dependent(acc, k[part(p, P_SLEEP_ACC)])) k[K_SLEEP] &= ~(1 << p);
+  }
+  for (let at = k[K_SLEEP_AT]; at < k[K_SLEEP_IN] && k[SLEEP_IN_BASE + SLEEP_WORDS * at] === step; at = ++k[K_SLEEP_AT]) {
+    const p = k[SLEEP_IN_BASE + SLEEP_WORDS * at + 1];
+    k[K_SLEEP] |= 1 << p;
+    k[part(p, P_SLEEP_ACC)] = k[SLEEP_IN_BASE + SLEEP_WORDS * at + 2];
+  }
+}
+
+/** choose()'s answer when every participant that could run is asleep: this path only
+ *  repeats orders of independent steps already explored (pruned) */
+const SLEEP_BLOCKED = -2;
 
 /** Thrown out of a CPU's model code when the run is aborted (its frames are discarded). */
 export class ControlledAbort extends Error {}
@@ -85,9 +139,10 @@ export interface ControlOptions {
   pctSteps: number;
   /** PCT on odd seeds: change points fall on the first k steps (an estimate of the run's length) */
   pctRunSteps: number;
-  /** PCT: at a change point the CPU is also preempted for a logical time drawn uniformly
-   *  from 0..preemptNs (a CPU taken away mid-window: an interrupt, a vCPU preemption), so
-   *  the other CPUs' timed sleeps (a device's latency) can end while it is off */
+  /** PCT: at a change point the CPU is also preempted for a logical time drawn log-uniformly
+   *  up to preemptNs (preemptSteps: a CPU taken away mid-window, by an interrupt or a vCPU
+   *  preemption), so the other CPUs' timed sleeps (a device's latency, the grace-period
+   *  kthread's tick) can end while it is off */
   preemptNs: number;
   /** -1: no bound */
   maxPreemptions: number;
@@ -100,6 +155,13 @@ export interface ControlOptions {
   /** replay of an edited schedule (minimizing): a recorded CPU that waits or sleeps runs
    *  at its deadline, the clock jumping there, instead of the replay diverging */
   lenient?: boolean;
+  /** record every choice point and each step's access (explore --exhaustive: where the next
+   *  schedule may branch) */
+  recordChoices?: boolean;
+  /** explore --exhaustive: [step, participant, accessCode, ...] in step order: at that step the
+   *  participant falls asleep (its choice there was explored already), until a dependent
+   *  access wakes it; a path where every participant that could run sleeps is cut */
+  sleepers?: ArrayLike<number>;
 }
 
 /** The control block of one controlled execution: a new one, or `reuse`, the block of an
@@ -110,7 +172,7 @@ export interface ControlOptions {
  *  counts in the header (K_STEP, K_LOG_LEN, K_JUMPS, K_JUMPS_IN), which this execution sets. */
 export function newControl(o: ControlOptions, reuse?: SharedArrayBuffer): SharedArrayBuffer {
   if (o.participants < 1 || o.participants > MAX_PARTICIPANTS) throw new Error(`controlled runs take 1 to ${MAX_PARTICIPANTS} CPUs (got ${o.participants})`);
-  const sab = reuse ?? new SharedArrayBuffer((JUMP_IN_BASE + 2 * MAX_JUMPS) * 4);
+  const sab = reuse ?? new SharedArrayBuffer(CONTROL_WORDS * 4);
   const k = new Int32Array(sab);
   if (reuse) k.fill(0, 0, LOG_BASE);
   k[K_SCHED] = SCHED_NAMES.indexOf(o.sched);
@@ -150,7 +212,45 @@ export function newControl(o: ControlOptions, reuse?: SharedArrayBuffer): Shared
     k[K_JUMPS_IN] = j.length >> 1;
     k[K_LENIENT] = o.lenient ? 1 : 0;
   }
+  k[K_RECORD] = o.recordChoices ? 1 : 0;
+  const sl = o.sleepers ?? [];
+  if (sl.length > SLEEP_WORDS * MAX_SLEEP_IN) throw new Error(`${sl.length / SLEEP_WORDS} sleepers are more than ${MAX_SLEEP_IN}`);
+  for (let i = 0; i < sl.length; i++) k[SLEEP_IN_BASE + i] = sl[i];
+  k[K_SLEEP_IN] = sl.length / SLEEP_WORDS;
   return sab;
+}
+
+/** A point of an execution where more than one participant could make the step. */
+export interface ChoicePoint {
+  step: number;
+  /** the participants that could make it, a bit each */
+  runnable: number;
+  /** the participant that made the step before (-1 at the start), and whether it could go on:
+   *  choosing another then is a preemption */
+  cur: number;
+  curCan: boolean;
+  /** preemptions on the path before it */
+  preemptsBefore: number;
+  /** the access made at the step (accessCode; 0: none) */
+  access: number;
+}
+
+/** Each step's access (accessCode; 0: none), as newControl's recordChoices recorded them. */
+export function controlAccesses(ctl: SharedArrayBuffer): Int32Array {
+  const k = new Int32Array(ctl);
+  return k.slice(ACCESS_BASE, ACCESS_BASE + Math.min(k[K_STEP], MAX_LOG));
+}
+
+/** The choice points an execution recorded (newControl's recordChoices), each with the
+ *  access the participant made at it (accessCode). */
+export function controlChoices(ctl: SharedArrayBuffer): ChoicePoint[] {
+  const k = new Int32Array(ctl);
+  const out: ChoicePoint[] = [];
+  for (let i = 0, n = Math.min(k[K_CHOICES], MAX_CHOICES); i < n; i++) {
+    const b = CHOICE_BASE + CHOICE_WORDS * i;
+    out.push({ step: k[b], runnable: k[b + 1], cur: k[b + 2] >> 1, curCan: (k[b + 2] & 1) !== 0, preemptsBefore: k[b + 3], access: k[ACCESS_BASE + k[b]] });
+  }
+  return out;
 }
 
 /** What the execution did: its schedule, and whether it finished. */
@@ -253,14 +353,35 @@ function nth(x: number, i: number): number {
   for (let p = 0; ; p++) if ((x & (1 << p)) !== 0 && i-- === 0) return p;
 }
 
-function choose(k: Int32Array, cur: number, runnable: number, step: number): number {
+function choose(k: Int32Array, cur: number, all: number, step: number): number {
   const sched = k[K_SCHED];
-  const curCan = cur >= 0 && (runnable & (1 << cur)) !== 0;
-  // a preemption bound: once spent, a CPU that can go on is not switched away from
-  if (curCan && k[K_MAX_PREEMPT] >= 0 && k[K_PREEMPT] >= k[K_MAX_PREEMPT]) return cur;
+  // exhaustive: a sleeping participant is not chosen (its order was explored already); a
+  // switch away from the CPU that ran, if it could go on, is a preemption, asleep or not
+  const runnable = all & ~k[K_SLEEP];
+  if (runnable === 0) return SLEEP_BLOCKED;
+  // a CPU that has run SPIN_STEPS steps in a row is spinning on another: it yields there
+  // (PCT's and CHESS's assumption), and a switch away from it is no preemption
+  const spinning = cur >= 0 && k[K_RUN_LEN] >= SPIN_STEPS && (runnable & ~(1 << cur)) !== 0;
+  // spinning with every other CPU that could run asleep: its steps commute with all their
+  // pending ones (else one would have woken), so this path only repeats explored orders
+  if (cur >= 0 && k[K_RUN_LEN] >= SPIN_STEPS && (all & ~(1 << cur)) !== 0 && (runnable & ~(1 << cur)) === 0) return SLEEP_BLOCKED;
+  const curCan = cur >= 0 && (all & (1 << cur)) !== 0 && !spinning;
+  const curAwake = curCan && (runnable & (1 << cur)) !== 0;
+  if (k[K_RECORD] !== 0 && (runnable & (runnable - 1)) !== 0 && k[K_CHOICES] < MAX_CHOICES) {
+    const b = CHOICE_BASE + CHOICE_WORDS * k[K_CHOICES]++;
+    k[b] = step;
+    k[b + 1] = runnable;
+    k[b + 2] = (cur << 1) | (curCan ? 1 : 0);
+    k[b + 3] = k[K_PREEMPT];
+  }
   let next: number;
-  if (sched === SCHED_REPLAY) {
-    if (step >= k[K_LOG_LEN]) next = curCan ? cur : nth(runnable, 0); // past the recording: run on
+  if (curCan && k[K_MAX_PREEMPT] >= 0 && k[K_PREEMPT] >= k[K_MAX_PREEMPT]) {
+    // a preemption bound: once spent, a CPU that can go on is not switched away from
+    // (asleep, this path only repeats an explored one: cut)
+    if (!curAwake) return SLEEP_BLOCKED;
+    next = cur;
+  } else if (sched === SCHED_REPLAY) {
+    if (step >= k[K_LOG_LEN]) next = curAwake ? cur : nth(spinning ? runnable & ~(1 << cur) : runnable, 0); // past the recording: run on
     else {
       next = k[LOG_BASE + step];
       const st = k[part(next, P_STATE)];
@@ -313,7 +434,136 @@ function abortAll(k: Int32Array): void {
   Atomics.notify(k, K_FINISHED);
 }
 
-/** One CPU's Mem under the controlled executor. */
+/** The scheduling point before participant me's next access (both executors): the step
+ *  limit, a PCT change point on steps, the scheduler's choice, recorded as this step. Returns
+ *  the participant that makes the step: me, or the one to hand over to. */
+function decide(k: Int32Array, m: Int32Array, me: number): number {
+  const step = k[K_STEP];
+  if (step >= k[K_MAX_STEPS]) {
+    abortAll(k);
+    throw new ControlledAbort(`no end after ${step} steps`);
+  }
+  if (k[K_SCHED] === SCHED_PCT && k[K_PCT_ON_STEPS] !== 0 && isChangePoint(k, step)) demote(k, me);
+  if (k[K_RECORD] !== 0) sleepUpdate(k);
+  const next = pick(k, m, me);
+  if (next === SLEEP_BLOCKED) {
+    abortAll(k);
+    throw new ControlledAbort(SLEEP_BLOCKED_ABORT);
+  }
+  log(k, next);
+  return next;
+}
+
+/** The abort reason of a path cut by its sleep set (explore --exhaustive: not a failure) */
+export const SLEEP_BLOCKED_ABORT = 'sleep-blocked';
+
+/** Participant p runs again (its turn came): a sleep it was in (delay, preemption) is over. */
+function resumed(k: Int32Array, p: number): void {
+  const st = part(p, P_STATE);
+  if (k[st] === SLEEPING) k[st] = RUNNABLE;
+}
+
+/** A PCT change point: participant me drops below every other and, unless it is already
+ *  off (in a wait or a sleep), is preempted for a time drawn from the seed. */
+function demote(k: Int32Array, me: number): void {
+  k[part(me, P_PRIO)] = k[K_PCT_LOW]--;
+  if (k[part(me, P_STATE)] !== RUNNABLE || k[K_PREEMPT_STEPS] <= 0) return;
+  const steps = preemptSteps(k, k[K_PREEMPT_STEPS]);
+  if (steps === 0) return;
+  k[part(me, P_STATE)] = SLEEPING;
+  k[part(me, P_DEADLINE)] = k[K_CLOCK] + steps;
+}
+
+/** How long a preempted CPU stays off, in steps, up to max: log-uniform (an octave drawn
+ *  uniformly, then a length within it; or none), so that a preemption of a few steps (a race
+ *  between two accesses) is as likely as one across a grace-period poll thousands of steps
+ *  later: every timescale of the model gets its share, none the most. */
+export function preemptSteps(k: Int32Array, max: number): number {
+  const octaves = 32 - Math.clz32(max); // max < 2^octaves
+  const e = nextRandom(k) % (octaves + 1);
+  if (e === 0) return 0;
+  const lo = 1 << (e - 1);
+  return Math.min(max, lo + (nextRandom(k) % lo));
+}
+
+/** Records that `next` makes the step at the (possibly advanced) clock. */
+function log(k: Int32Array, next: number): void {
+  const at = k[K_STEP];
+  k[LOG_BASE + at] = next;
+  if (k[K_RECORD] !== 0) k[ACCESS_BASE + at] = 0; // (until the step's access says otherwise)
+  k[K_STEP] = at + 1;
+  k[K_CLOCK]++;
+  k[K_LAST] = next;
+}
+
+/** Participant me leaves the schedule: the participant that makes the next step, or -1 when
+ *  every one is done (the execution is over). */
+function leave(k: Int32Array, m: Int32Array, me: number): number {
+  k[part(me, P_STATE)] = DONE;
+  k[K_DONE]++;
+  if (k[K_RECORD] !== 0) sleepUpdate(k);
+  const next = pick(k, m, me);
+  if (next === SLEEP_BLOCKED) {
+    abortAll(k);
+    throw new ControlledAbort(SLEEP_BLOCKED_ABORT);
+  }
+  if (next < 0) {
+    Atomics.store(k, K_FINISHED, 1);
+    Atomics.notify(k, K_FINISHED);
+    return -1;
+  }
+  log(k, next); // the next one makes its pending access as this step
+  return next;
+}
+
+/** wait()'s first half, after its scheduling point: false if *p is not v (no sleep); else
+ *  participant me is BLOCKED on p until it changes, a notify, or the deadline. */
+function waitBegin(k: Int32Array, m: Int32Array, me: number, p: number, v: number, timeoutMs: number): boolean {
+  touched(k, p, false);
+  if (Atomics.load(m, p) !== v) return false;
+  k[part(me, P_STATE)] = BLOCKED;
+  k[part(me, P_WADDR)] = p;
+  k[part(me, P_WVAL)] = v;
+  k[part(me, P_NOTIFIED)] = 0;
+  k[part(me, P_DEADLINE)] = k[K_CLOCK] + Math.max(1, Math.ceil((timeoutMs * 1e6) / STEP_NS));
+  return true;
+}
+
+/** wait()'s second half, once me runs again: how its wait ended. */
+function waitEnd(k: Int32Array, m: Int32Array, me: number, p: number, v: number): number {
+  touched(k, p, false);
+  const notified = k[part(me, P_NOTIFIED)] !== 0 || Atomics.load(m, p) !== v;
+  k[part(me, P_STATE)] = RUNNABLE;
+  return notified ? WAIT_OK : WAIT_TIMED_OUT;
+}
+
+/** notify(): wakes up to n participants blocked on p; how many. */
+function notifyWaiters(k: Int32Array, p: number, n: number): number {
+  let woken = 0;
+  for (let q = 0; q < k[K_N] && woken < n; q++) {
+    if (k[part(q, P_STATE)] === BLOCKED && k[part(q, P_WADDR)] === p && k[part(q, P_NOTIFIED)] === 0) {
+      k[part(q, P_NOTIFIED)] = 1;
+      woken++;
+    }
+  }
+  return woken;
+}
+
+/** delay()'s sleep: me is off for ns of logical time (the clock jumps there if nobody runs). */
+function sleepFor(k: Int32Array, me: number, ns: number): void {
+  k[part(me, P_STATE)] = SLEEPING;
+  k[part(me, P_DEADLINE)] = k[K_CLOCK] + Math.max(1, Math.ceil(ns / STEP_NS));
+}
+
+/** A window point passed: PCT's change points on window points. */
+function passPoint(k: Int32Array, me: number): void {
+  const at = ++k[K_POINTS];
+  if (k[K_SCHED] === SCHED_PCT && k[K_PCT_ON_STEPS] === 0 && isChangePoint(k, at)) demote(k, me);
+}
+
+/** One CPU's Mem under the controlled executor that runs each CPU on a worker thread: the
+ *  CPU that holds the baton makes its access, and hands the baton over (Atomics.notify)
+ *  when the scheduler chose another CPU, sleeping (Atomics.wait) until it comes back. */
 export class ControlledMem implements Mem {
   readonly m: Int32Array;
   private readonly k: Int32Array;
@@ -337,59 +587,20 @@ export class ControlledMem implements Mem {
   exit(): void {
     const k = this.k;
     if (Atomics.load(k, K_FINISHED) === 2) return;
-    k[part(this.me, P_STATE)] = DONE;
-    k[K_DONE]++;
-    const next = pick(k, this.m, this.me);
-    if (next < 0) {
-      Atomics.store(k, K_FINISHED, 1);
-      Atomics.notify(k, K_FINISHED);
-      return;
-    }
-    this.log(next); // the woken CPU makes its pending access as this step
-    handTo(k, next);
+    const next = leave(k, this.m, this.me);
+    if (next >= 0) handTo(k, next);
   }
 
-  /** A scheduling point before every shared access: record the step, let the scheduler
-   *  choose, hand the baton over if it chose another CPU. */
+  /** A scheduling point before every shared access: let the scheduler choose, hand the
+   *  baton over if it chose another CPU. */
   private turn(): void {
     const k = this.k;
-    const step = k[K_STEP];
-    if (step >= k[K_MAX_STEPS]) {
-      abortAll(k);
-      throw new ControlledAbort(`no end after ${step} steps`);
-    }
-    if (k[K_SCHED] === SCHED_PCT && k[K_PCT_ON_STEPS] !== 0 && isChangePoint(k, step)) this.demote();
-    const next = pick(k, this.m, this.me);
-    this.log(next);
+    const next = decide(k, this.m, this.me);
     if (next !== this.me) {
       handTo(k, next);
       this.sleepUntilTurn();
     }
-    const st = part(this.me, P_STATE);
-    if (k[st] === SLEEPING) k[st] = RUNNABLE; // its sleep is over (delay, preemption)
-  }
-
-  /** A PCT change point: this CPU drops below every other and, unless it is already off
-   *  (in a wait or a sleep), is preempted for a time drawn from the seed. */
-  private demote(): void {
-    const k = this.k;
-    const me = this.me;
-    k[part(me, P_PRIO)] = k[K_PCT_LOW]--;
-    if (k[part(me, P_STATE)] !== RUNNABLE || k[K_PREEMPT_STEPS] <= 0) return;
-    const steps = nextRandom(k) % (k[K_PREEMPT_STEPS] + 1);
-    if (steps === 0) return;
-    k[part(me, P_STATE)] = SLEEPING;
-    k[part(me, P_DEADLINE)] = k[K_CLOCK] + steps;
-  }
-
-  /** Records that `next` makes the step at the (possibly advanced) clock. */
-  private log(next: number): void {
-    const k = this.k;
-    const at = k[K_STEP];
-    k[LOG_BASE + at] = next;
-    k[K_STEP] = at + 1;
-    k[K_CLOCK]++;
-    k[K_LAST] = next;
+    resumed(k, this.me);
   }
 
   private sleepUntilTurn(): void {
@@ -408,6 +619,7 @@ export class ControlledMem implements Mem {
 
   load(p: number): number {
     this.turn();
+    touched(this.k, p, false);
     return Atomics.load(this.m, p);
   }
   peek(p: number): number {
@@ -415,47 +627,35 @@ export class ControlledMem implements Mem {
   }
   store(p: number, v: number): void {
     this.turn();
+    touched(this.k, p, true);
     Atomics.store(this.m, p, v);
   }
   cas(p: number, expect: number, repl: number): number {
     this.turn();
+    touched(this.k, p, true);
     return Atomics.compareExchange(this.m, p, expect, repl);
   }
   add(p: number, d: number): number {
     this.turn();
+    touched(this.k, p, true);
     return Atomics.add(this.m, p, d);
   }
   xchg(p: number, v: number): number {
     this.turn();
+    touched(this.k, p, true);
     return Atomics.exchange(this.m, p, v);
   }
   /** Leaves the schedule until *p changes, a notify, or the deadline (in logical time). */
   wait(p: number, v: number, timeoutMs: number): number {
     this.turn();
-    if (Atomics.load(this.m, p) !== v) return WAIT_NOT_EQUAL;
-    const k = this.k;
-    const me = this.me;
-    k[part(me, P_STATE)] = BLOCKED;
-    k[part(me, P_WADDR)] = p;
-    k[part(me, P_WVAL)] = v;
-    k[part(me, P_NOTIFIED)] = 0;
-    k[part(me, P_DEADLINE)] = k[K_CLOCK] + Math.max(1, Math.ceil((timeoutMs * 1e6) / STEP_NS));
+    if (!waitBegin(this.k, this.m, this.me, p, v, timeoutMs)) return WAIT_NOT_EQUAL;
     this.turn(); // somebody else runs (this CPU only when its wait is over)
-    const notified = k[part(me, P_NOTIFIED)] !== 0 || Atomics.load(this.m, p) !== v;
-    k[part(me, P_STATE)] = RUNNABLE;
-    return notified ? WAIT_OK : WAIT_TIMED_OUT;
+    return waitEnd(this.k, this.m, this.me, p, v);
   }
   notify(p: number, n: number): number {
     this.turn();
-    const k = this.k;
-    let woken = 0;
-    for (let q = 0; q < k[K_N] && woken < n; q++) {
-      if (k[part(q, P_STATE)] === BLOCKED && k[part(q, P_WADDR)] === p && k[part(q, P_NOTIFIED)] === 0) {
-        k[part(q, P_NOTIFIED)] = 1;
-        woken++;
-      }
-    }
-    return woken;
+    touched(this.k, p, true);
+    return notifyWaiters(this.k, p, n);
   }
   /** The step count as time (a step is STEP_NS): what the model times and stamps with, so a
    *  violation's time names the step it happened at. Waits time out on K_CLOCK, which also
@@ -467,22 +667,139 @@ export class ControlledMem implements Mem {
    *  these, the places where a race can be hit, rather than on any access; then a scheduling
    *  point like any access. */
   point(): void {
-    const k = this.k;
-    const at = ++k[K_POINTS];
-    if (k[K_SCHED] === SCHED_PCT && k[K_PCT_ON_STEPS] === 0 && isChangePoint(k, at)) this.demote();
+    passPoint(this.k, this.me);
     this.turn();
   }
   /** No spinning under control: the CPU sleeps for ns of logical time (the other CPUs run;
    *  when none can, the clock jumps to the end of the sleep). */
   delay(ns: number): void {
     this.turn();
-    const k = this.k;
-    k[part(this.me, P_STATE)] = SLEEPING;
-    k[part(this.me, P_DEADLINE)] = k[K_CLOCK] + Math.max(1, Math.ceil(ns / STEP_NS));
+    sleepFor(this.k, this.me, ns);
     this.turn();
   }
   random(): number {
     return this.prng.next();
+  }
+}
+
+/** One CPU's memory under the sequential executor: every CPU of the execution on one thread,
+ *  each a generator (the resumable form of the model, build/resumable.ts), the same
+ *  scheduler on the same control block. The resumable code asks step() before each access
+ *  and yields when it says so; the executor then resumes `next`. wait() and delay(), which
+ *  hold scheduling points of their own, are generators; point() is a step. An access is a
+ *  plain typed-array operation: one thread, one CPU at a time. */
+export class SequentialMem {
+  readonly m: Int32Array;
+  private readonly k: Int32Array;
+  private readonly me: number;
+  private readonly prng: Prng;
+  /** the participant that makes the step this CPU yielded at */
+  next = -1;
+
+  constructor(sab: SharedArrayBuffer, ctl: SharedArrayBuffer, me: number, seed: number) {
+    this.m = new Int32Array(sab);
+    this.k = new Int32Array(ctl);
+    this.me = me;
+    this.prng = new Prng(seed);
+  }
+
+  /** The scheduling point before an access: true when another CPU makes this step (the
+   *  resumable code yields; this CPU makes its access when resumed). */
+  step(): boolean {
+    const next = decide(this.k, this.m, this.me);
+    if (next === this.me) {
+      resumed(this.k, this.me);
+      return false;
+    }
+    this.next = next;
+    return true;
+  }
+
+  /** This CPU is done: the participant that makes the next step, or -1 (the execution is over). */
+  exit(): number {
+    if (this.k[K_FINISHED] === 2) return -1;
+    return leave(this.k, this.m, this.me);
+  }
+
+  load(p: number): number {
+    touched(this.k, p, false);
+    return this.m[p];
+  }
+  peek(p: number): number {
+    return this.m[p];
+  }
+  store(p: number, v: number): void {
+    touched(this.k, p, true);
+    this.m[p] = v;
+  }
+  cas(p: number, expect: number, repl: number): number {
+    touched(this.k, p, true);
+    const m = this.m;
+    const old = m[p];
+    if (old === expect) m[p] = repl;
+    return old;
+  }
+  add(p: number, d: number): number {
+    touched(this.k, p, true);
+    const m = this.m;
+    const old = m[p];
+    m[p] = old + d;
+    return old;
+  }
+  xchg(p: number, v: number): number {
+    touched(this.k, p, true);
+    const m = this.m;
+    const old = m[p];
+    m[p] = v;
+    return old;
+  }
+  notify(p: number, n: number): number {
+    touched(this.k, p, true);
+    return notifyWaiters(this.k, p, n);
+  }
+  *wait(p: number, v: number, timeoutMs: number): Generator<undefined, number, undefined> {
+    if (this.step()) yield;
+    if (!waitBegin(this.k, this.m, this.me, p, v, timeoutMs)) return WAIT_NOT_EQUAL;
+    if (this.step()) yield; // somebody else runs (this CPU only when its wait is over)
+    return waitEnd(this.k, this.m, this.me, p, v);
+  }
+  *delay(ns: number): Generator<undefined, void, undefined> {
+    if (this.step()) yield;
+    sleepFor(this.k, this.me, ns);
+    if (this.step()) yield;
+  }
+  /** A window point: PCT's change points on window points, then a scheduling point. */
+  point(): boolean {
+    passPoint(this.k, this.me);
+    return this.step();
+  }
+  now(): number {
+    return this.k[K_STEP] * STEP_NS;
+  }
+  random(): number {
+    return this.prng.next();
+  }
+}
+
+/** Runs one execution on the sequential executor: `cpus[i]` is participant i's resumable
+ *  body (a generator over its SequentialMem `mems[i]`). CPU 0 goes first (its first access
+ *  asks the scheduler who really goes first); every yield hands over to the participant the
+ *  scheduler chose, every finished body leaves the schedule. Returns the abort's reason, or
+ *  null when every participant finished. */
+export function runSequential(ctl: SharedArrayBuffer, mems: readonly SequentialMem[], cpus: readonly Generator[]): string | null {
+  const k = new Int32Array(ctl);
+  let cur = 0;
+  for (;;) {
+    let next: number;
+    try {
+      next = cpus[cur].next().done ? mems[cur].exit() : mems[cur].next;
+    } catch (e) {
+      if (e instanceof ControlledAbort) return e.message;
+      throw e;
+    }
+    if (next < 0) return k[K_FINISHED] === 2 ? 'aborted' : null;
+    cur = next;
+    resumed(k, cur);
   }
 }
 

@@ -55,9 +55,6 @@ export const retractPgtable = defineScenario({
     'pte-unmap-early': {
       doc: 'a __pte_offset_map() reader leaves its RCU read-side section (pte_unmap) before its last read of the table: under preemptible RCU the grace period, and the deferred free, can end in between',
       changes: '__pte_offset_map callers (pte_unmap before ptep_get)', knobs: { 'rcu.flavor': 'preempt' }, expectKinds: [V_PGTABLE_UAF],
-      // under explore the reader must be off its CPU across the grace-period kthread's poll,
-      // a tick (250us) after the grace period starts: longer than explore's default preemption
-      explorePreempt: '500us',
     },
     'gup-no-pmd-recheck': BUG_GUP_NO_PMD_RECHECK,
   },

@@ -1,0 +1,248 @@
+// `explore --exhaustive`: every schedule of one instance that matters (a scenario's explore
+// instance, one seed: the same inputs every time), up to a preemption bound. Stateless
+// model checking in the style of Flanagan and Godefroid's dynamic partial-order reduction
+// (POPL 2005) with sleep sets: each schedule is an execution from boot, its prefix replayed;
+// the first runs every CPU on as far as it goes (no preemption). After each execution its
+// races are found from what it did: a step j of CPU q and the latest earlier step i of another
+// CPU that touched the same word (one of them writing) and that q had not yet seen (vector
+// clocks); the order of the two may matter, so at the choice point before i, q is to be tried
+// too (every CPU that could run there, if q could not). Backtracking tries those, deepest
+// first, within the bound (a switch away from a CPU that could go on is a preemption). A CPU
+// tried at a choice point sleeps in its siblings' subtrees until a dependent access wakes it
+// (its orders were explored already), and a path on which only sleepers could run is cut.
+// When nothing is left to try, no schedule of this instance with at most K preemptions
+// breaks it (up to the departures the README names: a bound prunes as Coons et al. show, and
+// time is not a dependency). The first violation stops it, with its schedule.
+import { type ChoicePoint, SLEEP_BLOCKED_ABORT } from '../src/machine/controlled.js';
+import type { ControlledMachine, Execution, ExploreOptions } from './executor.js';
+
+export interface ExhaustiveLimits {
+  seed: number;
+  /** the preemption bound K (-1: none) */
+  maxPreemptions: number;
+  /** stop after this many schedules, or after durationMs (null: no limit) */
+  runs: number | null;
+  durationMs: number | null;
+  signal?: AbortSignal;
+}
+
+export interface ExhaustiveResult {
+  /** schedules executed to their end (each a distinct ordering of dependent steps) */
+  schedules: number;
+  /** paths cut by their sleep sets: only independent steps reordered, explored already */
+  pruned: number;
+  /** the tree up to the bound was exhausted (a proof for the instance and bound) */
+  complete: boolean;
+  /** what stopped it short: the first violation, --runs, --duration, Ctrl-C */
+  cutBy: 'violation' | 'runs' | 'duration' | 'interrupted' | null;
+  seconds: number;
+  /** steps of the longest execution, and choice points on its path (how deep the tree is) */
+  maxSteps: number;
+  maxChoicePoints: number;
+  /** races found (pairs of dependent steps whose order was then tried the other way) */
+  races: number;
+  /** the first execution with a violation */
+  failure: Execution | null;
+}
+
+interface Frame extends ChoicePoint {
+  /** CPUs tried here, a bit each, and the access each made here */
+  tried: number;
+  triedAccess: number[];
+  /** CPUs to try here (races found at this point) */
+  backtrack: number;
+}
+
+/** Explores the instance's schedules depth-first (see the top of this file). */
+export async function exhaust(cm: ControlledMachine, o: ExploreOptions, lim: ExhaustiveLimits): Promise<ExhaustiveResult> {
+  const replay: ExploreOptions = { ...o, sched: 'replay', maxPreemptions: lim.maxPreemptions };
+  const t0 = performance.now();
+  const stack: Frame[] = [];
+  let prefix: ArrayLike<number> = [];
+  let sleepers: number[] = [];
+  const res: ExhaustiveResult = { schedules: 0, pruned: 0, complete: false, cutBy: null, seconds: 0, maxSteps: 0, maxChoicePoints: 0, races: 0, failure: null };
+  for (;;) {
+    const ex = await cm.execute(lim.seed, replay, { replay: { schedule: prefix, jumps: [] }, recordChoices: true, sleepers });
+    if (ex.diverged >= 0) throw new Error(`exhaustive: the replay of a prefix diverged at step ${ex.diverged} (the execution is not a function of its schedule)`);
+    if (ex.aborted === SLEEP_BLOCKED_ABORT) res.pruned++;
+    else if (ex.aborted !== null) throw new Error(`exhaustive: an execution was cut short (${ex.aborted}) after ${ex.steps} steps; its last CPUs: ${lastRuns(ex.schedule)}`);
+    else res.schedules++;
+    res.maxSteps = Math.max(res.maxSteps, ex.steps);
+    const choices = ex.choices ?? [];
+    res.maxChoicePoints = Math.max(res.maxChoicePoints, choices.length);
+    if (ex.violations.length > 0) {
+      res.failure = ex;
+      res.cutBy = 'violation';
+      break;
+    }
+    // the choice points past the replayed prefix are new frames, their default choice tried;
+    // the branched frame learns the access its new choice made
+    for (const c of choices) {
+      const chosen = ex.schedule[c.step];
+      if (c.step >= prefix.length) {
+        const triedAccess: number[] = [];
+        triedAccess[chosen] = c.access;
+        stack.push({ ...c, tried: 1 << chosen, triedAccess, backtrack: 1 << chosen });
+      } else if (c.step === prefix.length - 1) {
+        stack[stack.length - 1].triedAccess[chosen] = c.access;
+      }
+    }
+    res.races += addRaces(ex, stack, cm.participants);
+    // backtrack to the deepest frame with a CPU to try within the bound
+    let next: number[] | null = null;
+    while (stack.length > 0 && next === null) {
+      const f = stack[stack.length - 1];
+      const alt = toTry(f, lim.maxPreemptions);
+      if (alt < 0) {
+        stack.pop();
+        continue;
+      }
+      f.tried |= 1 << alt;
+      next = [...ex.schedule.subarray(0, f.step), alt];
+    }
+    if (next === null) {
+      res.complete = true;
+      break;
+    }
+    prefix = next;
+    // sleep sets: at each choice point of the path, the CPUs explored there before the one
+    // the path takes sleep until a dependent access (their orders were explored already)
+    sleepers = [];
+    for (const f of stack) {
+      const on = f.step === prefix.length - 1 ? prefix[f.step] : ex.schedule[f.step];
+      for (let p = 0; f.tried >> p !== 0; p++) if (((f.tried >> p) & 1) !== 0 && p !== on) sleepers.push(f.step, p, f.triedAccess[p] ?? 0);
+    }
+    if (lim.signal?.aborted) res.cutBy = 'interrupted';
+    else if (lim.runs !== null && res.schedules + res.pruned >= lim.runs) res.cutBy = 'runs';
+    else if (lim.durationMs !== null && performance.now() - t0 >= lim.durationMs) res.cutBy = 'duration';
+    if (res.cutBy) break;
+  }
+  res.seconds = (performance.now() - t0) / 1000;
+  return res;
+}
+
+/** The lowest-numbered CPU of frame f's backtrack set not yet tried whose choice keeps
+ *  within the bound; -1 if none. */
+function toTry(f: Frame, maxPreemptions: number): number {
+  const left = f.backtrack & f.runnable & ~f.tried;
+  for (let p = 0; left >> p !== 0; p++) {
+    if (((left >> p) & 1) === 0) continue;
+    const preempt = f.curCan && p !== f.cur ? 1 : 0;
+    if (maxPreemptions < 0 || f.preemptsBefore + preempt <= maxPreemptions) return p;
+  }
+  return -1;
+}
+
+/** The races of execution ex, added to the backtrack sets of the frames before their first
+ *  steps (FG-DPOR, post hoc over the execution's steps). Returns how many it found. */
+function addRaces(ex: Execution, stack: Frame[], n: number): number {
+  const acc = ex.accesses!;
+  const sched = ex.schedule;
+  const frameAt = new Map<number, Frame>();
+  for (const f of stack) frameAt.set(f.step, f);
+  // vector clocks: each CPU's steps so far, and what of the others' it has seen
+  const local = new Int32Array(n);
+  const vc = Array.from({ length: n }, () => new Int32Array(n));
+  /** per word: its last write and the reads since, each with the step, its CPU, the step's
+   *  index on its CPU and that CPU's clock after it */
+  interface Ev { step: number; cpu: number; idx: number; clock: Int32Array }
+  const lastWrite = new Map<number, Ev>();
+  const readsSince = new Map<number, Ev[]>();
+  let races = 0;
+  for (let j = 0; j < sched.length; j++) {
+    const q = sched[j];
+    const a = acc[j];
+    local[q]++;
+    vc[q][q] = local[q];
+    if (a === 0) continue;
+    const addr = a >> 1;
+    const write = (a & 1) !== 0;
+    const w = lastWrite.get(addr);
+    const deps: Ev[] = w ? [w] : [];
+    if (write) deps.push(...(readsSince.get(addr) ?? []));
+    // the latest dependent step of another CPU that q has not seen: a race
+    let race: Ev | null = null;
+    for (const e of deps) if (e.cpu !== q && vc[q][e.cpu] < e.idx && (race === null || e.step > race.step)) race = e;
+    if (race !== null) {
+      const f = frameAt.get(race.step);
+      if (f !== undefined) {
+        // try q there; if q could not run there, every CPU that could
+        f.backtrack |= ((f.runnable >> q) & 1) !== 0 ? 1 << q : f.runnable;
+        races++;
+      }
+    }
+    // q has now seen every dependent step before this one
+    for (const e of deps) for (let p = 0; p < n; p++) if (e.clock[p] > vc[q][p]) vc[q][p] = e.clock[p];
+    const ev: Ev = { step: j, cpu: q, idx: local[q], clock: vc[q].slice() };
+    if (write) {
+      lastWrite.set(addr, ev);
+      readsSince.set(addr, []);
+    } else {
+      const r = readsSince.get(addr);
+      if (r) r.push(ev);
+      else readsSince.set(addr, [ev]);
+    }
+  }
+  return races;
+}
+
+/** The last context switches of a schedule, as cpu x steps. */
+function lastRuns(s: Int8Array): string {
+  const out: string[] = [];
+  for (let i = s.length - 1, n = 0; i >= 0 && out.length < 8; i--) {
+    n++;
+    if (i === 0 || s[i - 1] !== s[i]) {
+      out.unshift(`cpu${s[i]} x${n}`);
+      n = 0;
+    }
+  }
+  return out.join(' ');
+}
+
+/** One instance's exploration, as an explore file reports it. */
+export interface InstanceSummary {
+  seed: number;
+  schedules: number;
+  pruned: number;
+  races: number;
+  complete: boolean;
+  cutBy: ExhaustiveResult['cutBy'];
+  seconds: number;
+  maxSteps: number;
+  maxChoicePoints: number;
+}
+
+export interface ExhaustiveSummary {
+  maxPreemptions: number;
+  /** the instances explored, in order: seeds seed, seed+1, ... */
+  instances: InstanceSummary[];
+  /** every instance asked for was exhausted: the clean verdict is a proof for them and the bound */
+  complete: boolean;
+  schedules: number;
+  schedulesPerSec: number;
+}
+
+/** Instances seed, seed+1, ... (at most `instances`) each explored exhaustively, within one
+ *  budget of executions or time, until the first violation. */
+export async function exhaustInstances(cm: ControlledMachine, o: ExploreOptions, lim: Omit<ExhaustiveLimits, 'seed'> & { seed: number; instances: number }): Promise<{ summary: ExhaustiveSummary; failure: Execution | null; executions: number; seconds: number }> {
+  const t0 = performance.now();
+  const instances: InstanceSummary[] = [];
+  let failure: Execution | null = null;
+  let executions = 0;
+  for (let i = 0; i < lim.instances && failure === null; i++) {
+    const left = (x: number | null, used: number): number | null => (x === null ? null : x - used);
+    const runs = left(lim.runs, executions);
+    const durationMs = left(lim.durationMs, performance.now() - t0);
+    if ((runs !== null && runs <= 0) || (durationMs !== null && durationMs <= 0) || lim.signal?.aborted) break;
+    const seed = (lim.seed + i) >>> 0;
+    const r = await exhaust(cm, o, { seed, maxPreemptions: lim.maxPreemptions, runs, durationMs, signal: lim.signal });
+    executions += r.schedules + r.pruned;
+    failure = r.failure;
+    instances.push({ seed, schedules: r.schedules, pruned: r.pruned, races: r.races, complete: r.complete, cutBy: r.cutBy, seconds: Math.round(r.seconds * 100) / 100, maxSteps: r.maxSteps, maxChoicePoints: r.maxChoicePoints });
+    if (!r.complete) break;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const schedules = instances.reduce((a, x) => a + x.schedules, 0);
+  const complete = failure === null && instances.length === lim.instances && instances.every((x) => x.complete);
+  return { summary: { maxPreemptions: lim.maxPreemptions, instances, complete, schedules, schedulesPerSec: Math.round(schedules / Math.max(seconds, 1e-9)) }, failure, executions, seconds };
+}
