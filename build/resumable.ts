@@ -13,6 +13,7 @@
 // any function in it makes an access or calls an effectful key. Where that cannot be written
 // as a generator (a callback handed to a builtin such as Array.map, a getter, a constructor)
 // the build stops and names the place: write a loop there.
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +47,9 @@ const BUILTIN_KEYS = new Set([
 ]);
 
 export class ResumableError extends Error {}
+
+/** dist/resumable/MODEL: the compiled model's hash, written by the build */
+export const MODEL_ID_FILE = 'MODEL';
 
 interface Fn {
   id: number;
@@ -388,6 +392,11 @@ export function buildResumable(distDir: string): { files: number; generators: nu
   }
   const out = resumable(modules);
   rmSync(to, { recursive: true, force: true });
+  // the model's fingerprint: a schedule recorded by another model does not replay on this one
+  const model = createHash('sha256');
+  for (const m of [...modules.map((x) => [x.file, x.code]), ...verbatim].sort((a, b) => (a[0] < b[0] ? -1 : 1))) model.update(`${m[0]}\0${m[1]}\0`);
+  mkdirSync(to, { recursive: true });
+  writeFileSync(join(to, '..', MODEL_ID_FILE), model.digest('hex').slice(0, 16) + '\n');
   let generators = 0;
   const header = '// build output (build/resumable.ts): the resumable form of the model. Never edited.\n';
   for (const [file, code] of [...out, ...verbatim]) {

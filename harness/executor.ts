@@ -7,7 +7,7 @@
 //     hundred nanoseconds;
 //   workers: every CPU on its own worker thread running the model as written, handing a
 //     baton (Atomics.notify / Atomics.wait, tens of microseconds a switch): the reference.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { endOfRunAccounting } from '../src/check/accounting.js';
 import { TRACE_EVENTS, formatTraceEvent } from '../src/check/trace.js';
@@ -94,11 +94,26 @@ interface ResumableModel {
 
 let resumableModel: Promise<ResumableModel> | null = null;
 
+/** dist/resumable: from dist/harness, or (running the TypeScript sources) the build's. */
+function resumableDir(): URL {
+  return new URL(import.meta.url.endsWith('.ts') ? '../dist/resumable/' : '../resumable/', import.meta.url);
+}
+
+/** The compiled model's hash, as the build wrote it (dist/resumable/MODEL): what an explore
+ *  file's build fingerprint names, so a schedule of another model is refused, not replayed. */
+export function modelId(): string {
+  try {
+    return readFileSync(new URL('MODEL', resumableDir()), 'utf8').trim();
+  } catch {
+    throw new Error('the build\'s model fingerprint is missing (dist/resumable/MODEL): run npm run build');
+  }
+}
+
 /** Loads the resumable form once (the build writes it: npm run build, npm test). */
 function loadResumable(): Promise<ResumableModel> {
   resumableModel ??= (async () => {
     // from dist/harness: dist/resumable; from the TypeScript sources: the build's dist/resumable
-    const base = new URL(import.meta.url.endsWith('.ts') ? '../dist/resumable/src/' : '../resumable/src/', import.meta.url);
+    const base = new URL('src/', resumableDir());
     if (!existsSync(new URL('machine/controlled-cpu.js', base))) throw new Error(`the resumable form of the model is missing (${base.pathname}): run npm run build`);
     const at = (p: string): Promise<Record<string, unknown>> => import(new URL(p, base).href) as Promise<Record<string, unknown>>;
     const [controlled, cpuMain, cpu, scenarios, arch, strategy, bugs] = await Promise.all([

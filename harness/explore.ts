@@ -11,7 +11,7 @@ import { KNOBS } from '../src/machine/knobs.js';
 import { scenarioById } from '../src/scenarios/index.js';
 import { type Scenario, roleCounters, windowPairs } from '../src/scenarios/scenario.js';
 import { BadInput, type RawRunArgs, type RunConfig, intOpt, listOpt, parseDuration, resolveRunConfig } from './config.js';
-import { ControlledMachine, EXECUTORS, type Execution, type ExecutorName, type ExploreOptions } from './executor.js';
+import { ControlledMachine, EXECUTORS, type Execution, type ExecutorName, type ExploreOptions, modelId } from './executor.js';
 import { type ExhaustiveSummary, exhaustInstances } from './exhaustive.js';
 import type { Logger } from './log.js';
 import { minFramesToBoot, registryNames } from './machine.js';
@@ -22,10 +22,11 @@ export type { Execution, ExploreOptions } from './executor.js';
 export const EXPLORE_SCHEMA = 'gupstress/explore@1';
 const MAX_EVENTS = 400;
 
-/** A build's fingerprint for replay: the registries and the scenario's declaration. A
- *  schedule recorded by another build may not apply. */
+/** A build's fingerprint for replay: the compiled model (modelId), the registries and the
+ *  scenario's declaration. A schedule recorded by another build may not apply: replay
+ *  refuses it (exit 2) rather than replaying it into something else. */
 export function buildFingerprint(s: Scenario): string {
-  const decl = JSON.stringify({ reg: registryNames(), bugs: Object.keys(s.bugs), params: s.params, windows: windowPairs(s).map((w) => [w.window.name, w.pairedWith?.name ?? null]), reader: roleCounters(s.reader).map((x) => x.name), writer: roleCounters(s.writer).map((x) => x.name) });
+  const decl = JSON.stringify({ model: modelId(), reg: registryNames(), bugs: Object.keys(s.bugs), params: s.params, windows: windowPairs(s).map((w) => [w.window.name, w.pairedWith?.name ?? null]), reader: roleCounters(s.reader).map((x) => x.name), writer: roleCounters(s.writer).map((x) => x.name) });
   return createHash('sha256').update(decl).digest('hex').slice(0, 16);
 }
 

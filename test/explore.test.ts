@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { ControlledMachine, type ExploreOptions } from '../harness/executor.js';
 import { resolveExplore, scheduleFromRuns, scheduleRuns } from '../harness/explore.js';
 import { pctBound } from '../src/machine/controlled.js';
-import { scenarioById } from '../src/scenarios/index.js';
+import { SCENARIOS, scenarioById } from '../src/scenarios/index.js';
 import { tmpOut } from './helpers.js';
 
 process.env.GUPSTRESS_COMPILED_WORKERS = '1';
@@ -168,4 +168,99 @@ test('campaign --explore: the bug under control, executions to its violation, re
   assert.match(html, /<svg id="seq-retract-pgtable" class="sequence"/);
   assert.ok((html.match(/class="event" data-step="\d+" data-cpu="\d"/g) ?? []).length >= 2, 'traced steps drawn');
   assert.match(html, /class="violation" data-step="\d+" data-cpu="0"/);
+});
+
+test('the two executors are one: every scenario, same seed, same schedule, same violations, same trace (sequential generators against worker threads)', async () => {
+  for (const s of SCENARIOS) {
+    const bug = Object.keys(s.bugs)[0];
+    const { cfg, o } = resolveExplore({ scenario: s.id, seed: 1 });
+    const seq = new ControlledMachine(cfg, s, 'sequential');
+    const wrk = new ControlledMachine(cfg, s, 'workers');
+    await seq.start();
+    await wrk.start();
+    try {
+      for (const [seed, bugs] of [[1, []], [2, []], [3, bug ? [bug] : []], [4, bug ? [bug] : []]] as [number, string[]][]) {
+        const a = await seq.execute(seed, o, { bugs });
+        const b = await wrk.execute(seed, o, { bugs });
+        const what = `${s.id} seed ${seed} ${bugs.join(',') || 'fixed'}`;
+        assert.deepEqual(Array.from(a.schedule), Array.from(b.schedule), `${what}: the same schedule`);
+        assert.deepEqual(Array.from(a.jumps), Array.from(b.jumps), what);
+        assert.deepEqual(a.violations, b.violations, `${what}: the same violations`);
+        assert.deepEqual(a.trace, b.trace, `${what}: the same trace`);
+        assert.deepEqual(a.outcomes, b.outcomes, what);
+        assert.equal(a.aborted, b.aborted, what);
+      }
+      // a schedule recorded on one replays on the other
+      const rec = await seq.execute(5, o);
+      const again = await wrk.execute(5, { ...o, sched: 'replay', maxPreemptions: -1 }, { replay: { schedule: rec.schedule, jumps: rec.jumps } });
+      assert.equal(again.diverged, -1, `${s.id}: the sequential executor's schedule replays on the workers`);
+      assert.deepEqual(again.trace, rec.trace);
+    } finally {
+      await seq.stop();
+      await wrk.stop();
+    }
+  }
+});
+
+test('a schedule file recorded by an earlier build is refused: exit 2, one line, nothing replayed into another model', () => {
+  const r = gupstress('replay', join(import.meta.dirname, 'fixtures', 'explore-before-sequential-executor.json'));
+  assert.equal(r.status, 2, r.stdout + r.stderr);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr.trim(), /^gupstress: .* was recorded by another build \([0-9a-f]{16}, this one is [0-9a-f]{16}\): its schedule does not apply$/);
+});
+
+test('preemptions: by default up to twice the longest latency the model declares, drawn log-uniformly (a few steps as often as a tick)', async () => {
+  const { preemptDefaultNs } = await import('../harness/explore.js');
+  const { preemptSteps } = await import('../src/machine/controlled.js');
+  assert.equal(preemptDefaultNs(resolveExplore({ scenario: 'munmap-free', seed: 1 }).cfg), 500_000, 'rcu.tick 250us: 500us');
+  assert.equal(preemptDefaultNs(resolveExplore({ scenario: 'munmap-free', seed: 1, rcuTick: '2ms' }).cfg), 4_000_000, 'a coarser tick, longer preemptions');
+  const { o } = resolveExplore({ scenario: 'munmap-free', seed: 1, preempt: '50us' });
+  assert.equal(o.preemptNs, 50_000, '--preempt still wins');
+  // the distribution: a control block's PRNG words, 20,000 draws up to 50,000 steps
+  const k = new Int32Array(64);
+  k.set([0x1234567, 0x89abcdef, 0x2468ace, 0x13579bd], 16);
+  const draws = Array.from({ length: 20_000 }, () => preemptSteps(k, 50_000));
+  const share = (lo: number, hi: number): number => draws.filter((d) => d >= lo && d < hi).length / draws.length;
+  assert.ok(draws.every((d) => d >= 0 && d <= 50_000));
+  assert.ok(share(1, 16) > 0.15, `short preemptions (a race between two accesses): ${share(1, 16)}`);
+  assert.ok(share(25_000, 50_001) > 0.04, `preemptions across a grace-period poll: ${share(25_000, 50_001)}`);
+});
+
+test('explore --exhaustive: the fixed form exhausted within the bound (a proof for the instance), a bug found and replayed, counts in the file', () => {
+  const out = tmpOut();
+  const clean = gupstress('explore', '--scenario', 'sync-locks', '--exhaustive', '--max-preemptions', '1', '--seed', '1', '--json', '--out', out);
+  assert.equal(clean.status, 0, clean.stderr);
+  const f = JSON.parse(clean.stdout);
+  assert.equal(f.exhaustive.complete, true, JSON.stringify(f.exhaustive));
+  assert.equal(f.exhaustive.maxPreemptions, 1);
+  assert.ok(f.exhaustive.schedules > 1 && f.exhaustive.instances[0].races > 0, JSON.stringify(f.exhaustive));
+  assert.equal(f.failure, null);
+  const text = gupstress('explore', '--scenario', 'sync-locks', '--exhaustive', '--max-preemptions', '1', '--seed', '1', '--out', out);
+  assert.match(text.stdout, /^all \d+ schedules explored \(up to 1 preemptions\) of the instance, seed 1: no violation$/m);
+  // a bug: found, minimized, and its schedule replays
+  const bug = gupstress('explore', '--scenario', 'sync-locks', '--bug', 'lock-none', '--exhaustive', '--seed', '1', '--minimize', '1s', '--out', out);
+  assert.equal(bug.status, 1, bug.stderr + bug.stdout);
+  assert.match(bug.stdout, /FAIL at run \d+ \(seed 1\): (lost-update|sync-broken)/);
+  const file = join(out, readdirSync(out).find((x) => x.includes('lock-none'))!);
+  const r = gupstress('replay', file, '--json');
+  assert.equal(r.status, 1, r.stderr);
+  assert.equal(JSON.parse(r.stdout).reproduced, true);
+  // a budget cuts it short, and it says so: no proof
+  const cut = gupstress('explore', '--scenario', 'sync-locks', '--exhaustive', '--max-preemptions', '3', '--runs', '50', '--seed', '1', '--out', out);
+  assert.equal(cut.status, 0, cut.stderr);
+  assert.match(cut.stdout, /not exhausted \(runs\): no proof/);
+  // bad input
+  for (const args of [['--exhaustive', '--sched', 'pct'], ['--instances', '2']]) {
+    const b = gupstress('explore', '--scenario', 'sync-locks', ...args);
+    assert.equal(b.status, 2, `${args.join(' ')}: ${b.stderr}`);
+  }
+});
+
+test('explore --exhaustive over instances: a race the first seed does not hold is found in a later one (ksm-merge, ksm-check-before-clear)', () => {
+  const out = tmpOut();
+  const r = gupstress('explore', '--scenario', 'ksm-merge', '--bug', 'ksm-check-before-clear', '--exhaustive', '--instances', '50', '--seed', '1', '--minimize', '0', '--json', '--out', out);
+  assert.equal(r.status, 1, r.stderr);
+  const f = JSON.parse(r.stdout);
+  assert.ok(['lost-dma-write', 'pin-not-mapped'].includes(f.failure.violation.kind), f.failure.violation.kind);
+  assert.ok(f.exhaustive.instances.length >= 1 && f.exhaustive.instances.slice(0, -1).every((i: { complete: boolean }) => i.complete), 'each instance before the failing one was exhausted');
 });
