@@ -5,8 +5,7 @@ import { performance as clock } from 'node:perf_hooks';
 import { Bench } from 'tinybench';
 import { Cpu } from '../src/machine/cpu.js';
 import { bareMachine } from './machine.js';
-import { ControlledMachine } from './executor.js';
-import { resolveExplore } from './explore.js';
+import { type ControlledBench, type Rate, type SideBySide, controlledBench } from './bench-explore.js';
 import { scenarioById } from '../src/scenarios/index.js';
 import { FRAME_WORDS, MAX_CPUS, MD_FLAGS, MD_GEN, MD_PREV_VPN, MD_REFCOUNT, MD_STAMP, MD_TYPE, MD_VPN, MD_WORDS, MM_PGD, PG_TABLE_DETACHED, PageType, WIN_SLOTS, mmAddr } from '../src/machine/layout.js';
 import { TRACE_LEN } from '../src/check/trace.js';
@@ -239,8 +238,8 @@ export interface BenchResults {
   rcu: { syncP50Ns: number | null; syncP99Ns: number | null; expeditedP50Ns: number | null; expeditedP99Ns: number | null; gracePeriodP50Ns: number | null; callRcuBatchP50: number | null };
   /** the stress executor's walk rate on one CPU (1 / walk.harnessNs) */
   stressWalksPerSec: number;
-  /** the controlled executor, ksm-merge's fixed form */
-  controlled: { pct: { runsPerSec: number; stepsPerSec: number }; random: { runsPerSec: number; stepsPerSec: number } };
+  /** the controlled executors side by side: sequential (generators, one thread) and workers */
+  controlled: ControlledBench;
 }
 
 /** The reader counts bench's scaling runs: 1, 2, then doubling, and the most that leaves a
@@ -319,7 +318,8 @@ export async function runBench(o: { json: boolean; time?: unknown }, log: Logger
   const rsync = await syncRun('rcu-sync', log, ms);
   const rexp = await syncRun('rcu-exp', log, ms);
   const rcb = await syncRun('rcu', log, ms);
-  const controlled = await controlledRate(ms);
+  log.info('bench: the controlled executors, sequential and workers, on every scenario\'s explore instance');
+  const controlled = await controlledBench(ms, Math.max(500, timeMs / 2));
   const scaling: BenchResults['scaling'] = [];
   for (const readers of scalingReaders(availableParallelism())) {
     // unwidened: the walk's own rate (munmap-free widens gup.pin-recheck by 1 us by default)
@@ -364,31 +364,14 @@ export async function runBench(o: { json: boolean; time?: unknown }, log: Logger
     ['synchronize_rcu_expedited p50 / p99', `${fmtNs(res.rcu.expeditedP50Ns)} / ${fmtNs(res.rcu.expeditedP99Ns)}`],
     ['call_rcu: grace period p50, batch p50', `${fmtNs(res.rcu.gracePeriodP50Ns)}, ${res.rcu.callRcuBatchP50 ?? '-'} callbacks`],
     ['stress: harness walks per second, one CPU', fmtInt(res.stressWalksPerSec)],
-    ['controlled (ksm-merge, pct): executions/s, steps/s', `${fmtInt(controlled.pct.runsPerSec)}, ${fmtInt(controlled.pct.stepsPerSec)}`],
-    ['controlled (ksm-merge, random: a switch nearly every step): executions/s, steps/s', `${fmtInt(controlled.random.runsPerSec)}, ${fmtInt(controlled.random.stepsPerSec)}`],
-  ], [false, true]) + '\n');
+  ], [false, true]) + '\n\n');
+  const rate = (r: Rate): string => `${fmtInt(r.runsPerSec)} / ${fmtInt(r.stepsPerSec)}`;
+  const row = (label: string, x: SideBySide): string[] => [label, rate(x.sequential), rate(x.workers), `${x.speedup.toFixed(1)}x`];
+  process.stdout.write(table(['controlled executions (explore instance)', 'sequential: exec/s / steps/s', 'workers: exec/s / steps/s', 'sequential / workers'], [
+    row('ksm-merge, pct (the headline)', controlled.pct),
+    row('ksm-merge, random (a switch nearly every step)', controlled.random),
+    ...controlled.scenarios.map((x) => row(`${x.scenario}, pct`, x)),
+  ], [false, true, true, true]) + '\n');
+  process.stdout.write(`explore --exhaustive (${controlled.exhaustive.scenario}, at most 2 preemptions): ${fmtInt(controlled.exhaustive.schedulesPerSec)} schedules/s (${fmtInt(controlled.exhaustive.pathsPerSec)} paths/s with those sleep sets cut)\n`);
   return 0;
-}
-
-/** The controlled executor's speed: executions and steps per second of ksm-merge's fixed form
- *  (3 reader and 2 writer operations an execution), under pct (few context switches: a baton
- *  handed over rarely) and random (one nearly every step: a thread wake-up each). */
-async function controlledRate(ms: number): Promise<{ pct: { runsPerSec: number; stepsPerSec: number }; random: { runsPerSec: number; stepsPerSec: number } }> {
-  const out = { pct: { runsPerSec: 0, stepsPerSec: 0 }, random: { runsPerSec: 0, stepsPerSec: 0 } };
-  for (const sched of ['pct', 'random'] as const) {
-    const { cfg, o } = resolveExplore({ scenario: 'ksm-merge', sched, seed: 1 });
-    const cm = new ControlledMachine(cfg, scenarioById('ksm-merge')!);
-    await cm.start();
-    let runs = 0;
-    let steps = 0;
-    const t0 = performance.now();
-    try {
-      while (performance.now() - t0 < ms) steps += (await cm.execute(1 + runs++, o)).steps;
-    } finally {
-      await cm.stop();
-    }
-    const secs = (performance.now() - t0) / 1000;
-    out[sched] = { runsPerSec: Math.round(runs / secs), stepsPerSec: Math.round(steps / secs) };
-  }
-  return out;
 }

@@ -24,7 +24,7 @@ import { type RunParams, type Scenario, roleCounters } from '../src/scenarios/sc
 import type { StrategyName } from '../src/sync/strategy.js';
 import type { ControlledExec, ControlledInit, ControlledResult } from '../workers/protocol.js';
 import { BadInput, type RunConfig } from './config.js';
-import { type Machine, type MachineImage, bootMachine, imageKey, machineImage, registryNames, restoreMachine, runParams } from './machine.js';
+import { type Machine, type MachineImage, bootMachine, dirtyMap, imageKey, machineImage, registryNames, restoreMachine } from './machine.js';
 import { windowArrays } from './runner.js';
 
 export interface ExploreOptions {
@@ -85,7 +85,7 @@ export type ExecutorName = (typeof EXECUTORS)[number];
 
 /** The resumable form of the model (dist/resumable), as the sequential executor uses it. */
 interface ResumableModel {
-  SequentialMem: new (sab: SharedArrayBuffer, ctl: SharedArrayBuffer, me: number, seed: number) => SequentialMem;
+  SequentialMem: new (sab: SharedArrayBuffer, ctl: SharedArrayBuffer, me: number, seed: number, dirty: Uint8Array) => SequentialMem;
   runSequential(ctl: SharedArrayBuffer, mems: readonly SequentialMem[], cpus: readonly Generator[]): string | null;
   controlledCpu(c: Cpu, s: Scenario, role: ControlledRole, roleIndex: number, params: RunParams, ops: number): Generator;
   scenarioById(id: string): Scenario | undefined;
@@ -174,6 +174,12 @@ export class ControlledMachine {
   private image: MachineImage | null = null;
   /** each CPU's role counters (none for the gp worker) */
   private readonly counters: { name: string; event: boolean }[][];
+  /** what every execution's CPUs share: the knobs, the windows' widening and pairing (read only) */
+  private readonly knobs: Float64Array;
+  private readonly windows: { widenNs: Float64Array; winPair: Int32Array };
+  private readonly imageKeys = new Map<string, string>();
+  private dirty: Uint8Array | null = null;
+  private readonly roleNames: { reader: string[]; writer: string[] };
   // workers
   private readonly workers: Worker[] = [];
   private pending: (() => void) | null = null;
@@ -188,6 +194,10 @@ export class ControlledMachine {
     for (let i = 0; i < cfg.writers; i++) this.roles.push('writer');
     this.roles.push('gp');
     this.counters = this.roles.map((r) => (r === 'gp' ? [] : roleCounters(s[r])));
+    this.knobs = knobArray(cfg.knobs);
+    this.roleNames = { reader: roleCounters(s.reader).map((x) => x.name), writer: roleCounters(s.writer).map((x) => x.name) };
+    const w = windowArrays(s, cfg);
+    this.windows = { widenNs: Float64Array.from(w.widenNs), winPair: Int32Array.from(w.winPair) };
   }
 
   get participants(): number {
@@ -246,7 +256,7 @@ export class ControlledMachine {
     const m = this.boot(cfg);
     const ctl = newControl({ sched: o.sched, seed, participants: this.participants, depth: o.depth, preemptNs: o.preemptNs, pctSteps, pctRunSteps, maxPreemptions: o.maxPreemptions, maxSteps: o.maxSteps, replay: replay?.schedule, jumps: replay?.jumps, lenient: replay?.lenient, recordChoices, sleepers }, this.ctl ?? undefined);
     this.ctl = ctl; // every CPU is done with it when this execution returns: the next reuses it
-    const { widenNs, winPair } = windowArrays(this.s, cfg);
+    const { widenNs, winPair } = this.windows;
     const results = this.executor === 'sequential' ? this.runSequential(seed, o, cfg, m, ctl, widenNs, winPair) : await this.runWorkers(seed, o, cfg, m, ctl, widenNs, winPair);
     const ex = this.finish(seed, m, ctl, results);
     if (recordChoices) {
@@ -259,18 +269,24 @@ export class ControlledMachine {
   /** The execution's machine: booted, or (the same configuration as the last one) its image
    *  copied back onto the memory of the last execution. */
   private boot(cfg: RunConfig): Machine {
-    if (this.image?.key === imageKey(cfg) && this.mem) return restoreMachine(this.s, cfg, this.image, this.mem);
+    // (what the configuration's image key is, by strategy and bugs: the rest is the machine's)
+    const ck = `${cfg.strategy} ${cfg.bugs.join(',')}`;
+    let key = this.imageKeys.get(ck);
+    if (key === undefined) this.imageKeys.set(ck, (key = imageKey(cfg)));
+    // (the sequential executor's CPUs mark the blocks they write: only those are copied back)
+    if (this.image?.key === key && this.mem) return restoreMachine(this.s, cfg, this.image, this.mem, this.dirty ?? undefined);
     const m = bootMachine(this.s, cfg, this.mem ?? undefined);
     this.mem = m.sab; // as the control block: the next execution boots on it again
     this.image = machineImage(m, cfg);
+    this.dirty = this.executor === 'sequential' ? dirtyMap(m.L.words) : null;
     return m;
   }
 
-  private async runWorkers(seed: number, o: ExploreOptions, cfg: RunConfig, m: Machine, ctl: SharedArrayBuffer, widenNs: number[], winPair: number[]): Promise<ControlledResult[]> {
+  private async runWorkers(seed: number, o: ExploreOptions, cfg: RunConfig, m: Machine, ctl: SharedArrayBuffer, widenNs: Float64Array, winPair: Int32Array): Promise<ControlledResult[]> {
     this.results = [];
     const done = new Promise<void>((resolve) => (this.pending = resolve));
     this.workers.forEach((w, i) => {
-      const x: ControlledExec = { sab: m.sab, ctl, layout: m.L, seed, bugs: cfg.bugs, widenNs, winPair, ops: this.opsOf(i, o), strategy: cfg.strategy };
+      const x: ControlledExec = { sab: m.sab, ctl, layout: m.L, seed, bugs: cfg.bugs, widenNs: Array.from(widenNs), winPair: Array.from(winPair), ops: this.opsOf(i, o), strategy: cfg.strategy };
       w.postMessage(x);
     });
     startControl(ctl);
@@ -283,20 +299,18 @@ export class ControlledMachine {
     return this.results;
   }
 
-  private runSequential(seed: number, o: ExploreOptions, cfg: RunConfig, m: Machine, ctl: SharedArrayBuffer, widenNs: number[], winPair: number[]): ControlledResult[] {
+  private runSequential(seed: number, o: ExploreOptions, cfg: RunConfig, m: Machine, ctl: SharedArrayBuffer, widenNs: Float64Array, winPair: Int32Array): ControlledResult[] {
     const model = this.model!;
     const s = this.resumableScenario!;
-    const { params } = runParams(this.s, cfg, m.L.scratchBase);
-    const knobs = knobArray(cfg.knobs);
+    const params = m.params;
+    const knobs = this.knobs;
     const mems: SequentialMem[] = [];
     const cpus: Cpu[] = [];
     const bodies: Generator[] = [];
     for (let i = 0; i < this.participants; i++) {
       // each CPU's PRNG seeded as a worker seeds its own
-      const mem = new model.SequentialMem(m.sab, ctl, i, (seed ^ Math.imul(i + 1, 0x9e3779b1)) >>> 0);
-      const c = model.makeCpu(mem, m.L, i, cfg, s, params, cfg.bugs, {
-        widenNs: Float64Array.from(widenNs), winPair: Int32Array.from(winPair), jitterP: 0, seedStartNs: 0, stopOnViolation: false, knobs, timing: false,
-      });
+      const mem = new model.SequentialMem(m.sab, ctl, i, (seed ^ Math.imul(i + 1, 0x9e3779b1)) >>> 0, this.dirty!);
+      const c = model.makeCpu(mem, m.L, i, cfg, s, params, cfg.bugs, { widenNs, winPair, jitterP: 0, seedStartNs: 0, stopOnViolation: false, knobs, timing: false });
       c.traceLog = [];
       c.setRole(this.counters[i]);
       mems.push(mem);
@@ -316,7 +330,7 @@ export class ControlledMachine {
     const violations = results.flatMap((r) => r.violations);
     const aborted = results.find((r) => r.aborted !== null)?.aborted ?? (res.aborted ? 'aborted' : null);
     const sums = (role: 'reader' | 'writer'): Record<string, number> => {
-      const names = roleCounters(this.s[role]).map((x) => x.name);
+      const names = this.roleNames[role];
       const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
       for (const r of results) if (this.roles[r.cpu] === role) r.outcomes.forEach((v, i) => (out[names[i]] += v));
       return out;

@@ -114,11 +114,54 @@ export function machineImage(m: Machine, cfg: MachineConfig): MachineImage {
   return { key: imageKey(cfg), words: new Int32Array(m.sab).slice(), L: m.L, params: m.params };
 }
 
-/** The machine of `image` again, on `sab` (of its size), with a fresh boot CPU. */
-export function restoreMachine(s: Scenario, cfg: MachineConfig, image: MachineImage, sab: SharedArrayBuffer): Machine {
-  new Int32Array(sab).set(image.words);
-  const mem = new StressMem(sab, cfg.seed);
+/** The machine of `image` again, on `sab` (of its size), with a fresh boot CPU. `dirty`:
+ *  the blocks of DIRTY_BLOCK words written since the image was last copied (DirtyMem): only
+ *  those are copied back, and the boot CPU's writes are tracked there too; without it, all. */
+export function restoreMachine(s: Scenario, cfg: MachineConfig, image: MachineImage, sab: SharedArrayBuffer, dirty?: Uint8Array): Machine {
+  const m = new Int32Array(sab);
+  if (dirty === undefined) m.set(image.words);
+  else {
+    for (let b = 0; b < dirty.length; b++) {
+      if (dirty[b] === 0) continue;
+      dirty[b] = 0;
+      const at = b << DIRTY_SHIFT;
+      m.set(image.words.subarray(at, at + (1 << DIRTY_SHIFT)), at);
+    }
+  }
+  const mem = dirty === undefined ? new StressMem(sab, cfg.seed) : new DirtyStressMem(sab, cfg.seed, dirty);
   return { L: image.L, sab, mem, boot: bootCpuOf(s, mem, image.L, cfg, image.params), params: image.params };
+}
+
+/** The blocks a machine's dirty map tracks: 64 words (a frame) each */
+export const DIRTY_SHIFT = 6;
+
+/** The words of `words` in blocks of a dirty map. */
+export function dirtyMap(words: number): Uint8Array {
+  return new Uint8Array((words >> DIRTY_SHIFT) + 1);
+}
+
+/** The boot CPU's memory when the machine is restored block by block: its writes (the
+ *  end-of-run teardown) mark their blocks as the CPUs' do. */
+class DirtyStressMem extends StressMem {
+  constructor(sab: SharedArrayBuffer, seed: number, private readonly dirty: Uint8Array) {
+    super(sab, seed);
+  }
+  override store(p: number, v: number): void {
+    this.dirty[p >> DIRTY_SHIFT] = 1;
+    super.store(p, v);
+  }
+  override cas(p: number, expect: number, repl: number): number {
+    this.dirty[p >> DIRTY_SHIFT] = 1;
+    return super.cas(p, expect, repl);
+  }
+  override add(p: number, d: number): number {
+    this.dirty[p >> DIRTY_SHIFT] = 1;
+    return super.add(p, d);
+  }
+  override xchg(p: number, v: number): number {
+    this.dirty[p >> DIRTY_SHIFT] = 1;
+    return super.xchg(p, v);
+  }
 }
 
 function boots(s: Scenario, cfg: MachineConfig): boolean {

@@ -695,12 +695,15 @@ export class SequentialMem {
   private readonly prng: Prng;
   /** the participant that makes the step this CPU yielded at */
   next = -1;
+  /** the blocks of 64 words written (the executor copies only those back for the next execution) */
+  private readonly dirty: Uint8Array;
 
-  constructor(sab: SharedArrayBuffer, ctl: SharedArrayBuffer, me: number, seed: number) {
+  constructor(sab: SharedArrayBuffer, ctl: SharedArrayBuffer, me: number, seed: number, dirty: Uint8Array) {
     this.m = new Int32Array(sab);
     this.k = new Int32Array(ctl);
     this.me = me;
     this.prng = new Prng(seed);
+    this.dirty = dirty;
   }
 
   /** The scheduling point before an access: true when another CPU makes this step (the
@@ -730,10 +733,12 @@ export class SequentialMem {
   }
   store(p: number, v: number): void {
     touched(this.k, p, true);
+    this.dirty[p >> 6] = 1;
     this.m[p] = v;
   }
   cas(p: number, expect: number, repl: number): number {
     touched(this.k, p, true);
+    this.dirty[p >> 6] = 1;
     const m = this.m;
     const old = m[p];
     if (old === expect) m[p] = repl;
@@ -741,6 +746,7 @@ export class SequentialMem {
   }
   add(p: number, d: number): number {
     touched(this.k, p, true);
+    this.dirty[p >> 6] = 1;
     const m = this.m;
     const old = m[p];
     m[p] = old + d;
@@ -748,6 +754,7 @@ export class SequentialMem {
   }
   xchg(p: number, v: number): number {
     touched(this.k, p, true);
+    this.dirty[p >> 6] = 1;
     const m = this.m;
     const old = m[p];
     m[p] = v;

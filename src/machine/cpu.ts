@@ -35,6 +35,10 @@ export interface CpuOptions {
   timing?: boolean;
 }
 
+/** A role's counter indexes, built once a counter list (a controlled executor builds its
+ *  CPUs afresh for each of thousands of executions) */
+const roleIndexes = new WeakMap<object, { outcomes: ReadonlyMap<string, number>; events: ReadonlyMap<string, number> }>();
+
 /** What a CPU that keeps no latency histograms records into: nothing. */
 const NO_HISTOGRAM = { recordValue(): void {} } as unknown as hdr.Histogram;
 
@@ -222,9 +226,13 @@ export class Cpu {
   /** The role's counters, in the order of its declaration (roleCounters in scenarios/). */
   setRole(counters: readonly { name: string; event: boolean }[]): void {
     if (counters.length > this.outcomes.length) throw new Error(`cpu ${this.id}: ${counters.length} outcomes and events, at most ${this.outcomes.length}`);
-    const index = (event: boolean): Map<string, number> => new Map(counters.flatMap((x, i): [string, number][] => (x.event === event ? [[x.name, i]] : [])));
-    this.outcomeIndex = index(false);
-    this.eventIndex = index(true);
+    let ix = roleIndexes.get(counters);
+    if (ix === undefined) {
+      const index = (event: boolean): Map<string, number> => new Map(counters.flatMap((x, i): [string, number][] => (x.event === event ? [[x.name, i]] : [])));
+      roleIndexes.set(counters, (ix = { outcomes: index(false), events: index(true) }));
+    }
+    this.outcomeIndex = ix.outcomes;
+    this.eventIndex = ix.events;
   }
 
   /** Counts the outcome an operation returned (the op skeleton, the same for every role). */
