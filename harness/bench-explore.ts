@@ -38,8 +38,10 @@ async function rate(scenario: string, sched: 'pct' | 'random', executor: Executo
   const cm = new ControlledMachine(cfg, scenarioById(scenario)!, executor);
   await cm.start();
   try {
+    // warmed up first, as long as half the measure: V8 compiles the model's code (and, for the
+    // workers, each fresh thread's) over the first thousands of executions
     let seed = 1;
-    for (const t0 = performance.now(); performance.now() - t0 < ms / 5; ) await cm.execute(seed++, o);
+    for (const t0 = performance.now(); performance.now() - t0 < ms / 2; ) await cm.execute(seed++, o);
     let runs = 0;
     let steps = 0;
     const t0 = performance.now();

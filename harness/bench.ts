@@ -319,7 +319,7 @@ export async function runBench(o: { json: boolean; time?: unknown }, log: Logger
   const rexp = await syncRun('rcu-exp', log, ms);
   const rcb = await syncRun('rcu', log, ms);
   log.info('bench: the controlled executors, sequential and workers, on every scenario\'s explore instance');
-  const controlled = await controlledBench(ms, Math.max(500, timeMs / 2));
+  const controlled = await controlledBench(ms, Math.max(1000, timeMs));
   const scaling: BenchResults['scaling'] = [];
   for (const readers of scalingReaders(availableParallelism())) {
     // unwidened: the walk's own rate (munmap-free widens gup.pin-recheck by 1 us by default)
