@@ -278,8 +278,10 @@ export class ControlledMachine {
     const m = bootMachine(this.s, cfg, this.mem ?? undefined);
     this.mem = m.sab; // as the control block: the next execution boots on it again
     this.image = machineImage(m, cfg);
-    this.dirty = this.executor === 'sequential' ? dirtyMap(m.L.words) : null;
-    return m;
+    if (this.executor !== 'sequential') return m;
+    // (its boot CPU too must mark what its end-of-run checks write: a restored machine's does)
+    this.dirty = dirtyMap(m.L.words);
+    return restoreMachine(this.s, cfg, this.image, this.mem, this.dirty);
   }
 
   private async runWorkers(seed: number, o: ExploreOptions, cfg: RunConfig, m: Machine, ctl: SharedArrayBuffer, widenNs: Float64Array, winPair: Int32Array): Promise<ControlledResult[]> {

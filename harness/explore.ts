@@ -195,6 +195,8 @@ export interface ExploreLimits {
   /** explore --exhaustive: instances (seeds) to exhaust; null: PCT or random executions */
   exhaustive: { instances: number } | null;
   executor: ExecutorName;
+  /** each execution as it ends (PCT and random); true stops the exploration there */
+  onExecution?: (ex: Execution) => boolean | void;
 }
 
 /** explore --exhaustive, when neither --runs nor --duration is given */
@@ -294,7 +296,7 @@ export async function runExplore(a: ExploreArgs & { out?: unknown; json: boolean
 /** Explores until the first violation (or on, with keepGoing), `runs` executions or for
  *  `durationMs`; the result is what gupstress/explore@1 files hold. */
 export async function exploreToFile(cfg: RunConfig, o: ExploreOptions, lim: Partial<ExploreLimits> & Pick<ExploreLimits, 'runs' | 'durationMs' | 'keepGoing' | 'minimizeMs'>, log: Logger, signal?: AbortSignal): Promise<ExploreFile> {
-  const { runs, durationMs, keepGoing, minimizeMs, exhaustive = null, executor = 'sequential' } = lim;
+  const { runs, durationMs, keepGoing, minimizeMs, exhaustive = null, executor = 'sequential', onExecution } = lim;
   const s = scenarioById(cfg.scenario)!;
   const cm = new ControlledMachine(cfg, s, executor);
   await cm.start();
@@ -329,6 +331,7 @@ export async function exploreToFile(cfg: RunConfig, o: ExploreOptions, lim: Part
       if (ex.aborted !== null) aborted++;
       seen.add(createHash('sha1').update(ex.schedule).digest('hex'));
       for (const role of ['reader', 'writer'] as const) for (const [k, v] of Object.entries(ex.outcomes[role])) outcomes[role][k] = (outcomes[role][k] ?? 0) + v;
+      if (onExecution?.(ex) === true) break;
       if (ex.violations.length > 0 && failure === null) {
         const tm = performance.now();
         failure = await failureOf(cm, cfg, ex, o, minimizeMs, n - 1);

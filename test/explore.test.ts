@@ -202,6 +202,27 @@ test('the two executors are one: every scenario, same seed, same schedule, same 
   }
 });
 
+test('an execution does not depend on the one before it: a machine restored block by block is the booted one (thp-collapse gives back deposited tables at its end)', async () => {
+  const x = resolveExplore({ scenario: 'thp-collapse', seed: 11, param: ['pmds=16'] });
+  const s = scenarioById('thp-collapse')!;
+  const seq = new ControlledMachine(x.cfg, s, 'sequential');
+  const wrk = new ControlledMachine(x.cfg, s, 'workers');
+  await seq.start();
+  await wrk.start();
+  try {
+    const fresh = await wrk.execute(1, x.o);
+    for (const seed of [2, 1, 3, 1]) {
+      const a = await seq.execute(seed, x.o);
+      const b = await wrk.execute(seed, x.o);
+      assert.deepEqual([a.steps, a.violations], [b.steps, b.violations], `seed ${seed}`);
+      if (seed === 1) assert.deepEqual(Array.from(a.schedule), Array.from(fresh.schedule), 'seed 1 after others: the seed-1 execution of a fresh machine');
+    }
+  } finally {
+    await seq.stop();
+    await wrk.stop();
+  }
+});
+
 test('a schedule file recorded by an earlier build is refused: exit 2, one line, nothing replayed into another model', () => {
   const r = gupstress('replay', join(import.meta.dirname, 'fixtures', 'explore-before-sequential-executor.json'));
   assert.equal(r.status, 2, r.stdout + r.stderr);

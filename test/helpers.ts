@@ -32,31 +32,26 @@ export function describeRun(r: RunResults): string {
     `${first ? ` (first: ${first.kind} cpu${first.cpu} ${first.address}: ${first.detail})` : ''}, overlaps ${overlaps || 'none paired'}, error ${r.error ?? 'none'}, seed ${r.config.seed}`;
 }
 
-/** Executions of one exploration (the controlled executor: deterministic), seeds 1, 2, ...:
- *  every violation kind seen and in how many executions, the roles' outcomes summed, the
- *  paired windows' overlaps by window name. Stops after `executions`, or at the first
- *  execution after which `until` holds. */
+/** Executions of one exploration as `gupstress explore` makes them (the controlled executor:
+ *  deterministic, seeds 1, 2, ...), on past violations: every violation kind seen and in how
+ *  many executions, the roles' outcomes summed, the paired windows' overlaps by window name.
+ *  Stops after `executions`, or at the first execution after which `until` holds. */
 export async function exploreSummary(args: import('../harness/explore.js').ExploreArgs, executions: number, until?: (s: ExploreSummary) => boolean): Promise<ExploreSummary> {
-  const { ControlledMachine } = await import('../harness/executor.js');
-  const { resolveExplore } = await import('../harness/explore.js');
-  const { scenarioById } = await import('../src/scenarios/index.js');
+  const { exploreToFile, resolveExplore } = await import('../harness/explore.js');
   const { WINDOWS } = await import('../src/check/windows.js');
   const { cfg, o } = resolveExplore({ seed: 1, ...args });
-  const cm = new ControlledMachine(cfg, scenarioById(cfg.scenario)!);
   const out: ExploreSummary = { executions: 0, kinds: {}, details: [], outcomes: { reader: {}, writer: {} }, overlaps: {} };
-  await cm.start();
-  try {
-    for (let seed = 1; seed <= executions && !(until?.(out) ?? false); seed++) {
-      const ex = await cm.execute(seed, o);
+  await exploreToFile(cfg, o, {
+    runs: executions, durationMs: null, keepGoing: true, minimizeMs: 0,
+    onExecution: (ex) => {
       out.executions++;
       for (const k of new Set(ex.violations.map((v) => v.kind))) out.kinds[k] = (out.kinds[k] ?? 0) + 1;
       for (const v of ex.violations) if (out.details.length < 20) out.details.push({ kind: v.kind, detail: v.detail, trace: v.trace });
       for (const role of ['reader', 'writer'] as const) for (const [k, v] of Object.entries(ex.outcomes[role])) out.outcomes[role][k] = (out.outcomes[role][k] ?? 0) + v;
       for (const w of WINDOWS.all) if (ex.winOverlaps[w.id] > 0) out.overlaps[w.name] = (out.overlaps[w.name] ?? 0) + ex.winOverlaps[w.id];
-    }
-  } finally {
-    await cm.stop();
-  }
+      return until?.(out) ?? false;
+    },
+  }, silent);
   return out;
 }
 

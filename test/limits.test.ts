@@ -1,32 +1,55 @@
 // No value the CLI accepts makes a fixed form fail: every scenario's fixed form at each end
 // of each range it declares or its boot decides (every --param, the fewest --frames that
-// boot, --huge 0, --writers at both ends where the scenario caps them, every --levels), short
-// runs two at a time. The layout's own limits (the most frames, huge folios and CPUs: 167 MB
+// boot, --huge 0, --writers at both ends where the scenario caps them, every --levels), each
+// explored (deterministic executions of its interleavings). The layout's own limits (the most frames, huge folios and CPUs: 167 MB
 // of shared memory, or 49 workers to start) are the same for every scenario and take seconds
-// each to start: they run under `gupstress limits` (README: all clean). Each case runs 1,000
-// reader operations (an operation count, not a time: a busy machine only makes it slower). What depends on the
+// each to start: they run under `gupstress limits` (README: all clean), which runs every case
+// under stress. What depends on the
 // CPU count is checked here without starting 49 workers: the O_DIRECT readers' token slot,
 // indexed by CPU id, and sync-witness's object pool, sized from --writers.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { BadInput } from '../harness/config.js';
+import { ControlledMachine } from '../harness/executor.js';
+import { resolveExplore } from '../harness/explore.js';
 import { type LimitCase, limitCases, runLimitCase } from '../harness/limits.js';
-import { SCENARIOS } from '../src/scenarios/index.js';
+import { SCENARIOS, scenarioById } from '../src/scenarios/index.js';
 import { silent } from './helpers.js';
 
 process.env.GUPSTRESS_COMPILED_WORKERS = '1'; // npm test compiles first; workers start 4x faster
 const LAYOUT_LIMITS: Record<string, RegExp> = {};
 
-async function runAll(cases: LimitCase[], width: number): Promise<string[]> {
+/** Executions of each limit case under explore (the controlled executor: deterministic and
+ *  quick, no workers to start); a case explore cannot hold (more than 15 CPUs) runs 1,000
+ *  reader operations under stress instead. */
+const EXECUTIONS = 30;
+
+async function runAll(cases: LimitCase[]): Promise<string[]> {
   const failed: string[] = [];
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < cases.length) {
-      const c = cases[next++];
+  for (const c of cases) {
+    let x: ReturnType<typeof resolveExplore>;
+    try {
+      x = resolveExplore({ scenario: c.scenario, seed: 11, ...c.args });
+    } catch (e) {
+      if (!(e instanceof BadInput)) throw e;
       const r = await runLimitCase(c, { ops: '1000' }, silent);
-      if (r.verdict !== 'PASS' || r.readerOps === 0) failed.push(`${c.scenario} ${c.what}: ${r.verdict} ${r.kinds.join(',')} ${r.error ?? ''} reader ops ${r.readerOps}`);
+      if (r.verdict !== 'PASS' || r.readerOps === 0) failed.push(`${c.scenario} ${c.what} (stress): ${r.verdict} ${r.kinds.join(',')} ${r.error ?? ''} reader ops ${r.readerOps}`);
+      continue;
     }
-  };
-  await Promise.all(Array.from({ length: width }, lane));
+    const cm = new ControlledMachine(x.cfg, scenarioById(c.scenario)!);
+    await cm.start();
+    try {
+      for (let seed = 1; seed <= EXECUTIONS; seed++) {
+        const ex = await cm.execute(seed, x.o);
+        if (ex.aborted !== null || ex.violations.length > 0) {
+          failed.push(`${c.scenario} ${c.what} (explore seed ${seed}): ${ex.aborted ?? ex.violations.map((v) => `${v.kind}: ${v.detail}`).join('; ')}`);
+          break;
+        }
+      }
+    } finally {
+      await cm.stop();
+    }
+  }
   return failed;
 }
 
@@ -35,7 +58,7 @@ for (const s of SCENARIOS) {
     const cases = limitCases(s).filter((c) => !c.layout || LAYOUT_LIMITS[s.id]?.test(c.what));
     assert.ok(cases.some((c) => /^--frames/.test(c.what)) && cases.some((c) => /^--writers/.test(c.what)) && cases.some((c) => /^--levels/.test(c.what)));
     assert.equal(cases.filter((c) => /^--param/.test(c.what)).length, 2 * Object.keys(s.params).length, 'every --param at both ends');
-    assert.deepEqual(await runAll(cases, 2), []);
+    assert.deepEqual(await runAll(cases), []);
   });
 }
 
