@@ -6,22 +6,24 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { KNOBS, formatKnob } from '../src/machine/knobs.js';
-import { run, tmpOut } from './helpers.js';
+import { describeRun, exploreSummary, run, tmpOut } from './helpers.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'harness', 'cli.js');
 const gupstress = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, GUPSTRESS_LOG: 'warn' } });
 
-test('every knob at its min and its max: munmap-free stays clean (under ipi for the IPI knob, rcu for the others)', async () => {
+test('every knob at its min and its max: munmap-free stays clean (under ipi for the IPI knob, rcu for the others), explored and under stress', async () => {
   assert.ok(KNOBS.size >= 4);
   for (const k of KNOBS.all) {
     for (const v of [k.min, k.max]) {
-      {
-        const strategy = k.name.startsWith('ipi.') ? 'ipi' : 'rcu';
-        const r = await run({ scenario: 'munmap-free', strategy, ops: '1000', set: [`${k.name}=${formatKnob(k, v)}`] });
-        assert.equal(r.verdict, 'PASS', `${k.name}=${v} under ${strategy}: ${r.error ?? ''} ${r.violations[0]?.detail ?? ''}`);
-        assert.equal(r.config.knobs[k.name], v);
-        assert.ok(r.reader.ops > 0);
-      }
+      const strategy = k.name.startsWith('ipi.') ? 'ipi' : 'rcu';
+      const set = [`${k.name}=${formatKnob(k, v)}`];
+      // 30 controlled executions (deterministic, every interleaving the scheduler draws)
+      const x = await exploreSummary({ scenario: 'munmap-free', strategy, set }, 30);
+      assert.deepEqual(x.kinds, {}, `${k.name}=${v} under ${strategy}, explored: ${JSON.stringify(x.details.slice(0, 2))}`);
+      // and the stress executor over reader operations
+      const r = await run({ scenario: 'munmap-free', strategy, ops: '1000', set });
+      assert.equal(r.verdict, 'PASS', `${k.name}=${v} under ${strategy}: ${describeRun(r)}`);
+      assert.equal(r.config.knobs[k.name], v);
     }
   }
 });

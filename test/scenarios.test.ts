@@ -7,7 +7,7 @@
 // How often stress hits a race within a wall-clock depends on the OS giving the CPUs real
 // parallelism: that is measured (the campaign, the README's detection table), not asserted.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { exploreToFile, resolveExplore } from '../harness/explore.js';
 import { buildResults, type RunResults } from '../harness/results.js';
 import { formatSummary } from '../harness/summary.js';
@@ -83,47 +83,52 @@ for (const s of SCENARIOS) {
   });
 }
 
-for (const s of SCENARIOS) {
-  for (const [name, bug] of Object.entries(s.bugs)) {
-    const expectKinds = bug.expectKinds.map((k) => k.name);
-    for (const strategy of bug.strategies ?? s.strategies) {
-      const rcu = bug.knobs?.['rcu.flavor'];
-      test(`${s.id} under ${strategy} with ${name}: explore finds it with its defaults (${expectKinds.join(' / ')})`, async () => {
-        const { cfg, o } = resolveExplore({ scenario: s.id, strategy, bug: name, rcu, seed: 1 });
-        const f = await exploreToFile(cfg, o, { runs: null, durationMs: 120_000, keepGoing: false, minimizeMs: 0 }, silent);
-        assert.ok(f.failure, `not found in ${f.explore.runs} executions (${f.explore.seconds} s)`);
-        assert.ok(expectKinds.includes(f.failure.violation.kind), `found ${f.failure.violation.kind}: ${f.failure.violation.detail}`);
-        assert.ok(f.failure.interleaving.at(-1)!.includes(`VIOLATION ${f.failure.violation.kind}`));
-      });
-      test(`${s.id} under ${strategy} with ${name}: run stops at its first violation and reports it, text and JSON`, async (t) => {
-        const set = Object.entries(bug.knobs ?? {}).map(([k, v]) => `${k}=${v}`);
-        const cfg = resolveRunConfig({ scenario: s.id, strategy, bug: name, set, ops: String(BUG_OPS_CEILING), stopOnViolation: true, seed: 42 });
-        const r: RunResults = buildResults(await runScenario(cfg, { log: silent }));
-        if (r.verdict === 'PASS' && bug.needsParallelism) {
-          // declared: stress finds it only where two CPUs really run at once (the explore
-          // test above finds it on any machine)
-          t.diagnostic(`not caught in ${r.reader.ops} reader ops on this machine (${bug.needsParallelism}): ${describeRun(r)}`);
-          return;
-        }
-        assert.equal(r.verdict, 'FAIL', describeRun(r));
-        const kinds = Object.keys(r.violationsByKind);
-        assert.ok(kinds.some((k) => expectKinds.includes(k)), `expected ${expectKinds.join(' or ')}: ${describeRun(r)}`);
-        // the report: every violation's trace formatted from its events' declarations
-        for (const v of r.violations) {
-          for (const line of v.trace) assert.match(line, /^[A-Za-z_][^\n]*?( [a-z]+=(0x[0-9a-f]+|-?\d+))*$/, `${v.kind}: trace line '${line}'`);
-          assert.doesNotMatch(v.trace.join('\n'), /undefined|NaN/);
-        }
-        const text = formatSummary(r, 'results/x.json');
-        assert.match(text, /verdict FAIL/);
-        assert.ok(text.includes(`${r.violations[0].kind} cpu${r.violations[0].cpu}`), text);
-        if (r.violations[0].trace.length > 0) assert.ok(text.includes(r.violations[0].trace.at(-1)!), 'the trace is printed');
-        const back = JSON.parse(JSON.stringify(r)) as RunResults;
-        assert.deepEqual(back.violations, r.violations);
-        assert.equal(back.verdict, 'FAIL');
-      });
-    }
-  }
+/** every (scenario, bug, strategy) the scenarios declare */
+const BUG_CASES = SCENARIOS.flatMap((s) => Object.entries(s.bugs).flatMap(([name, bug]) => (bug.strategies ?? s.strategies).map((strategy) => ({ s, name, bug, strategy, expectKinds: bug.expectKinds.map((k) => k.name) }))));
+
+for (const { s, name, bug, strategy, expectKinds } of BUG_CASES) {
+  const rcu = bug.knobs?.['rcu.flavor'];
+  test(`${s.id} under ${strategy} with ${name}: explore finds it with its defaults (${expectKinds.join(' / ')})`, async () => {
+    // explore's defaults (10,000 executions at most), seed 1; no minimizing
+    const { cfg, o, ...lim } = resolveExplore({ scenario: s.id, strategy, bug: name, rcu, seed: 1 });
+    const f = await exploreToFile(cfg, o, { ...lim, minimizeMs: 0 }, silent);
+    assert.ok(f.failure, `not found in ${f.explore.runs} executions (${f.explore.seconds} s)`);
+    assert.ok(expectKinds.includes(f.failure.violation.kind), `found ${f.failure.violation.kind}: ${f.failure.violation.detail}`);
+    assert.ok(f.failure.interleaving.at(-1)!.includes(`VIOLATION ${f.failure.violation.kind}`));
+  });
 }
+
+// through run (the stress executor): two at a time, most of a run is its workers starting
+describe('every bug through run to its first violation', { concurrency: 2 }, () => {
+  for (const { s, name, bug, strategy, expectKinds } of BUG_CASES) {
+    test(`${s.id} under ${strategy} with ${name}: run stops at its first violation and reports it, text and JSON`, async (t) => {
+      const set = Object.entries(bug.knobs ?? {}).map(([k, v]) => `${k}=${v}`);
+      const cfg = resolveRunConfig({ scenario: s.id, strategy, bug: name, set, ops: String(BUG_OPS_CEILING), stopOnViolation: true, seed: 42 });
+      const r: RunResults = buildResults(await runScenario(cfg, { log: silent }));
+      if (r.verdict === 'PASS' && bug.needsParallelism) {
+        // declared: stress finds it only where two CPUs really run at once (the explore
+        // test above finds it on any machine)
+        t.diagnostic(`not caught in ${r.reader.ops} reader ops on this machine (${bug.needsParallelism}): ${describeRun(r)}`);
+        return;
+      }
+      assert.equal(r.verdict, 'FAIL', describeRun(r));
+      const kinds = Object.keys(r.violationsByKind);
+      assert.ok(kinds.some((k) => expectKinds.includes(k)), `expected ${expectKinds.join(' or ')}: ${describeRun(r)}`);
+      // the report: every violation's trace formatted from its events' declarations
+      for (const v of r.violations) {
+        for (const line of v.trace) assert.match(line, /^[A-Za-z_][^\n]*?( [a-z]+=(0x[0-9a-f]+|-?\d+))*$/, `${v.kind}: trace line '${line}'`);
+        assert.doesNotMatch(v.trace.join('\n'), /undefined|NaN/);
+      }
+      const text = formatSummary(r, 'results/x.json');
+      assert.match(text, /verdict FAIL/);
+      assert.ok(text.includes(`${r.violations[0].kind} cpu${r.violations[0].cpu}`), text);
+      if (r.violations[0].trace.length > 0) assert.ok(text.includes(r.violations[0].trace.at(-1)!), 'the trace is printed');
+      const back = JSON.parse(JSON.stringify(r)) as RunResults;
+      assert.deepEqual(back.violations, r.violations);
+      assert.equal(back.verdict, 'FAIL');
+    });
+  }
+});
 
 for (const bug of ['free-without-rcu', 'detached-not-empty', 'lock-no-pmd-same']) {
   test(`retract-pgtable on s390 with ${bug}: caught where empty is 0x400`, async () => {
