@@ -13,6 +13,7 @@ import { durationArg, rerunCommand, writeJunit } from './junit.js';
 import { type Evidence, WEAK_OVERLAPS, buildResults, hostInfo, type RunResults, writeJsonAtomic, writeResults } from './results.js';
 import { writeReport } from './report.js';
 import { runScenario } from './runner.js';
+import { median } from './stats.js';
 import { fmtInt } from './table.js';
 import { type Format, type Table, commandLine, parseFormat, renderTable } from './format.js';
 
@@ -285,12 +286,6 @@ async function exploreCell(scenario: string, strategy: StrategyName, rcu: string
   };
 }
 
-function median(xs: (number | null)[]): number | null {
-  const v = xs.filter((x): x is number => x !== null).sort((a, b) => a - b);
-  if (v.length === 0) return null;
-  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-}
-
 interface Limits {
   fixedMs: number;
   bugMs: number;
@@ -362,7 +357,8 @@ async function runJob(job: Job, i: number, runs: number, l: Limits, out: string,
     const caught = job.bug === null ? null : rowOf(job, r, null).status === 'caught';
     row.unwidened = { widenedPerSec, perSec: pairedPerSec(r), caught, firstViolationMs: caught ? r.firstViolationMs : null, runMs: ms };
   }
-  row.firstViolationMs = median(row.firstViolationRuns);
+  const caught = row.firstViolationRuns.filter((x): x is number => x !== null);
+  row.firstViolationMs = caught.length ? median(caught) : null;
   row.wallMs = Math.round(performance.now() - t0);
   return row;
 }
