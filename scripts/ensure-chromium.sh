@@ -15,7 +15,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       if grep -qiE 'could not get lock|unable to lock|is another process using it' "$err" && [ $SECONDS -lt $deadline ]; then
         echo "apt-get $1: another apt holds its lock; waiting" >&2
         rm -f "$err"
-        sleep 5
+        sleep "${APT_LOCK_RETRY_S:-5}"
         continue
       fi
       cat "$err" >&2

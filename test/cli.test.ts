@@ -2,7 +2,7 @@
 // Runs the compiled CLI (npm test builds it first), as a user's script would.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tmpOut } from './helpers.js';
@@ -210,4 +210,19 @@ test('a second Ctrl-C quits at once, without waiting for the CPUs to stop', asyn
   const r = await interrupt(null, ['--scenario', 'munmap-free', '--strategy', 'rcu-sync', '--rcu-tick', '1s', '--duration', '60s'], 50);
   assert.equal(r.code, 130, `exit ${r.code} signal ${r.signal} after ${r.ms} ms`);
   assert.deepEqual(r.files, []);
+});
+
+test('ensure-chromium waits for another apt that holds its lock, instead of failing with exit 100', { skip: process.getuid?.() !== 0 ? 'installs only as root' : false }, () => {
+  // a PATH with no chromium and an apt-get that finds the lock held twice, then works
+  const bin = tmpOut();
+  const count = join(bin, 'count');
+  for (const tool of ['bash', 'mktemp', 'grep', 'cat', 'rm', 'sleep', 'id']) {
+    const which = spawnSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+    symlinkSync(which, join(bin, tool));
+  }
+  writeFileSync(join(bin, 'apt-get'), `#!/bin/bash\nn=$(cat ${count} 2>/dev/null || echo 0); echo $((n+1)) > ${count}\nif [ $n -lt 2 ]; then echo "E: Could not get lock /var/lib/apt/lists/lock. It is held by process 123 (apt-get)" >&2; exit 100; fi\nexit 0\n`, { mode: 0o755 });
+  const r = spawnSync('bash', [join(import.meta.dirname, '..', 'scripts', 'ensure-chromium.sh')], { encoding: 'utf8', env: { PATH: bin, APT_LOCK_RETRY_S: '0.05' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal((r.stderr.match(/another apt holds its lock; waiting/g) ?? []).length, 2, r.stderr);
+  assert.equal(readFileSync(count, 'utf8').trim(), '4', 'update failed twice on the lock, then update and install ran');
 });
