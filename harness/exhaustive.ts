@@ -199,14 +199,19 @@ function lastRuns(s: Int8Array): string {
   return out.join(' ');
 }
 
-/** One instance's exploration, as an explore file reports it. */
+/** One instance's exploration, as an explore file reports it: at the highest bound it was
+ *  explored under. */
 export interface InstanceSummary {
   seed: number;
+  /** the preemption bound of the counts below (iterative bounding: 0, 1, ... up to K) */
+  bound: number;
   schedules: number;
   pruned: number;
   races: number;
+  /** exhausted at `bound` */
   complete: boolean;
   cutBy: ExhaustiveResult['cutBy'];
+  /** every pass over it, all bounds */
   seconds: number;
   maxSteps: number;
   maxChoicePoints: number;
@@ -214,35 +219,55 @@ export interface InstanceSummary {
 
 export interface ExhaustiveSummary {
   maxPreemptions: number;
-  /** the instances explored, in order: seeds seed, seed+1, ... */
+  /** the instances explored: seeds seed, seed+1, ... */
   instances: InstanceSummary[];
-  /** every instance asked for was exhausted: the clean verdict is a proof for them and the bound */
+  /** every instance asked for was exhausted at the bound: the clean verdict is a proof for
+   *  them and the bound */
   complete: boolean;
+  /** the schedules of the last pass over each instance (the highest bound it reached) */
   schedules: number;
+  /** executions a second, every pass and every path (those cut by sleep sets too): each runs
+   *  one schedule from boot */
   schedulesPerSec: number;
 }
 
-/** Instances seed, seed+1, ... (at most `instances`) each explored exhaustively, within one
- *  budget of executions or time, until the first violation. */
+/** Instances seed, seed+1, ... (at most `instances`) explored exhaustively with iterative
+ *  context bounding (CHESS's): every instance with no preemption, then every one with at most
+ *  one, ... up to K, within one budget of executions or time, until the first violation. A bug
+ *  that needs few preemptions is found before the deep end of the K tree is searched; the
+ *  passes below K repeat the schedules of the one before (a small share: the count grows
+ *  quickly with the bound). */
 export async function exhaustInstances(cm: ControlledMachine, o: ExploreOptions, lim: Omit<ExhaustiveLimits, 'seed'> & { seed: number; instances: number }): Promise<{ summary: ExhaustiveSummary; failure: Execution | null; executions: number; seconds: number }> {
   const t0 = performance.now();
   const instances: InstanceSummary[] = [];
   let failure: Execution | null = null;
   let executions = 0;
-  for (let i = 0; i < lim.instances && failure === null; i++) {
-    const left = (x: number | null, used: number): number | null => (x === null ? null : x - used);
-    const runs = left(lim.runs, executions);
-    const durationMs = left(lim.durationMs, performance.now() - t0);
-    if ((runs !== null && runs <= 0) || (durationMs !== null && durationMs <= 0) || lim.signal?.aborted) break;
-    const seed = (lim.seed + i) >>> 0;
-    const r = await exhaust(cm, o, { seed, maxPreemptions: lim.maxPreemptions, runs, durationMs, signal: lim.signal });
-    executions += r.schedules + r.pruned;
-    failure = r.failure;
-    instances.push({ seed, schedules: r.schedules, pruned: r.pruned, races: r.races, complete: r.complete, cutBy: r.cutBy, seconds: Math.round(r.seconds * 100) / 100, maxSteps: r.maxSteps, maxChoicePoints: r.maxChoicePoints });
-    if (!r.complete) break;
+  let cut = false;
+  const K = lim.maxPreemptions < 0 ? [-1] : Array.from({ length: lim.maxPreemptions + 1 }, (_, k) => k);
+  for (const bound of K) {
+    for (let i = 0; i < lim.instances && failure === null && !cut; i++) {
+      const left = (x: number | null, used: number): number | null => (x === null ? null : x - used);
+      const runs = left(lim.runs, executions);
+      const durationMs = left(lim.durationMs, performance.now() - t0);
+      if ((runs !== null && runs <= 0) || (durationMs !== null && durationMs <= 0) || lim.signal?.aborted) {
+        cut = true;
+        break;
+      }
+      const seed = (lim.seed + i) >>> 0;
+      const r = await exhaust(cm, o, { seed, maxPreemptions: bound, runs, durationMs, signal: lim.signal });
+      executions += r.schedules + r.pruned;
+      failure = r.failure;
+      const prev = instances[i];
+      instances[i] = {
+        seed, bound, schedules: r.schedules, pruned: r.pruned, races: r.races, complete: r.complete, cutBy: r.cutBy, seconds: Math.round(((prev?.seconds ?? 0) + r.seconds) * 100) / 100,
+        maxSteps: Math.max(prev?.maxSteps ?? 0, r.maxSteps), maxChoicePoints: Math.max(prev?.maxChoicePoints ?? 0, r.maxChoicePoints),
+      };
+      if (!r.complete && failure === null) cut = true;
+    }
+    if (failure !== null || cut) break;
   }
   const seconds = (performance.now() - t0) / 1000;
   const schedules = instances.reduce((a, x) => a + x.schedules, 0);
-  const complete = failure === null && instances.length === lim.instances && instances.every((x) => x.complete);
-  return { summary: { maxPreemptions: lim.maxPreemptions, instances, complete, schedules, schedulesPerSec: Math.round(schedules / Math.max(seconds, 1e-9)) }, failure, executions, seconds };
+  const complete = failure === null && instances.length === lim.instances && instances.every((x) => x.complete && x.bound === lim.maxPreemptions);
+  return { summary: { maxPreemptions: lim.maxPreemptions, instances, complete, schedules, schedulesPerSec: Math.round(executions / Math.max(seconds, 1e-9)) }, failure, executions, seconds };
 }

@@ -399,14 +399,14 @@ export function formatExplore(f: ExploreFile, path: string): string {
   const sched = x ? `exhaustive, at most ${x.maxPreemptions} preemption${x.maxPreemptions === 1 ? '' : 's'}` : `${e.sched}${e.sched === 'pct' ? ` depth=${e.depth}` : ''}`;
   const out = [`gupstress explore ${c.scenario}  strategy=${c.strategy}  bugs=${c.bugs.join(',') || 'none'}  sched=${sched}  readers=${c.readers} writers=${c.writers}  ops ${e.readerOps}/${e.writerOps}  seed=${c.seed}`];
   if (x) {
-    const line = (i: ExhaustiveSummary['instances'][number]): string => `seed ${i.seed}: ${i.schedules} schedules (${i.pruned} paths cut by sleep sets, ${i.races} races reversed) in ${i.seconds} s, ${i.complete ? 'exhausted' : `not exhausted: cut by ${i.cutBy}`}; the longest ${i.maxSteps} steps, ${i.maxChoicePoints} choice points`;
+    const line = (i: ExhaustiveSummary['instances'][number]): string => `seed ${i.seed}: at ${i.bound} preemption${i.bound === 1 ? '' : 's'} ${i.schedules} schedules (${i.pruned} paths cut by sleep sets, ${i.races} races reversed), ${i.complete ? 'exhausted' : `not exhausted: cut by ${i.cutBy}`}; ${i.seconds} s over every bound; the longest ${i.maxSteps} steps, ${i.maxChoicePoints} choice points`;
     // (many instances: the first few, then the last, which is where it stopped)
     const shown = x.instances.length <= 6 ? x.instances : [...x.instances.slice(0, 3), ...x.instances.slice(-1)];
     for (const [k, i] of shown.entries()) {
       if (k === 3 && x.instances.length > 6) out.push(`... ${x.instances.length - 4} instances more (the JSON lists them)`);
       out.push(line(i));
     }
-    out.push(`${x.schedules} schedules in ${e.seconds} s: ${x.schedulesPerSec} schedules/s`);
+    out.push(`${e.runs} executions in ${e.seconds} s (every bound from 0 to ${x.maxPreemptions}): ${x.schedulesPerSec} executions/s`);
   } else out.push(`${e.runs} executions (${e.distinctSchedules} distinct schedules) in ${e.seconds} s${e.minimizeSeconds ? ` (+ ${e.minimizeSeconds} s minimizing)` : ''}: ${e.runsPerSec} runs/s, ${e.stepsPerSec} steps/s, ${e.meanSteps} steps per run${e.aborted ? `, ${e.aborted} cut at the step limit` : ''}`);
   if (f.failure) {
     const v = f.failure;
@@ -419,7 +419,7 @@ export function formatExplore(f: ExploreFile, path: string): string {
   } else if (x) {
     out.push(x.complete
       ? `all ${x.schedules} schedules explored (up to ${x.maxPreemptions} preemptions) of ${x.instances.length === 1 ? `the instance, seed ${x.instances[0].seed}` : `${x.instances.length} instances, seeds ${x.instances[0].seed}-${x.instances.at(-1)!.seed}`}: no violation`
-      : `no violation in ${x.schedules} schedules; not exhausted (${x.instances.at(-1)?.cutBy ?? 'no instance ran'}): no proof`);
+      : `no violation in ${e.runs} executions; not exhausted at ${x.maxPreemptions} preemptions (cut by ${x.instances.find((i) => !i.complete)?.cutBy ?? 'the budget'}): no proof`);
   } else {
     out.push(`clean${e.pctBound !== null ? `; PCT guarantee per run for a bug of depth ${e.depth}: >= 1/(n*k^(d-1)) = ${e.pctBound.toExponential(2)} (n ${c.readers + c.writers + 1} CPUs, k ${e.meanPoints} window points: the runs of even seed put their change points there; odd seeds put them on any of ${e.meanSteps} steps, >= ${pctBound(c.readers + c.writers + 1, e.meanSteps, e.depth).toExponential(2)})` : ''}`);
   }

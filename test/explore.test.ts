@@ -202,6 +202,27 @@ test('the two executors are one: every scenario, same seed, same schedule, same 
   }
 });
 
+test('the two executors agree over a long sequence of executions (retract-pgtable under ipi: IPIs posted while a worker builds its CPU)', async () => {
+  const s = scenarioById('retract-pgtable')!;
+  const { cfg, o } = resolveExplore({ scenario: s.id, seed: 1 });
+  const seq = new ControlledMachine(cfg, s, 'sequential');
+  const wrk = new ControlledMachine(cfg, s, 'workers');
+  await seq.start();
+  await wrk.start();
+  try {
+    for (const bugs of [['free-without-rcu'], [], ['gup-no-pmd-recheck']]) {
+      for (let seed = 1; seed <= 30; seed++) {
+        const a = await seq.execute(seed, o, { strategy: 'ipi', bugs });
+        const b = await wrk.execute(seed, o, { strategy: 'ipi', bugs });
+        assert.deepEqual([a.steps, a.violations], [b.steps, b.violations], `ipi ${bugs.join(',') || 'fixed'} seed ${seed}`);
+      }
+    }
+  } finally {
+    await seq.stop();
+    await wrk.stop();
+  }
+});
+
 test('an execution does not depend on the one before it: a machine restored block by block is the booted one (thp-collapse gives back deposited tables at its end)', async () => {
   const x = resolveExplore({ scenario: 'thp-collapse', seed: 11, param: ['pmds=16'] });
   const s = scenarioById('thp-collapse')!;
@@ -269,7 +290,7 @@ test('explore --exhaustive: the fixed form exhausted within the bound (a proof f
   // a budget cuts it short, and it says so: no proof
   const cut = gupstress('explore', '--scenario', 'sync-locks', '--exhaustive', '--max-preemptions', '3', '--runs', '50', '--seed', '1', '--out', out);
   assert.equal(cut.status, 0, cut.stderr);
-  assert.match(cut.stdout, /not exhausted \(runs\): no proof/);
+  assert.match(cut.stdout, /not exhausted at 3 preemptions \(cut by runs\): no proof/);
   // bad input
   for (const args of [['--exhaustive', '--sched', 'pct'], ['--instances', '2']]) {
     const b = gupstress('explore', '--scenario', 'sync-locks', ...args);
@@ -283,5 +304,16 @@ test('explore --exhaustive over instances: a race the first seed does not hold i
   assert.equal(r.status, 1, r.stderr);
   const f = JSON.parse(r.stdout);
   assert.ok(['lost-dma-write', 'pin-not-mapped'].includes(f.failure.violation.kind), f.failure.violation.kind);
-  assert.ok(f.exhaustive.instances.length >= 1 && f.exhaustive.instances.slice(0, -1).every((i: { complete: boolean }) => i.complete), 'each instance before the failing one was exhausted');
+  // Iterative bounding: every instance was exhausted at each bound below the failing one's, and
+  // the instances before it at its bound too, without a violation.
+  type Inst = { seed: number; bound: number; complete: boolean };
+  const insts: Inst[] = f.exhaustive.instances;
+  const failing = insts.find((i) => !i.complete) ?? insts[insts.length - 1];
+  assert.ok(failing.seed > 1, `the first seed holds no such race at any bound: failed at seed ${failing.seed}`);
+  assert.equal(insts.length, 50);
+  for (const i of insts) {
+    if (i === failing) continue;
+    assert.ok(i.complete, `seed ${i.seed} exhausted`);
+    assert.equal(i.bound, i.seed < failing.seed ? failing.bound : failing.bound - 1, `seed ${i.seed}'s bound`);
+  }
 });
