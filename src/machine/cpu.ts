@@ -149,8 +149,10 @@ export class Cpu {
     this.gStop = L.gBase + G_STOP;
     this.ipiReqs = new Int32Array(L.cpus);
     this.winActive = winActiveOf(opts.winPair, opts.jitterP);
-    // (a plain read: no CPU runs yet when CPUs are built, under either executor)
-    this.ipiSeen = mem.peek(this.aIpiReq);
+    // ipiSeen stays 0: a CPU is built before its first access on a machine that has posted
+    // it no IPI yet. (Read from its mailbox instead, a CPU the worker executor builds while the
+    // others already run would see whatever they posted by then, and the execution would
+    // depend on the thread's timing.)
     const timing = opts.timing ?? true;
     for (let i = 0; i < HISTS.size; i++) this.hists.push(timing ? newHistogram() : NO_HISTOGRAM);
     for (const w of WINDOWS.all) {
