@@ -6,6 +6,7 @@ import { Bench } from 'tinybench';
 import { Cpu } from '../src/machine/cpu.js';
 import { bareMachine } from './machine.js';
 import { type ControlledBench, type Rate, type SideBySide, controlledBench } from './bench-explore.js';
+import { type Baseline, type BenchFigures, beforeAfterRows, benchFigures, runBaseline } from './bench-baseline.js';
 import { scenarioById } from '../src/scenarios/index.js';
 import { FRAME_WORDS, MAX_CPUS, MD_FLAGS, MD_GEN, MD_PREV_VPN, MD_REFCOUNT, MD_STAMP, MD_TYPE, MD_VPN, MD_WORDS, MM_PGD, PG_TABLE_DETACHED, PageType, WIN_SLOTS, mmAddr } from '../src/machine/layout.js';
 import { TRACE_LEN } from '../src/check/trace.js';
@@ -240,6 +241,9 @@ export interface BenchResults {
   stressWalksPerSec: number;
   /** the controlled executors side by side: sequential (generators, one thread) and workers */
   controlled: ControlledBench;
+  /** with --baseline DIR: that build's bench, run just before this one, and the figures
+   *  compared (`before` its, `now` this build's) */
+  baseline?: Baseline & { now: BenchFigures };
 }
 
 /** The reader counts bench's scaling runs: 1, 2, then doubling, and the most that leaves a
@@ -262,8 +266,15 @@ async function syncRun(strategy: StrategyName, log: Logger, ms: number): Promise
   return r.sync;
 }
 
-export async function runBench(o: { json: boolean; time?: unknown }, log: Logger): Promise<number> {
+export async function runBench(o: { json: boolean; time?: unknown; baseline?: unknown }, log: Logger): Promise<number> {
   const timeMs = o.time === undefined ? 1000 : parseDuration(String(o.time), '--time');
+  const time = o.time === undefined ? undefined : String(o.time);
+  let baseline: Baseline | null = null;
+  if (o.baseline !== undefined) {
+    const dir = String(o.baseline);
+    log.info({ dir }, 'bench: the baseline build first (its own bench, in a child process)');
+    baseline = await runBaseline(dir, time);
+  }
   const w = walkMachine();
   const plain = new Int32Array(w.i32.length);
   let sink = 0;
@@ -347,6 +358,7 @@ export async function runBench(o: { json: boolean; time?: unknown }, log: Logger
     stressWalksPerSec: Math.round(1e9 / harnessNs),
     controlled,
   };
+  if (baseline) res.baseline = { ...baseline, now: benchFigures(res) };
   if (o.json) {
     process.stdout.write(JSON.stringify(res, null, 2) + '\n');
     return 0;
@@ -373,5 +385,10 @@ export async function runBench(o: { json: boolean; time?: unknown }, log: Logger
     ...controlled.scenarios.map((x) => row(`${x.scenario}, pct`, x)),
   ], [false, true, true, true]) + '\n');
   process.stdout.write(`explore --exhaustive (${controlled.exhaustive.scenario}, at most 2 preemptions): ${fmtInt(controlled.exhaustive.schedulesPerSec)} schedules/s (${fmtInt(controlled.exhaustive.pathsPerSec)} paths/s with those sleep sets cut)\n`);
+  if (res.baseline) {
+    const b = res.baseline;
+    process.stdout.write(`\nbefore (--baseline ${b.dir}${b.commit ? `, ${b.commit}` : ''}, run just before) and now, explore's default executor in each:\n`);
+    process.stdout.write(table(['measure', 'before', 'now', 'change'], beforeAfterRows(b.before, b.now), [false, true, true, true]) + '\n');
+  }
   return 0;
 }

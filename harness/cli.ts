@@ -219,8 +219,9 @@ await cli
       .option('json', { type: 'boolean' }),
     (a) => guarded(() => runLimits({ scenarios: a.scenario, duration: a.duration, json: Boolean(a.json) }, log, interruptible().signal)))
   .command('bench', 'micro-benchmarks: Atomics, the walk (raw vs harness), IPI and grace-period latency', (y) =>
-    y.option('json', { type: 'boolean' }).option('time', { type: 'string', describe: 'time per micro-benchmark (default 1s)' }),
-    (a) => guarded(() => runBench({ json: Boolean(a.json), time: a.time }, log)))
+    y.option('json', { type: 'boolean' }).option('time', { type: 'string', describe: 'time per micro-benchmark (default 1s)' })
+      .option('baseline', { type: 'string', describe: 'DIR: a checkout of another build (dist/ built) whose bench runs first, for before and after in one run' }),
+    (a) => guarded(() => runBench({ json: Boolean(a.json), time: a.time, baseline: a.baseline }, log)))
   .option('log-json', { type: 'boolean', global: true, describe: 'log to stderr as JSON lines (default: readable lines)' })
   .demandCommand(1, 'give a command: list, run, explore, replay, sweep, report, compare, campaign, selftest, limits, bench')
   .strict()

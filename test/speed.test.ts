@@ -183,3 +183,36 @@ test('bench\'s scaling: 1 and 2 reader CPUs on 2 cores, doubling up to all cores
   assert.equal(big.at(-1), MAX_CPUS);
   assert.ok(big.every((n, i) => i === 0 || n > big[i - 1]), big.join());
 });
+
+test('bench --baseline: an earlier build\'s bench JSON and this one\'s give the figures compared, explore\'s default executor in each', async () => {
+  const { benchFigures, beforeAfterRows } = await import('../harness/bench-baseline.js');
+  const { readFileSync } = await import('node:fs');
+  const fixture = (f: string): unknown => JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', f), 'utf8'));
+  // b78d14c had one controlled executor (worker threads), its rate straight under controlled.pct
+  const before = benchFigures(fixture('bench-b78d14c.json'));
+  assert.deepEqual(before.explorePct, { runsPerSec: 386, stepsPerSec: 251655 });
+  // this build names its two; explore's default (sequential) is the one compared
+  const now = benchFigures(fixture('bench-sequential-executor.json'));
+  assert.deepEqual(now.explorePct, { runsPerSec: 4392, stepsPerSec: 2691820 });
+  const rows = new Map(beforeAfterRows(before, now).map((r) => [r[0], r.slice(1)]));
+  assert.deepEqual(rows.get('explore, ksm-merge pct: executions/s'), ['386', '4,392', '11.38x faster']);
+  // a time that grew is slower, not faster
+  assert.match(rows.get('harness gup_fast + put (stress)')![2], /^1\.\d\dx slower$/);
+  assert.throws(() => benchFigures({ schema: 'gupstress/run@1' }), /gupstress\/bench@1/);
+});
+
+test('bench --baseline: a directory with no build is bad input (exit 2, one line); a baseline that prints no JSON is a harness failure (exit 3), before this build\'s bench runs', async () => {
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const r = gupstress('bench', '--baseline', '/nonexistent-gupstress');
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /--baseline \/nonexistent-gupstress: no built gupstress there/);
+  const dir = tmpOut();
+  mkdirSync(join(dir, 'dist', 'harness'), { recursive: true });
+  writeFileSync(join(dir, 'dist', 'harness', 'cli.js'), 'console.log("not a bench");\n');
+  const t0 = Date.now();
+  const g = gupstress('bench', '--baseline', dir);
+  assert.equal(g.status, 3, g.stderr);
+  assert.match(g.stderr, /the baseline's bench .* printed no JSON/);
+  assert.ok(Date.now() - t0 < 60_000, 'it stopped before running its own bench');
+});
