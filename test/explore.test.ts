@@ -9,6 +9,8 @@ import { ControlledMachine, type ExploreOptions } from '../harness/executor.js';
 import { resolveExplore, scheduleFromRuns, scheduleRuns } from '../harness/explore.js';
 import { pctBound } from '../src/machine/controlled.js';
 import { SCENARIOS, scenarioById } from '../src/scenarios/index.js';
+import type { Scenario } from '../src/scenarios/scenario.js';
+import type { RunConfig } from '../harness/config.js';
 import { tmpOut } from './helpers.js';
 
 process.env.GUPSTRESS_COMPILED_WORKERS = '1';
@@ -170,15 +172,25 @@ test('campaign --explore: the bug under control, executions to its violation, re
   assert.match(html, /class="violation" data-step="\d+" data-cpu="0"/);
 });
 
+/** The two controlled executors on one configuration, started for `f` and stopped after it. */
+async function bothExecutors(cfg: RunConfig, s: Scenario, f: (seq: ControlledMachine, wrk: ControlledMachine) => Promise<void>): Promise<void> {
+  const seq = new ControlledMachine(cfg, s, 'sequential');
+  const wrk = new ControlledMachine(cfg, s, 'workers');
+  await seq.start();
+  await wrk.start();
+  try {
+    await f(seq, wrk);
+  } finally {
+    await seq.stop();
+    await wrk.stop();
+  }
+}
+
 test('the two executors are one: every scenario, same seed, same schedule, same violations, same trace (sequential generators against worker threads)', async () => {
   for (const s of SCENARIOS) {
     const bug = Object.keys(s.bugs)[0];
     const { cfg, o } = resolveExplore({ scenario: s.id, seed: 1 });
-    const seq = new ControlledMachine(cfg, s, 'sequential');
-    const wrk = new ControlledMachine(cfg, s, 'workers');
-    await seq.start();
-    await wrk.start();
-    try {
+    await bothExecutors(cfg, s, async (seq, wrk) => {
       for (const [seed, bugs] of [[1, []], [2, []], [3, bug ? [bug] : []], [4, bug ? [bug] : []]] as [number, string[]][]) {
         const a = await seq.execute(seed, o, { bugs });
         const b = await wrk.execute(seed, o, { bugs });
@@ -195,21 +207,14 @@ test('the two executors are one: every scenario, same seed, same schedule, same 
       const again = await wrk.execute(5, { ...o, sched: 'replay', maxPreemptions: -1 }, { replay: { schedule: rec.schedule, jumps: rec.jumps } });
       assert.equal(again.diverged, -1, `${s.id}: the sequential executor's schedule replays on the workers`);
       assert.deepEqual(again.trace, rec.trace);
-    } finally {
-      await seq.stop();
-      await wrk.stop();
-    }
+    });
   }
 });
 
 test('the two executors agree over a long sequence of executions (retract-pgtable under ipi: IPIs posted while a worker builds its CPU)', async () => {
   const s = scenarioById('retract-pgtable')!;
   const { cfg, o } = resolveExplore({ scenario: s.id, seed: 1 });
-  const seq = new ControlledMachine(cfg, s, 'sequential');
-  const wrk = new ControlledMachine(cfg, s, 'workers');
-  await seq.start();
-  await wrk.start();
-  try {
+  await bothExecutors(cfg, s, async (seq, wrk) => {
     for (const bugs of [['free-without-rcu'], [], ['gup-no-pmd-recheck']]) {
       for (let seed = 1; seed <= 30; seed++) {
         const a = await seq.execute(seed, o, { strategy: 'ipi', bugs });
@@ -217,20 +222,13 @@ test('the two executors agree over a long sequence of executions (retract-pgtabl
         assert.deepEqual([a.steps, a.violations], [b.steps, b.violations], `ipi ${bugs.join(',') || 'fixed'} seed ${seed}`);
       }
     }
-  } finally {
-    await seq.stop();
-    await wrk.stop();
-  }
+  });
 });
 
 test('an execution does not depend on the one before it: a machine restored block by block is the booted one (thp-collapse gives back deposited tables at its end)', async () => {
   const x = resolveExplore({ scenario: 'thp-collapse', seed: 11, param: ['pmds=16'] });
   const s = scenarioById('thp-collapse')!;
-  const seq = new ControlledMachine(x.cfg, s, 'sequential');
-  const wrk = new ControlledMachine(x.cfg, s, 'workers');
-  await seq.start();
-  await wrk.start();
-  try {
+  await bothExecutors(x.cfg, s, async (seq, wrk) => {
     const fresh = await wrk.execute(1, x.o);
     for (const seed of [2, 1, 3, 1]) {
       const a = await seq.execute(seed, x.o);
@@ -238,10 +236,7 @@ test('an execution does not depend on the one before it: a machine restored bloc
       assert.deepEqual([a.steps, a.violations], [b.steps, b.violations], `seed ${seed}`);
       if (seed === 1) assert.deepEqual(Array.from(a.schedule), Array.from(fresh.schedule), 'seed 1 after others: the seed-1 execution of a fresh machine');
     }
-  } finally {
-    await seq.stop();
-    await wrk.stop();
-  }
+  });
 });
 
 test('a schedule file recorded by an earlier build is refused: exit 2, one line, nothing replayed into another model', () => {
