@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { tmpOut } from './helpers.js';
 
@@ -202,6 +203,20 @@ test('Ctrl-C at any instant: exit 130 before anything ran, or the CPUs stop and 
     outcomes.push('written');
   }
   assert.equal(outcomes.at(-1), 'written', 'Ctrl-C once the CPUs run writes the results');
+});
+
+test('a Ctrl-C that arrives while start-up code runs is not lost: dispatched after the command became interruptible, it interrupts it', () => {
+  // Under load the CLI's start-up (module evaluation, argument parsing) runs long enough for a
+  // Ctrl-C to arrive in it; Node dispatches the signal once that code is done. Here the
+  // signal is sent to the process in the middle of its synchronous code, deterministically.
+  const mod = pathToFileURL(join(import.meta.dirname, '..', 'dist', 'harness', 'interrupt.js')).href;
+  const script = `import { interruptible } from ${JSON.stringify(mod)};
+process.kill(process.pid, 'SIGINT');
+const ac = interruptible(() => process.stdout.write('first Ctrl-C: '));
+setTimeout(() => process.stdout.write(ac.signal.aborted ? 'interrupted' : 'lost'), 500);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `exit ${r.status} signal ${r.signal}: ${r.stderr}`);
+  assert.equal(r.stdout, 'first Ctrl-C: interrupted');
 });
 
 test('a second Ctrl-C quits at once, without waiting for the CPUs to stop', async () => {
