@@ -15,7 +15,7 @@ import type { Violation } from '../src/check/violations.js';
 import { WINDOWS } from '../src/check/windows.js';
 import { knobArray } from '../src/machine/knobs.js';
 import {
-  type ChoicePoint, MAX_PARTICIPANTS, STEP_NS, type SchedName, type SequentialMem, controlAccesses, controlChoices, controlResult, finishedWord, newControl, startControl,
+  type ChoicePoint, MAX_PARTICIPANTS, STEP_NS, type SchedName, type SequentialMem, controlAccesses, controlChoices, controlPeeks, controlResult, finishedWord, newControl, startControl,
 } from '../src/machine/controlled.js';
 import type { ControlledRole } from '../src/machine/controlled-cpu.js';
 import type { Cpu, CpuOptions } from '../src/machine/cpu.js';
@@ -63,6 +63,8 @@ export interface Execution {
    *  (ExecuteOptions.recordChoices) */
   choices?: ChoicePoint[];
   accesses?: Int32Array;
+  /** and the checker's reads (peek) by step: [step, accessCode, ...]; null: too many to keep */
+  peeks?: Int32Array | null;
 }
 
 /** What varies between the executions of one set of CPUs. */
@@ -262,6 +264,7 @@ export class ControlledMachine {
     if (recordChoices) {
       ex.choices = controlChoices(ctl);
       ex.accesses = controlAccesses(ctl);
+      ex.peeks = controlPeeks(ctl);
     }
     return ex;
   }

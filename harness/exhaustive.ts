@@ -63,6 +63,7 @@ export async function exhaust(cm: ControlledMachine, o: ExploreOptions, lim: Exh
   const res: ExhaustiveResult = { schedules: 0, pruned: 0, complete: false, cutBy: null, seconds: 0, maxSteps: 0, maxChoicePoints: 0, races: 0, failure: null };
   for (;;) {
     const ex = await cm.execute(lim.seed, replay, { replay: { schedule: prefix, jumps: [] }, recordChoices: true, sleepers });
+    if (ex.peeks === null) throw new Error('exhaustive: an execution made more reads by the checker than can be recorded');
     if (ex.diverged >= 0) throw new Error(`exhaustive: the replay of a prefix diverged at step ${ex.diverged} (the execution is not a function of its schedule)`);
     if (ex.aborted === SLEEP_BLOCKED_ABORT) res.pruned++;
     else if (ex.aborted !== null) throw new Error(`exhaustive: an execution was cut short (${ex.aborted}) after ${ex.steps} steps; its last CPUs: ${lastRuns(ex.schedule)}`);
@@ -149,18 +150,15 @@ function addRaces(ex: Execution, stack: Frame[], n: number): number {
   const lastWrite = new Map<number, Ev>();
   const readsSince = new Map<number, Ev[]>();
   let races = 0;
-  for (let j = 0; j < sched.length; j++) {
-    const q = sched[j];
-    const a = acc[j];
-    local[q]++;
-    vc[q][q] = local[q];
-    if (a === 0) continue;
+  const peeks = ex.peeks ?? new Int32Array(0);
+  let pi = 0;
+  /** step j's access a by CPU q: a race with the latest dependent step q has not seen */
+  const access = (j: number, q: number, a: number): void => {
     const addr = a >> 1;
     const write = (a & 1) !== 0;
     const w = lastWrite.get(addr);
     const deps: Ev[] = w ? [w] : [];
     if (write) deps.push(...(readsSince.get(addr) ?? []));
-    // the latest dependent step of another CPU that q has not seen: a race
     let race: Ev | null = null;
     for (const e of deps) if (e.cpu !== q && vc[q][e.cpu] < e.idx && (race === null || e.step > race.step)) race = e;
     if (race !== null) {
@@ -182,6 +180,14 @@ function addRaces(ex: Execution, stack: Frame[], n: number): number {
       if (r) r.push(ev);
       else readsSince.set(addr, [ev]);
     }
+  };
+  for (let j = 0; j < sched.length; j++) {
+    const q = sched[j];
+    local[q]++;
+    vc[q][q] = local[q];
+    if (acc[j] !== 0) access(j, q, acc[j]);
+    // the checker's reads in the step: its verdict hangs on their order like a load's value
+    for (; pi < peeks.length && peeks[pi] <= j; pi += 2) if (peeks[pi] === j) access(j, q, peeks[pi + 1]);
   }
   return races;
 }
@@ -271,3 +277,4 @@ export async function exhaustInstances(cm: ControlledMachine, o: ExploreOptions,
   const complete = failure === null && instances.length === lim.instances && instances.every((x) => x.complete && x.bound === lim.maxPreemptions);
   return { summary: { maxPreemptions: lim.maxPreemptions, instances, complete, schedules, schedulesPerSec: Math.round(executions / Math.max(seconds, 1e-9)) }, failure, executions, seconds };
 }
+

@@ -312,3 +312,15 @@ test('explore --exhaustive over instances: a race the first seed does not hold i
     assert.equal(i.bound, i.seed < failing.seed ? failing.bound : failing.bound - 1, `seed ${i.seed}'s bound`);
   }
 });
+
+test("explore --exhaustive: the checker's reads take part in the orders explored (retract-pgtable detached-not-empty, found at K=2 where PCT finds it; the instance was reported clean when a check between two scheduling points was invisible to the reduction)", () => {
+  // The reader's oracle reads PG_TABLE_DETACHED (a peek) after its window point and before its
+  // pte load: the writer's retract must be tried between the point and the check, a schedule
+  // that differs from its neighbour only in where a step without a memory access sits.
+  const out = tmpOut();
+  const r = gupstress('explore', '--scenario', 'retract-pgtable', '--bug', 'detached-not-empty', '--readers', '1', '--writers', '1', '--exhaustive', '--seed', '2070604764', '--max-preemptions', '2', '--minimize', '0', '--json', '--out', out);
+  assert.equal(r.status, 1, `not found: ${r.stdout.slice(0, 400)} ${r.stderr}`);
+  const f = JSON.parse(r.stdout);
+  assert.equal(f.failure.violation.kind, 'detached-nonempty');
+  assert.ok(f.exhaustive.instances[0].bound <= 2);
+});

@@ -47,6 +47,8 @@ const K_CHOICES = 34; //    choice points recorded (CHOICE_WORDS each at CHOICE_
 const K_SLEEP = 35; //      sleep set: participants asleep, a bit each (their pending access at P_SLEEP_ACC)
 const K_SLEEP_IN = 36; //   sleepers to add during the replay (SLEEP_WORDS each at SLEEP_IN_BASE)
 const K_SLEEP_AT = 37; //   the next of them
+const K_PEEKS = 38; //      reads by the checker recorded (PEEK_WORDS each at PEEK_BASE); MAX_PEEKS + 1: more were lost
+const K_PEEK_STEP = 39; //  the step of the last of them
 const K_PART = 40; //       per participant: PART_WORDS each
 const PART_WORDS = 8;
 const P_STATE = 0; //       RUNNABLE, BLOCKED, DONE
@@ -87,7 +89,12 @@ const ACCESS_BASE = CHOICE_BASE + CHOICE_WORDS * MAX_CHOICES;
 const MAX_SLEEP_IN = 1 << 16;
 const SLEEP_WORDS = 3; //   step, participant, its access
 const SLEEP_IN_BASE = ACCESS_BASE + MAX_LOG;
-const CONTROL_WORDS = SLEEP_IN_BASE + SLEEP_WORDS * MAX_SLEEP_IN;
+/** the checker's reads (peek) while recording: the step they were made in and the word
+ *  (accessCode), each word once a step */
+const MAX_PEEKS = 1 << 18;
+const PEEK_WORDS = 2;
+const PEEK_BASE = SLEEP_IN_BASE + SLEEP_WORDS * MAX_SLEEP_IN;
+const CONTROL_WORDS = PEEK_BASE + PEEK_WORDS * MAX_PEEKS;
 
 /** A step's access as one word: the word address, and whether it writes (a store, an atomic
  *  read-modify-write, a notify of the waiters on it) or only reads; 0 for a step with none (a
@@ -97,12 +104,38 @@ export function accessCode(addr: number, write: boolean): number {
   return ((addr + 1) << 1) | (write ? 1 : 0);
 }
 function dependent(a: number, b: number): boolean {
-  return a !== 0 && b !== 0 && a >> 1 === b >> 1 && ((a | b) & 1) !== 0;
+  if (a === 0 || b === 0) return false;
+  if (a === ACCESS_ANY || b === ACCESS_ANY) return true;
+  return a >> 1 === b >> 1 && ((a | b) & 1) !== 0;
 }
+/** The access of a step that also made reads by the checker (peek): for the sleep sets it is
+ *  dependent with every access (the checker's verdict may hang on the order). */
+export const ACCESS_ANY = -1;
 
 /** Participant `me`'s access at the step it just made (exhaustive: the sleep sets' evidence). */
 function touched(k: Int32Array, addr: number, write: boolean): void {
   if (k[K_RECORD] !== 0) k[ACCESS_BASE + k[K_STEP] - 1] = accessCode(addr, write);
+}
+
+/** A read by the checker (peek) in the step being made, while recording: the checker's verdict
+ *  hangs on what it read, so the order of this step against a write of that word matters as
+ *  much as a load's would (a check made between two scheduling points sees the state there).
+ *  Not after the execution (the end-of-run accounting) and not before its first step. */
+function peeked(k: Int32Array, addr: number): void {
+  if (k[K_RECORD] === 0 || k[K_FINISHED] !== 0) return;
+  const step = k[K_STEP] - 1;
+  if (step < 0) return;
+  const code = accessCode(addr, false);
+  const n = k[K_PEEKS];
+  if (n > 0 && k[PEEK_BASE + PEEK_WORDS * (n - 1)] === step && k[PEEK_BASE + PEEK_WORDS * (n - 1) + 1] === code) return;
+  k[K_PEEK_STEP] = step;
+  if (n >= MAX_PEEKS) {
+    k[K_PEEKS] = MAX_PEEKS + 1;
+    return;
+  }
+  k[PEEK_BASE + PEEK_WORDS * n] = step;
+  k[PEEK_BASE + PEEK_WORDS * n + 1] = code;
+  k[K_PEEKS] = n + 1;
 }
 
 /** The sleep set before the step about to be made: the last step's access wakes every
@@ -111,7 +144,8 @@ function touched(k: Int32Array, addr: number, write: boolean): void {
 function sleepUpdate(k: Int32Array): void {
   const step = k[K_STEP];
   if (k[K_SLEEP] !== 0 && step > 0) {
-    const acc = k[ACCESS_BASE + step - 1];
+    // (a step that also read by peek: dependent with every write, conservatively)
+    const acc = k[K_PEEKS] > 0 && k[K_PEEK_STEP] === step - 1 ? ACCESS_ANY : k[ACCESS_BASE + step - 1];
     for (let p = 0, n = k[K_N]; p < n; p++) if ((k[K_SLEEP] >> p) & 1 && dependent(acc, k[part(p, P_SLEEP_ACC)])) k[K_SLEEP] &= ~(1 << p);
   }
   for (let at = k[K_SLEEP_AT]; at < k[K_SLEEP_IN] && k[SLEEP_IN_BASE + SLEEP_WORDS * at] === step; at = ++k[K_SLEEP_AT]) {
@@ -246,11 +280,22 @@ export function controlAccesses(ctl: SharedArrayBuffer): Int32Array {
 export function controlChoices(ctl: SharedArrayBuffer): ChoicePoint[] {
   const k = new Int32Array(ctl);
   const out: ChoicePoint[] = [];
+  const peekSteps = new Set<number>();
+  for (let i = 0, n = Math.min(k[K_PEEKS], MAX_PEEKS); i < n; i++) peekSteps.add(k[PEEK_BASE + PEEK_WORDS * i]);
   for (let i = 0, n = Math.min(k[K_CHOICES], MAX_CHOICES); i < n; i++) {
     const b = CHOICE_BASE + CHOICE_WORDS * i;
-    out.push({ step: k[b], runnable: k[b + 1], cur: k[b + 2] >> 1, curCan: (k[b + 2] & 1) !== 0, preemptsBefore: k[b + 3], access: k[ACCESS_BASE + k[b]] });
+    const access = peekSteps.has(k[b]) ? ACCESS_ANY : k[ACCESS_BASE + k[b]];
+    out.push({ step: k[b], runnable: k[b + 1], cur: k[b + 2] >> 1, curCan: (k[b + 2] & 1) !== 0, preemptsBefore: k[b + 3], access });
   }
   return out;
+}
+
+/** The checker's reads an execution recorded (newControl's recordChoices): pairs of a step
+ *  and the word read (accessCode), in step order; null if there were more than could be kept. */
+export function controlPeeks(ctl: SharedArrayBuffer): Int32Array | null {
+  const k = new Int32Array(ctl);
+  if (k[K_PEEKS] > MAX_PEEKS) return null;
+  return k.slice(PEEK_BASE, PEEK_BASE + PEEK_WORDS * k[K_PEEKS]);
 }
 
 /** What the execution did: its schedule, and whether it finished. */
@@ -623,6 +668,7 @@ export class ControlledMem implements Mem {
     return Atomics.load(this.m, p);
   }
   peek(p: number): number {
+    peeked(this.k, p);
     return this.m[p]; // one CPU runs at a time: exact
   }
   store(p: number, v: number): void {
@@ -729,6 +775,7 @@ export class SequentialMem {
     return this.m[p];
   }
   peek(p: number): number {
+    peeked(this.k, p);
     return this.m[p];
   }
   store(p: number, v: number): void {
