@@ -236,6 +236,12 @@ function preemptOpt(v: unknown, cfg: RunConfig): number {
   return Math.round(ns);
 }
 
+/** explore --exhaustive's operations a CPU of a role makes by default: the most any bug
+ *  switched on declares (BugDef.exhaustiveOps), else one. */
+function exhaustiveOps(sc: Scenario | undefined, bugs: readonly string[], role: 'reader' | 'writer'): number {
+  return Math.max(1, ...bugs.map((b) => sc?.bugs[b]?.exhaustiveOps?.[role] ?? 1));
+}
+
 /** The options of an exploration, each against its range. */
 export function resolveExplore(a: ExploreArgs): { cfg: RunConfig; o: ExploreOptions } & ExploreLimits {
   const sched = a.sched === undefined ? 'pct' : String(a.sched);
@@ -270,9 +276,10 @@ export function resolveExplore(a: ExploreArgs): { cfg: RunConfig; o: ExploreOpti
     depth: intArg(a.depth, '--depth', 1, MAX_DEPTH, 3),
     preemptNs: preemptOpt(a.preempt, cfg),
     maxPreemptions: intArg(a.maxPreemptions, '--max-preemptions', 0, 1e6, exhaustive ? EXHAUSTIVE_DEFAULT_PREEMPTIONS : -1),
-    // (exhaustive: one operation a CPU, the smallest instance with a race in it)
-    readerOps: intArg(a.readerOps, '--reader-ops', 1, 1000, exhaustive ? 1 : 3),
-    writerOps: intArg(a.writerOps, '--writer-ops', 1, 1000, exhaustive ? 1 : 2),
+    // (exhaustive: the smallest instance with the race in it: one operation a CPU, unless a
+    // bug switched on says its race needs more)
+    readerOps: intArg(a.readerOps, '--reader-ops', 1, 1000, exhaustive ? exhaustiveOps(sc, cfg.bugs, 'reader') : 3),
+    writerOps: intArg(a.writerOps, '--writer-ops', 1, 1000, exhaustive ? exhaustiveOps(sc, cfg.bugs, 'writer') : 2),
     maxSteps: 500_000,
   };
   const minimizeMs = a.minimize === undefined ? 10000 : parseDuration(String(a.minimize), '--minimize');

@@ -324,3 +324,16 @@ test("explore --exhaustive: the checker's reads take part in the orders explored
   assert.equal(f.failure.violation.kind, 'detached-nonempty');
   assert.ok(f.exhaustive.instances[0].bound <= 2);
 });
+
+test('explore --exhaustive: a bug whose race needs two writer operations declares it, and its instance has them (thp-collapse collapse-no-ipi; the fixed form keeps one)', () => {
+  const out = tmpOut();
+  const bug = gupstress('explore', '--scenario', 'thp-collapse', '--bug', 'collapse-no-ipi', '--exhaustive', '--seed', '1', '--minimize', '0', '--json', '--out', out);
+  assert.equal(bug.status, 1, `not found: ${bug.stdout.slice(0, 400)} ${bug.stderr}`);
+  const f = JSON.parse(bug.stdout);
+  assert.equal(f.failure.violation.kind, 'pgtable-use-after-free');
+  assert.equal(f.explore.writerOps, 2);
+  // with one writer operation the race is not in the instance: every schedule is clean
+  const one = gupstress('explore', '--scenario', 'thp-collapse', '--bug', 'collapse-no-ipi', '--exhaustive', '--writer-ops', '1', '--seed', '1', '--json', '--out', out);
+  assert.equal(one.status, 0, one.stderr);
+  assert.equal(JSON.parse(one.stdout).exhaustive.complete, true);
+});

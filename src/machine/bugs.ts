@@ -31,6 +31,9 @@ export interface BugDef {
    *  miss it. Why, in a line. The campaign also explores its rows (deterministic), and the
    *  tests accept a stress miss where explore finds it. */
   readonly needsParallelism?: string;
+  /** the operations a reader and a writer need for the race to be in explore --exhaustive's
+   *  instance, where one each is not enough (--reader-ops and --writer-ops override) */
+  readonly exhaustiveOps?: { readonly reader?: number; readonly writer?: number };
 }
 
 /** The switches of one run: every declared bug name, true where the run turns it on. */

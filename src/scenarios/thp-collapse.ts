@@ -63,6 +63,8 @@ export const thpCollapse = defineScenario({
       fixedBy: '2ba99c5e0881',
       strategies: ['rcu'],
       expectKinds: [V_PGTABLE_UAF],
+      // a collapse, then the MADV_DONTNEED that frees the table it deposited
+      exhaustiveOps: { writer: 2 },
     },
     'isolate-before-flush': {
       doc: '__collapse_huge_page_isolate checks the refcounts before pmdp_collapse_flush: a pin can land in between and its DMA write is lost',
