@@ -13,7 +13,7 @@
 // When nothing is left to try, no schedule of this instance with at most K preemptions
 // breaks it (up to the departures the README names: a bound prunes as Coons et al. show, and
 // time is not a dependency). The first violation stops it, with its schedule.
-import { type ChoicePoint, SLEEP_BLOCKED_ABORT } from '../src/machine/controlled.js';
+import { type ChoicePoint, LONG_PREEMPT, SLEEP_BLOCKED_ABORT } from '../src/machine/controlled.js';
 import type { ControlledMachine, Execution, ExploreOptions } from './executor.js';
 
 export interface ExhaustiveLimits {
@@ -45,8 +45,11 @@ export interface ExhaustiveResult {
   failure: Execution | null;
 }
 
+/** Frame.tried and .backtrack: the long preemption of the CPU that ran (ChoicePoint.canLong) */
+const LONG = 1 << 30;
+
 interface Frame extends ChoicePoint {
-  /** CPUs tried here, a bit each, and the access each made here */
+  /** CPUs tried here, a bit each (LONG: the long preemption), and the access each made here */
   tried: number;
   triedAccess: number[];
   /** CPUs to try here (races found at this point) */
@@ -58,7 +61,8 @@ export async function exhaust(cm: ControlledMachine, o: ExploreOptions, lim: Exh
   const replay: ExploreOptions = { ...o, sched: 'replay', maxPreemptions: lim.maxPreemptions };
   const t0 = performance.now();
   const stack: Frame[] = [];
-  let prefix: ArrayLike<number> = [];
+  /** the schedule replayed: CPUs, and LONG_PREEMPT where a frame's long preemption is taken */
+  let prefix: number[] = [];
   let sleepers: number[] = [];
   const res: ExhaustiveResult = { schedules: 0, pruned: 0, complete: false, cutBy: null, seconds: 0, maxSteps: 0, maxChoicePoints: 0, races: 0, failure: null };
   for (;;) {
@@ -84,7 +88,7 @@ export async function exhaust(cm: ControlledMachine, o: ExploreOptions, lim: Exh
         const triedAccess: number[] = [];
         triedAccess[chosen] = c.access;
         stack.push({ ...c, tried: 1 << chosen, triedAccess, backtrack: 1 << chosen });
-      } else if (c.step === prefix.length - 1) {
+      } else if (c.step === prefix.length - 1 && (prefix[c.step] & LONG_PREEMPT) === 0) {
         stack[stack.length - 1].triedAccess[chosen] = c.access;
       }
     }
@@ -98,8 +102,11 @@ export async function exhaust(cm: ControlledMachine, o: ExploreOptions, lim: Exh
         stack.pop();
         continue;
       }
-      f.tried |= 1 << alt;
-      next = [...ex.schedule.subarray(0, f.step), alt];
+      f.tried |= alt === LONG_PREEMPT ? LONG : 1 << alt;
+      // (the steps replayed keep their long preemptions: the prefix's, then the run's)
+      next = [];
+      for (let i = 0; i < f.step; i++) next.push(i < prefix.length ? prefix[i] : ex.schedule[i]);
+      next.push(alt);
     }
     if (next === null) {
       res.complete = true;
@@ -109,9 +116,13 @@ export async function exhaust(cm: ControlledMachine, o: ExploreOptions, lim: Exh
     // sleep sets: at each choice point of the path, the CPUs explored there before the one
     // the path takes sleep until a dependent access (their orders were explored already)
     sleepers = [];
+    // (a long preemption is dependent with everything: none sleep where one is taken, and it
+    // never sleeps)
     for (const f of stack) {
-      const on = f.step === prefix.length - 1 ? prefix[f.step] : ex.schedule[f.step];
-      for (let p = 0; f.tried >> p !== 0; p++) if (((f.tried >> p) & 1) !== 0 && p !== on) sleepers.push(f.step, p, f.triedAccess[p] ?? 0);
+      const on = prefix[f.step];
+      if ((on & LONG_PREEMPT) !== 0) continue;
+      const tried = f.tried & ~LONG;
+      for (let p = 0; tried >> p !== 0; p++) if (((tried >> p) & 1) !== 0 && p !== on) sleepers.push(f.step, p, f.triedAccess[p] ?? 0);
     }
     if (lim.signal?.aborted) res.cutBy = 'interrupted';
     else if (lim.runs !== null && res.schedules + res.pruned >= lim.runs) res.cutBy = 'runs';
@@ -123,15 +134,15 @@ export async function exhaust(cm: ControlledMachine, o: ExploreOptions, lim: Exh
 }
 
 /** The lowest-numbered CPU of frame f's backtrack set not yet tried whose choice keeps
- *  within the bound; -1 if none. */
+ *  within the bound, then its long preemption (LONG_PREEMPT); -1 if none. */
 function toTry(f: Frame, maxPreemptions: number): number {
-  const left = f.backtrack & f.runnable & ~f.tried;
-  for (let p = 0; left >> p !== 0; p++) {
+  const left = f.backtrack & (f.runnable | (f.canLong ? LONG : 0)) & ~f.tried;
+  const within = (preempt: number): boolean => maxPreemptions < 0 || f.preemptsBefore + preempt <= maxPreemptions;
+  for (let p = 0; p < 30 && left >> p !== 0; p++) {
     if (((left >> p) & 1) === 0) continue;
-    const preempt = f.curCan && p !== f.cur ? 1 : 0;
-    if (maxPreemptions < 0 || f.preemptsBefore + preempt <= maxPreemptions) return p;
+    if (within(f.curCan && p !== f.cur ? 1 : 0)) return p;
   }
-  return -1;
+  return (left & LONG) !== 0 && within(1) ? LONG_PREEMPT : -1;
 }
 
 /** The races of execution ex, added to the backtrack sets of the frames before their first
@@ -164,8 +175,9 @@ function addRaces(ex: Execution, stack: Frame[], n: number): number {
     if (race !== null) {
       const f = frameAt.get(race.step);
       if (f !== undefined) {
-        // try q there; if q could not run there, every CPU that could
-        f.backtrack |= ((f.runnable >> q) & 1) !== 0 ? 1 << q : f.runnable;
+        // try q there; if q could not run there, every CPU that could, and the long preemption
+        // of the one that ran (q may be waiting for time to pass: a timer, a grace period)
+        f.backtrack |= ((f.runnable >> q) & 1) !== 0 ? 1 << q : f.runnable | LONG;
         races++;
       }
     }

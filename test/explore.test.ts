@@ -337,3 +337,18 @@ test('explore --exhaustive: a bug whose race needs two writer operations declare
   assert.equal(one.status, 0, one.stderr);
   assert.equal(JSON.parse(one.stdout).exhaustive.complete, true);
 });
+
+test('explore --exhaustive: time passes while a CPU is preempted (a long preemption is a choice), so a grace period can end under a reader that could run (retract-pgtable pte-unmap-early at K=2, replayed)', () => {
+  // The reader leaves its RCU read-side section before its last read of the table; the table
+  // is freed only after a grace period, which ends at the grace-period worker's tick. With
+  // preemptions that take no time the reader, able to run, held the clock back: clean.
+  const out = tmpOut();
+  const r = gupstress('explore', '--scenario', 'retract-pgtable', '--bug', 'pte-unmap-early', '--readers', '1', '--writers', '1', '--exhaustive', '--seed', '2', '--max-preemptions', '2', '--minimize', '0', '--json', '--out', out);
+  assert.equal(r.status, 1, `not found: ${r.stdout.slice(0, 400)} ${r.stderr}`);
+  const f = JSON.parse(r.stdout);
+  assert.equal(f.failure.violation.kind, 'pgtable-use-after-free');
+  const path = join(out, readdirSync(out).find((n) => n.startsWith('explore.retract-pgtable'))!);
+  const rp = gupstress('replay', path);
+  assert.equal(rp.status, 1, rp.stderr);
+  assert.match(rp.stdout, /reproduced: pgtable-use-after-free/);
+});

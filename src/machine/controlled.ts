@@ -49,7 +49,8 @@ const K_SLEEP_IN = 36; //   sleepers to add during the replay (SLEEP_WORDS each 
 const K_SLEEP_AT = 37; //   the next of them
 const K_PEEKS = 38; //      reads by the checker recorded (PEEK_WORDS each at PEEK_BASE); MAX_PEEKS + 1: more were lost
 const K_PEEK_STEP = 39; //  the step of the last of them
-const K_PART = 40; //       per participant: PART_WORDS each
+const K_LONG_PENDING = 40; // replay: a long preemption was just taken at this step (exhaustive)
+const K_PART = 44; //       per participant: PART_WORDS each
 const PART_WORDS = 8;
 const P_STATE = 0; //       RUNNABLE, BLOCKED, DONE
 const P_WADDR = 1;
@@ -158,6 +159,14 @@ function sleepUpdate(k: Int32Array): void {
 /** choose()'s answer when every participant that could run is asleep: this path only
  *  repeats orders of independent steps already explored (pruned) */
 const SLEEP_BLOCKED = -2;
+/** choose(): the CPU that ran was preempted for long; pick again (the clock may jump) */
+const RESCHEDULE = -3;
+/** A schedule entry (a replayed prefix of explore --exhaustive): the CPU that ran is preempted
+ *  for the longest preemption (PCT's, ExploreOptions.preemptNs) and whoever can run then makes
+ *  the step: time passes while it is off, as for a CPU that a real scheduler took away. */
+export const LONG_PREEMPT = 0x40;
+/** ChoicePoint.runnable: a long preemption of the CPU that ran could be chosen here */
+export const LONG_CHOICE = 1 << 30;
 
 /** Thrown out of a CPU's model code when the run is aborted (its frames are discarded). */
 export class ControlledAbort extends Error {}
@@ -247,6 +256,7 @@ export function newControl(o: ControlOptions, reuse?: SharedArrayBuffer): Shared
     k[K_LENIENT] = o.lenient ? 1 : 0;
   }
   k[K_RECORD] = o.recordChoices ? 1 : 0;
+  if (o.recordChoices) k[K_PREEMPT_STEPS] = Math.ceil(o.preemptNs / STEP_NS);
   const sl = o.sleepers ?? [];
   if (sl.length > SLEEP_WORDS * MAX_SLEEP_IN) throw new Error(`${sl.length / SLEEP_WORDS} sleepers are more than ${MAX_SLEEP_IN}`);
   for (let i = 0; i < sl.length; i++) k[SLEEP_IN_BASE + i] = sl[i];
@@ -259,6 +269,8 @@ export interface ChoicePoint {
   step: number;
   /** the participants that could make it, a bit each */
   runnable: number;
+  /** the participant that made the step before could be preempted for long here (LONG_PREEMPT) */
+  canLong: boolean;
   /** the participant that made the step before (-1 at the start), and whether it could go on:
    *  choosing another then is a preemption */
   cur: number;
@@ -285,7 +297,7 @@ export function controlChoices(ctl: SharedArrayBuffer): ChoicePoint[] {
   for (let i = 0, n = Math.min(k[K_CHOICES], MAX_CHOICES); i < n; i++) {
     const b = CHOICE_BASE + CHOICE_WORDS * i;
     const access = peekSteps.has(k[b]) ? ACCESS_ANY : k[ACCESS_BASE + k[b]];
-    out.push({ step: k[b], runnable: k[b + 1], cur: k[b + 2] >> 1, curCan: (k[b + 2] & 1) !== 0, preemptsBefore: k[b + 3], access });
+    out.push({ step: k[b], runnable: k[b + 1] & ~LONG_CHOICE, canLong: (k[b + 1] & LONG_CHOICE) !== 0, cur: k[b + 2] >> 1, curCan: (k[b + 2] & 1) !== 0, preemptsBefore: k[b + 3], access });
   }
   return out;
 }
@@ -371,7 +383,11 @@ function pick(k: Int32Array, m: Int32Array, cur: number): number {
       if (canRun(k, m, p, clock)) runnable |= 1 << p;
       else if (k[part(p, P_STATE)] !== DONE && k[part(p, P_DEADLINE)] < earliest) earliest = k[part(p, P_DEADLINE)];
     }
-    if (runnable !== 0) return choose(k, cur, runnable, k[K_STEP]);
+    if (runnable !== 0) {
+      const next = choose(k, cur, runnable, k[K_STEP]);
+      if (next !== RESCHEDULE) return next;
+      continue; // (a long preemption: cur sleeps now)
+    }
     if (earliest === 0x7fffffff) return -1; // all done
     setClock(k, earliest); // everybody sleeps: time passes to the first timeout
   }
@@ -412,10 +428,13 @@ function choose(k: Int32Array, cur: number, all: number, step: number): number {
   if (cur >= 0 && k[K_RUN_LEN] >= SPIN_STEPS && (all & ~(1 << cur)) !== 0 && (runnable & ~(1 << cur)) === 0) return SLEEP_BLOCKED;
   const curCan = cur >= 0 && (all & (1 << cur)) !== 0 && !spinning;
   const curAwake = curCan && (runnable & (1 << cur)) !== 0;
-  if (k[K_RECORD] !== 0 && (runnable & (runnable - 1)) !== 0 && k[K_CHOICES] < MAX_CHOICES) {
+  // exhaustive: the CPU that ran can also be preempted for long (time passes while it is off)
+  const longPending = k[K_LONG_PENDING] !== 0;
+  const canLong = k[K_RECORD] !== 0 && !longPending && curCan && k[K_PREEMPT_STEPS] > 0 && k[K_N] - k[K_DONE] > 1;
+  if (k[K_RECORD] !== 0 && !longPending && ((runnable & (runnable - 1)) !== 0 || canLong) && k[K_CHOICES] < MAX_CHOICES) {
     const b = CHOICE_BASE + CHOICE_WORDS * k[K_CHOICES]++;
     k[b] = step;
-    k[b + 1] = runnable;
+    k[b + 1] = runnable | (canLong ? LONG_CHOICE : 0);
     k[b + 2] = (cur << 1) | (curCan ? 1 : 0);
     k[b + 3] = k[K_PREEMPT];
   }
@@ -425,6 +444,25 @@ function choose(k: Int32Array, cur: number, all: number, step: number): number {
     // (asleep, this path only repeats an explored one: cut)
     if (!curAwake) return SLEEP_BLOCKED;
     next = cur;
+  } else if (sched === SCHED_REPLAY && longPending) {
+    // the step after a long preemption: whoever can run, the lowest first
+    k[K_LONG_PENDING] = 0;
+    next = nth(runnable, 0);
+  } else if (sched === SCHED_REPLAY && step < k[K_LOG_LEN] && (k[LOG_BASE + step] & LONG_PREEMPT) !== 0) {
+    if (!curCan) {
+      if (k[K_DIVERGED] < 0) k[K_DIVERGED] = step;
+      next = nth(runnable, 0);
+    } else {
+      // the CPU that ran goes off for the longest preemption; a long preemption is dependent
+      // with everything (time passes): every sleeper wakes
+      k[part(cur, P_STATE)] = SLEEPING;
+      k[part(cur, P_DEADLINE)] = k[K_CLOCK] + k[K_PREEMPT_STEPS];
+      k[K_PREEMPT]++;
+      k[K_RUN_LEN] = 0;
+      k[K_SLEEP] = 0;
+      k[K_LONG_PENDING] = 1;
+      return RESCHEDULE;
+    }
   } else if (sched === SCHED_REPLAY) {
     if (step >= k[K_LOG_LEN]) next = curAwake ? cur : nth(spinning ? runnable & ~(1 << cur) : runnable, 0); // past the recording: run on
     else {
