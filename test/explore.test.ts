@@ -313,15 +313,21 @@ test('explore --exhaustive over instances: a race the first seed does not hold i
   }
 });
 
+/** explore --exhaustive at K=2 of retract-pgtable's smallest instance with a bug (the lockless
+ *  reader and khugepaged), one seed: it must find `kind`. Returns the explore file's JSON. */
+function exhaustRetract(bug: string, seed: number, kind: string, out: string): { failure: { violation: { kind: string } }; exhaustive: { instances: { bound: number }[] } } {
+  const r = gupstress('explore', '--scenario', 'retract-pgtable', '--bug', bug, '--readers', '1', '--writers', '1', '--exhaustive', '--seed', String(seed), '--max-preemptions', '2', '--minimize', '0', '--json', '--out', out);
+  assert.equal(r.status, 1, `not found: ${r.stdout.slice(0, 400)} ${r.stderr}`);
+  const f = JSON.parse(r.stdout);
+  assert.equal(f.failure.violation.kind, kind);
+  return f;
+}
+
 test("explore --exhaustive: the checker's reads take part in the orders explored (retract-pgtable detached-not-empty, found at K=2 where PCT finds it; the instance was reported clean when a check between two scheduling points was invisible to the reduction)", () => {
   // The reader's oracle reads PG_TABLE_DETACHED (a peek) after its window point and before its
   // pte load: the writer's retract must be tried between the point and the check, a schedule
   // that differs from its neighbour only in where a step without a memory access sits.
-  const out = tmpOut();
-  const r = gupstress('explore', '--scenario', 'retract-pgtable', '--bug', 'detached-not-empty', '--readers', '1', '--writers', '1', '--exhaustive', '--seed', '2070604764', '--max-preemptions', '2', '--minimize', '0', '--json', '--out', out);
-  assert.equal(r.status, 1, `not found: ${r.stdout.slice(0, 400)} ${r.stderr}`);
-  const f = JSON.parse(r.stdout);
-  assert.equal(f.failure.violation.kind, 'detached-nonempty');
+  const f = exhaustRetract('detached-not-empty', 2070604764, 'detached-nonempty', tmpOut());
   assert.ok(f.exhaustive.instances[0].bound <= 2);
 });
 
@@ -343,10 +349,7 @@ test('explore --exhaustive: time passes while a CPU is preempted (a long preempt
   // is freed only after a grace period, which ends at the grace-period worker's tick. With
   // preemptions that take no time the reader, able to run, held the clock back: clean.
   const out = tmpOut();
-  const r = gupstress('explore', '--scenario', 'retract-pgtable', '--bug', 'pte-unmap-early', '--readers', '1', '--writers', '1', '--exhaustive', '--seed', '2', '--max-preemptions', '2', '--minimize', '0', '--json', '--out', out);
-  assert.equal(r.status, 1, `not found: ${r.stdout.slice(0, 400)} ${r.stderr}`);
-  const f = JSON.parse(r.stdout);
-  assert.equal(f.failure.violation.kind, 'pgtable-use-after-free');
+  exhaustRetract('pte-unmap-early', 2, 'pgtable-use-after-free', out);
   const path = join(out, readdirSync(out).find((n) => n.startsWith('explore.retract-pgtable'))!);
   const rp = gupstress('replay', path);
   assert.equal(rp.status, 1, rp.stderr);
