@@ -330,7 +330,7 @@ function pairedPerSec(r: RunResults): number | null {
 }
 
 /** One job: its --repeat runs folded into one row, and with --unwidened one run more without
- *  widening (null: interrupted before it began). */
+ *  widening (null: interrupted before it began, or before a run of it reached a verdict). */
 async function runJob(job: Job, i: number, runs: number, l: Limits, out: string, log: Logger, signal: AbortSignal, unwidened: boolean): Promise<CampaignRow | null> {
   const t0 = performance.now();
   let row: CampaignRow | null = null;
@@ -342,6 +342,9 @@ async function runJob(job: Job, i: number, runs: number, l: Limits, out: string,
   for (let k = 0; k < runs && !signal.aborted; k++) {
     const r = buildResults(await runScenario(config(k, runMsFor(job, l)), { log, signal }));
     const one = rowOf(job, r, writeResults(r, out));
+    // a run Ctrl-C cut short before it found anything proves nothing (a bug not caught yet, a
+    // fixed form clean so far): the row was not run. What it found stands.
+    if (r.interrupted && (one.status === 'MISSED' || one.status === 'clean')) return null;
     if (row === null) {
       row = one;
       widenedPerSec = pairedPerSec(r);
@@ -355,7 +358,8 @@ async function runJob(job: Job, i: number, runs: number, l: Limits, out: string,
     const r = buildResults(await runScenario(config(0, ms, 'none'), { log, signal }));
     writeResults(r, out);
     const caught = job.bug === null ? null : rowOf(job, r, null).status === 'caught';
-    row.unwidened = { widenedPerSec, perSec: pairedPerSec(r), caught, firstViolationMs: caught ? r.firstViolationMs : null, runMs: ms };
+    // (cut short by Ctrl-C before it caught the bug, or before a rate means anything: no cell)
+    if (!r.interrupted || caught === true) row.unwidened = { widenedPerSec, perSec: pairedPerSec(r), caught, firstViolationMs: caught ? r.firstViolationMs : null, runMs: ms };
   }
   const caught = row.firstViolationRuns.filter((x): x is number => x !== null);
   row.firstViolationMs = caught.length ? median(caught) : null;
@@ -403,7 +407,9 @@ export async function runCampaign(o: CampaignOptions, log: Logger, signal: Abort
     const row = await runJob(job, i, repeat, limits, runsDir, log, signal, Boolean(o.unwidened));
     if (row === null) break;
     const parallel = row.bug !== null && job.s.bugs[row.bug].needsParallelism !== undefined;
-    if (row.bug !== null && (exploreMs !== null || parallel)) {
+    // (a stress miss that its exploration decides, which Ctrl-C stopped: not run)
+    if (signal.aborted && parallel && row.status === 'MISSED') break;
+    if (row.bug !== null && (exploreMs !== null || parallel) && !signal.aborted) {
       // every bug row with --explore; a bug whose stress detection needs real parallelism
       // (BugDef.needsParallelism) always: on a busy machine its stress run may miss it
       row.explore = await exploreCell(job.s.id, row.strategy, job.rcu, row.bug, exploreMs ?? PARALLEL_EXPLORE_MS, log);

@@ -153,10 +153,11 @@ test('a wait longer than --stall-timeout is a stall: exit 3 with every CPU\'s st
 });
 
 /** A run sent Ctrl-C: at `atMs` after spawning, or (atMs null) once its CPUs have started
- *  (the runner's 'started' debug line), a second one `againMs` after the first. */
-async function interrupt(atMs: number | null, args: string[], againMs: number | null = null): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; files: string[]; out: string; ms: number }> {
+ *  (the runner's 'started' debug line; the `started`th, for a command of many runs), a second
+ *  one `againMs` after the first. */
+async function interrupt(atMs: number | null, args: string[], againMs: number | null = null, command = 'run', started = 1): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; files: string[]; out: string; ms: number }> {
   const out = tmpOut();
-  const child = spawn(process.execPath, [CLI, 'run', ...args, '--out', out], { env: { ...process.env, GUPSTRESS_LOG: atMs === null ? 'debug' : 'warn', GUPSTRESS_LOG_JSON: '1' } });
+  const child = spawn(process.execPath, [CLI, command, ...args, '--out', out], { env: { ...process.env, GUPSTRESS_LOG: atMs === null ? 'debug' : 'warn', GUPSTRESS_LOG_JSON: '1' } });
   let stdout = '';
   let stderr = '';
   let sent = 0;
@@ -170,7 +171,7 @@ async function interrupt(atMs: number | null, args: string[], againMs: number | 
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => {
     stderr += d;
-    if (atMs === null && /"msg":"started"/.test(stderr)) send();
+    if (atMs === null && (stderr.match(/"msg":"started"/g)?.length ?? 0) >= started) send();
   });
   if (atMs !== null) setTimeout(send, atMs);
   const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.on('exit', (c, sg) => r([c, sg])));
@@ -203,6 +204,20 @@ test('Ctrl-C at any instant: exit 130 before anything ran, or the CPUs stop and 
     outcomes.push('written');
   }
   assert.equal(outcomes.at(-1), 'written', 'Ctrl-C once the CPUs run writes the results');
+});
+
+test('Ctrl-C in the middle of a campaign row: a run cut short before its verdict is no verdict (the row is not run, never clean or MISSED on what it did not run)', async () => {
+  // fork-cow: two fixed rows (10 ms each here), then its first bug row, interrupted as its
+  // run starts (it takes hundreds of ms to catch the bug): caught if it got that far, else not run
+  const r = await interrupt(null, ['--scenario', 'fork-cow', '--duration', '10ms'], null, 'campaign', 3);
+  assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr.slice(-400)}`);
+  const f = JSON.parse(readFileSync(join(r.out, r.files.find((n) => /^campaign\..*\.json$/.test(n))!), 'utf8'));
+  assert.equal(f.interrupted, true);
+  type Row = { bug: string | null; status: string };
+  assert.deepEqual(f.rows.filter((x: Row) => x.bug === null).map((x: Row) => x.status), ['clean', 'clean'], 'the fixed rows ran to their end');
+  for (const x of f.rows.filter((x: Row) => x.bug !== null)) assert.equal(x.status, 'caught', `an interrupted bug row: ${JSON.stringify(x).slice(0, 300)}`);
+  assert.equal(f.rows.length + f.skipped.length, 4, 'every row is a row or not run');
+  assert.ok(f.skipped.length >= 1);
 });
 
 test('a Ctrl-C that arrives while start-up code runs is not lost: dispatched after the command became interruptible, it interrupts it', () => {
