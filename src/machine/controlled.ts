@@ -816,30 +816,31 @@ export class SequentialMem {
     peeked(this.k, p);
     return this.m[p];
   }
-  store(p: number, v: number): void {
+  /** A write's bookkeeping: the step's access, and the block the next execution copies back. */
+  private wrote(p: number): void {
     touched(this.k, p, true);
     this.dirty[p >> 6] = 1;
+  }
+  store(p: number, v: number): void {
+    this.wrote(p);
     this.m[p] = v;
   }
   cas(p: number, expect: number, repl: number): number {
-    touched(this.k, p, true);
-    this.dirty[p >> 6] = 1;
+    this.wrote(p);
     const m = this.m;
     const old = m[p];
     if (old === expect) m[p] = repl;
     return old;
   }
   add(p: number, d: number): number {
-    touched(this.k, p, true);
-    this.dirty[p >> 6] = 1;
+    this.wrote(p);
     const m = this.m;
     const old = m[p];
     m[p] = old + d;
     return old;
   }
   xchg(p: number, v: number): number {
-    touched(this.k, p, true);
-    this.dirty[p >> 6] = 1;
+    this.wrote(p);
     const m = this.m;
     const old = m[p];
     m[p] = v;
