@@ -15,8 +15,10 @@ import type { Violation } from '../src/check/violations.js';
 import { WINDOWS } from '../src/check/windows.js';
 import { knobArray } from '../src/machine/knobs.js';
 import {
-  type ChoicePoint, MAX_PARTICIPANTS, STEP_NS, type SchedName, type SequentialMem, controlAccesses, controlChoices, controlPeeks, controlResult, finishedWord, newControl, startControl,
+  type ChoicePoint, MAX_PARTICIPANTS, STEP_NS, type SchedName, type SequentialMem, controlAccesses, controlChoices, controlPeeks, controlResult, controlWeak, finishedWord, newControl,
+  startControl, stepNow, weakChoice,
 } from '../src/machine/controlled.js';
+import { type MemoryModel, newWeakMemory } from '../src/machine/weak.js';
 import type { ControlledRole } from '../src/machine/controlled-cpu.js';
 import type { Cpu, CpuOptions } from '../src/machine/cpu.js';
 import type { Layout } from '../src/machine/layout.js';
@@ -36,6 +38,8 @@ export interface ExploreOptions {
   readerOps: number;
   writerOps: number;
   maxSteps: number;
+  /** the memory model (default sc); tso and lkmm on the sequential executor only */
+  memory?: MemoryModel;
 }
 
 /** One execution's outcome, as the main thread sees it. */
@@ -50,6 +54,9 @@ export interface Execution {
   schedule: Int8Array;
   /** the clock's jumps, [step, clock, ...]: what a replay needs besides the schedule */
   jumps: Int32Array;
+  /** the weak-memory choices, [step, choice, options, ...] (empty under sc): what a replay
+   *  needs besides the schedule and the jumps */
+  weak: Int32Array;
   violations: Violation[];
   /** the traced steps in order; ev is the trace event's id */
   trace: { step: number; cpu: number; ev: number; text: string }[];
@@ -70,7 +77,7 @@ export interface Execution {
 /** What varies between the executions of one set of CPUs. */
 export interface ExecuteOptions {
   /** replay: the schedule to follow and the recording's clock jumps (lenient: an edited one) */
-  replay?: { schedule: ArrayLike<number>; jumps: ArrayLike<number>; lenient?: boolean };
+  replay?: { schedule: ArrayLike<number>; jumps: ArrayLike<number>; lenient?: boolean; weak?: ArrayLike<number> };
   /** PCT's estimates of the window points and steps of an execution (where change points fall) */
   pctSteps?: number;
   pctRunSteps?: number;
@@ -151,8 +158,8 @@ async function registryNamesOf(base: URL): Promise<string[][]> {
 }
 
 /** Every CPU's trace events in step order, each formatted from its declaration. */
-function traceOf(results: readonly ControlledResult[]): Execution['trace'] {
-  const trace: Execution['trace'] = [];
+function traceOf(results: readonly ControlledResult[], notes: Execution['trace']): Execution['trace'] {
+  const trace: Execution['trace'] = [...notes];
   for (const r of results) {
     for (let i = 0; i < r.trace.length; i += 4) {
       trace.push({ step: Math.round(r.trace[i] / STEP_NS), cpu: r.cpu, ev: r.trace[i + 1], text: formatTraceEvent(TRACE_EVENTS.all[r.trace[i + 1]], r.trace[i + 2], r.trace[i + 3]) });
@@ -256,11 +263,17 @@ export class ControlledMachine {
     // (the CPUs are built for a scenario; the strategy and the bugs are the execution's)
     const cfg = { ...this.cfg, strategy, bugs: [...bugs], seed };
     const m = this.boot(cfg);
-    const ctl = newControl({ sched: o.sched, seed, participants: this.participants, depth: o.depth, preemptNs: o.preemptNs, pctSteps, pctRunSteps, maxPreemptions: o.maxPreemptions, maxSteps: o.maxSteps, replay: replay?.schedule, jumps: replay?.jumps, lenient: replay?.lenient, recordChoices, sleepers }, this.ctl ?? undefined);
+    const memory = o.memory ?? 'sc';
+    if (memory !== 'sc' && this.executor !== 'sequential') throw new BadInput(`--memory ${memory} runs on the sequential executor only (the worker executor is sequentially consistent)`);
+    const ctl = newControl({
+      sched: o.sched, seed, participants: this.participants, depth: o.depth, preemptNs: o.preemptNs, pctSteps, pctRunSteps, maxPreemptions: o.maxPreemptions, maxSteps: o.maxSteps, replay: replay?.schedule,
+      jumps: replay?.jumps, lenient: replay?.lenient, recordChoices, sleepers, memory, weak: replay?.weak,
+    }, this.ctl ?? undefined);
     this.ctl = ctl; // every CPU is done with it when this execution returns: the next reuses it
     const { widenNs, winPair } = this.windows;
-    const results = this.executor === 'sequential' ? this.runSequential(seed, o, cfg, m, ctl, widenNs, winPair) : await this.runWorkers(seed, o, cfg, m, ctl, widenNs, winPair);
-    const ex = this.finish(seed, m, ctl, results);
+    const notes: Execution['trace'] = [];
+    const results = this.executor === 'sequential' ? this.runSequential(seed, o, cfg, m, ctl, widenNs, winPair, notes) : await this.runWorkers(seed, o, cfg, m, ctl, widenNs, winPair);
+    const ex = this.finish(seed, m, ctl, results, notes);
     if (recordChoices) {
       ex.choices = controlChoices(ctl);
       ex.accesses = controlAccesses(ctl);
@@ -304,7 +317,7 @@ export class ControlledMachine {
     return this.results;
   }
 
-  private runSequential(seed: number, o: ExploreOptions, cfg: RunConfig, m: Machine, ctl: SharedArrayBuffer, widenNs: Float64Array, winPair: Int32Array): ControlledResult[] {
+  private runSequential(seed: number, o: ExploreOptions, cfg: RunConfig, m: Machine, ctl: SharedArrayBuffer, widenNs: Float64Array, winPair: Int32Array, notes: Execution['trace']): ControlledResult[] {
     const model = this.model!;
     const s = this.resumableScenario!;
     const params = m.params;
@@ -322,6 +335,16 @@ export class ControlledMachine {
       cpus.push(c);
       bodies.push(model.controlledCpu(c, s, this.roles[i], this.roleIndex(i), params, this.opsOf(i, o)));
     }
+    // weak memory: one for the execution, every CPU's accesses through it; what it reorders is
+    // noted in the interleaving (a row of the CPU's at the step)
+    const k = new Int32Array(ctl);
+    const words = new Int32Array(m.sab);
+    const dirty = this.dirty!;
+    const weak = newWeakMemory(o.memory ?? 'sc', words, (p, v) => {
+      words[p] = v;
+      dirty[p >> 6] = 1;
+    }, (n) => weakChoice(k, n), (cpu, text) => notes.push({ step: stepNow(k), cpu, ev: -1, text }), this.participants);
+    for (const mem of mems) mem.weak = weak;
     const aborted = model.runSequential(ctl, mems, bodies);
     return cpus.map((c, i) => ({
       type: 'exec-result', cpu: i, aborted, outcomes: Array.from(c.outcomes.subarray(0, this.counters[i].length)),
@@ -330,7 +353,7 @@ export class ControlledMachine {
   }
 
   /** What every CPU reported, with the end-of-run checks on the boot CPU (as after a stress run). */
-  private finish(seed: number, m: Machine, ctl: SharedArrayBuffer, results: ControlledResult[]): Execution {
+  private finish(seed: number, m: Machine, ctl: SharedArrayBuffer, results: ControlledResult[], notes: Execution['trace'] = []): Execution {
     const res = controlResult(ctl);
     const violations = results.flatMap((r) => r.violations);
     const aborted = results.find((r) => r.aborted !== null)?.aborted ?? (res.aborted ? 'aborted' : null);
@@ -351,10 +374,10 @@ export class ControlledMachine {
     }
     violations.sort((a, b) => a.timeMs - b.timeMs);
     const sum = (get: (r: ControlledResult) => number[]): number[] => WINDOWS.all.map((w) => results.reduce((a, r) => a + (get(r)[w.id] ?? 0), 0));
-    const ex = { seed, steps: res.steps, points: res.points, preemptions: res.preemptions, aborted, diverged: res.diverged, schedule: res.schedule, jumps: res.jumps, violations, winEntries: sum((r) => r.winEntries), winOverlaps: sum((r) => r.winOverlaps), outcomes } as Omit<Execution, 'trace'>;
+    const ex = { seed, steps: res.steps, points: res.points, preemptions: res.preemptions, aborted, diverged: res.diverged, schedule: res.schedule, jumps: res.jumps, weak: controlWeak(ctl), violations, winEntries: sum((r) => r.winEntries), winOverlaps: sum((r) => r.winOverlaps), outcomes } as Omit<Execution, 'trace'>;
     // the interleaving is read only where a violation is shown: formatted on first use
     let trace: Execution['trace'] | null = null;
-    return Object.defineProperty(ex, 'trace', { enumerable: true, get: () => (trace ??= traceOf(results)) }) as Execution;
+    return Object.defineProperty(ex, 'trace', { enumerable: true, get: () => (trace ??= traceOf(results, notes)) }) as Execution;
   }
 
   async stop(): Promise<void> {

@@ -13,7 +13,7 @@
 // When nothing is left to try, no schedule of this instance with at most K preemptions
 // breaks it (up to the departures the README names: a bound prunes as Coons et al. show, and
 // time is not a dependency). The first violation stops it, with its schedule.
-import { type ChoicePoint, LONG_PREEMPT, SLEEP_BLOCKED_ABORT } from '../src/machine/controlled.js';
+import { type ChoicePoint, FLUSH_ENTRY, FLUSH_SHIFT, LONG_PREEMPT, SLEEP_BLOCKED_ABORT } from '../src/machine/controlled.js';
 import type { ControlledMachine, Execution, ExploreOptions } from './executor.js';
 
 export interface ExhaustiveLimits {
@@ -58,6 +58,7 @@ interface Frame extends ChoicePoint {
 
 /** Explores the instance's schedules depth-first (see the top of this file). */
 export async function exhaust(cm: ControlledMachine, o: ExploreOptions, lim: ExhaustiveLimits): Promise<ExhaustiveResult> {
+  if ((o.memory ?? 'sc') !== 'sc') return exhaustWeak(cm, o, lim);
   const replay: ExploreOptions = { ...o, sched: 'replay', maxPreemptions: lim.maxPreemptions };
   const t0 = performance.now();
   const stack: Frame[] = [];
@@ -129,6 +130,38 @@ export async function exhaust(cm: ControlledMachine, o: ExploreOptions, lim: Exh
     else if (lim.durationMs !== null && performance.now() - t0 >= lim.durationMs) res.cutBy = 'duration';
     if (res.cutBy) break;
   }
+  res.seconds = (performance.now() - t0) / 1000;
+  return res;
+}
+
+/** explore --exhaustive under a weak memory model: every schedule and every weak-memory
+ *  choice up to the bound (enumerateAll: sleep sets, no DPOR). */
+async function exhaustWeak(cm: ControlledMachine, o: ExploreOptions, lim: ExhaustiveLimits): Promise<ExhaustiveResult> {
+  const replay: ExploreOptions = { ...o, sched: 'replay', maxPreemptions: lim.maxPreemptions };
+  const t0 = performance.now();
+  const res: ExhaustiveResult = { schedules: 0, pruned: 0, complete: false, cutBy: null, seconds: 0, maxSteps: 0, maxChoicePoints: 0, races: 0, failure: null };
+  let last: Execution | null = null;
+  res.complete = await enumerateAll(async (schedule, weak, sleepers) => {
+    const ex = await cm.execute(lim.seed, replay, { replay: { schedule, jumps: [], weak }, recordChoices: true, sleepers });
+    if (ex.diverged >= 0) throw new Error(`exhaustive: the replay of a prefix diverged at step ${ex.diverged} (the execution is not a function of its schedule)`);
+    const pruned = ex.aborted === SLEEP_BLOCKED_ABORT;
+    if (pruned) res.pruned++;
+    else if (ex.aborted !== null) throw new Error(`exhaustive: an execution was cut short (${ex.aborted}) after ${ex.steps} steps; its last CPUs: ${lastRuns(ex.schedule)}`);
+    else res.schedules++;
+    res.maxSteps = Math.max(res.maxSteps, ex.steps);
+    res.maxChoicePoints = Math.max(res.maxChoicePoints, (ex.choices?.length ?? 0) + ex.weak.length / 3);
+    last = ex;
+    return { schedule: ex.schedule, choices: ex.choices ?? [], weak: ex.weak, pruned };
+  }, () => {
+    const ex = last!;
+    if (ex.violations.length > 0) {
+      res.failure = ex;
+      res.cutBy = 'violation';
+    } else if (lim.signal?.aborted) res.cutBy = 'interrupted';
+    else if (lim.runs !== null && res.schedules + res.pruned >= lim.runs) res.cutBy = 'runs';
+    else if (lim.durationMs !== null && performance.now() - t0 >= lim.durationMs) res.cutBy = 'duration';
+    return res.cutBy !== null;
+  }, { maxPreemptions: lim.maxPreemptions, long: true });
   res.seconds = (performance.now() - t0) / 1000;
   return res;
 }
@@ -290,3 +323,111 @@ export async function exhaustInstances(cm: ControlledMachine, o: ExploreOptions,
   return { summary: { maxPreemptions: lim.maxPreemptions, instances, complete, schedules, schedulesPerSec: Math.round(executions / Math.max(seconds, 1e-9)) }, failure, executions, seconds };
 }
 
+
+/** What one execution of a weak-memory enumeration recorded: its schedule, the points where
+ *  the scheduler had a choice (each with the access made there), its weak-memory choices
+ *  ([step, choice, options, ...]), and whether its sleep set cut it (an order explored already). */
+export interface Recorded {
+  schedule: Int8Array;
+  choices: readonly ChoicePoint[];
+  weak: Int32Array;
+  pruned: boolean;
+}
+
+/** A decision of an execution: who makes a step (weakIdx -1), or a weak-memory choice. */
+interface Decision {
+  step: number;
+  weakIdx: number;
+  /** what may be chosen (schedule entries, or choices 0..n-1), each with what it costs in
+   *  preemptions */
+  alts: number[];
+  cost: number[];
+  preemptsBefore: number;
+  /** the alternatives tried, each with the access it made there (a CPU's: its sleep set entry) */
+  tried: Map<number, number>;
+}
+
+/** Every execution up to a preemption bound, by depth-first search over every decision: who
+ *  makes each step (a store buffer's flush among them) and every weak-memory choice, with
+ *  sleep sets (Godefroid): a CPU explored at a decision sleeps in its siblings' subtrees until
+ *  a dependent access wakes it. Under weak memory every write and every barrier is dependent
+ *  with every access (a write goes on one timeline with all others, a barrier reads all of it),
+ *  so only reads commute; no DPOR backtracking (a read's value is a choice of its own here).
+ *  `run` executes one (schedule, weak choices and sleepers replayed as far as given, then the
+ *  defaults: the CPU that ran goes on, the newest write); `visit` sees each one not cut by its
+ *  sleep set, and stops the search by returning true. Returns whether the tree was exhausted. */
+export async function enumerateAll(
+  run: (schedule: number[], weak: number[], sleepers: number[]) => Recorded | Promise<Recorded>, visit: (r: Recorded) => boolean, lim: { maxPreemptions: number; long: boolean; stop?: () => boolean },
+): Promise<boolean> {
+  const stack: Decision[] = [];
+  let prefix: number[] = [];
+  let weakPrefix: number[] = [];
+  let sleepers: number[] = [];
+  const within = (d: Decision, i: number): boolean => lim.maxPreemptions < 0 || d.preemptsBefore + d.cost[i] <= lim.maxPreemptions;
+  for (;;) {
+    const r = await run(prefix, weakPrefix, sleepers);
+    if (!r.pruned && visit(r)) return false;
+    // the decisions past the replayed prefix, in the order they were made (at a step, who
+    // makes it, then the weak choice its access made); the branched one learns its access
+    const fresh: Decision[] = [];
+    for (const c of r.choices) {
+      if (c.step < prefix.length) {
+        const top = stack[stack.length - 1];
+        if (c.step === prefix.length - 1 && top?.weakIdx === -1 && top.step === c.step) top.tried.set(r.schedule[c.step], c.access);
+        continue;
+      }
+      const alts: number[] = [];
+      const cost: number[] = [];
+      for (let b = 0; b < 30; b++) {
+        if (((c.runnable >> b) & 1) === 0) continue;
+        const flush = b >= FLUSH_SHIFT;
+        alts.push(flush ? FLUSH_ENTRY | (b - FLUSH_SHIFT) : b);
+        cost.push(!flush && c.curCan && b !== c.cur ? 1 : 0);
+      }
+      if (c.canLong && lim.long) {
+        alts.push(LONG_PREEMPT);
+        cost.push(1);
+      }
+      fresh.push({ step: c.step, weakIdx: -1, alts, cost, preemptsBefore: c.preemptsBefore, tried: new Map([[r.schedule[c.step], c.access]]) });
+    }
+    // (a weak choice costs no preemption: the path to it is within the bound already)
+    for (let i = weakPrefix.length; i < r.weak.length / 3; i++) {
+      const [step, chosen, options] = [r.weak[3 * i], r.weak[3 * i + 1], r.weak[3 * i + 2]];
+      fresh.push({ step, weakIdx: i, alts: Array.from({ length: options }, (_, j) => j), cost: new Array<number>(options).fill(0), preemptsBefore: 0, tried: new Map([[chosen, 0]]) });
+    }
+    fresh.sort((a, b) => a.step - b.step || a.weakIdx - b.weakIdx);
+    // (a path cut by its sleep set has nothing below its cut to explore)
+    if (!r.pruned) stack.push(...fresh);
+    // backtrack to the deepest decision with an alternative left within the bound
+    let next: { schedule: number[]; weak: number[] } | null = null;
+    while (stack.length > 0 && next === null) {
+      const d = stack[stack.length - 1];
+      const i = d.alts.findIndex((a, j) => !d.tried.has(a) && within(d, j));
+      if (i < 0) {
+        stack.pop();
+        continue;
+      }
+      d.tried.set(d.alts[i], 0);
+      // (the steps replayed keep their long preemptions: the prefix's, then the run's)
+      const end = d.weakIdx < 0 ? d.step : d.step + 1;
+      const schedule = [...prefix.slice(0, end), ...r.schedule.subarray(Math.min(prefix.length, end), end)];
+      if (d.weakIdx < 0) schedule.push(d.alts[i]);
+      const weak: number[] = [];
+      for (let j = 0; j < r.weak.length / 3 && (d.weakIdx < 0 ? r.weak[3 * j] < d.step : j < d.weakIdx); j++) weak.push(r.weak[3 * j + 1]);
+      if (d.weakIdx >= 0) weak.push(d.alts[i]);
+      next = { schedule, weak };
+    }
+    if (next === null) return true;
+    if (lim.stop?.()) return false;
+    prefix = next.schedule;
+    weakPrefix = next.weak;
+    // sleep sets: at each scheduling decision of the path, the CPUs explored there before the
+    // one the path takes sleep until a dependent access (store buffers never sleep)
+    sleepers = [];
+    for (const d of stack) {
+      if (d.weakIdx >= 0 || d.step >= prefix.length) continue;
+      const on = prefix[d.step];
+      for (const [a, access] of d.tried) if (a !== on && a < FLUSH_ENTRY) sleepers.push(d.step, a, access);
+    }
+  }
+}

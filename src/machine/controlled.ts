@@ -11,7 +11,8 @@
 // word changes, it is notified, or its deadline passes; when no CPU can run, the clock jumps
 // to the earliest deadline. delay() and window points are scheduling points; PCT places its
 // priority change points on window points, where races are hit.
-import { Prng, WAIT_NOT_EQUAL, WAIT_OK, WAIT_TIMED_OUT, type Mem } from './mem.js';
+import { type Fence, Prng, WAIT_NOT_EQUAL, WAIT_OK, WAIT_TIMED_OUT, type Mem } from './mem.js';
+import { MEMORY_MODELS, type MemoryModel, RMW_ADD, RMW_CAS, RMW_XCHG, type WeakMemory } from './weak.js';
 
 export const STEP_NS = 10;
 /** PCT: steps in a row after which a CPU counts as spinning and yields its priority */
@@ -50,6 +51,11 @@ const K_SLEEP_AT = 37; //   the next of them
 const K_PEEKS = 38; //      reads by the checker recorded (PEEK_WORDS each at PEEK_BASE); MAX_PEEKS + 1: more were lost
 const K_PEEK_STEP = 39; //  the step of the last of them
 const K_LONG_PENDING = 40; // replay: a long preemption was just taken at this step (exhaustive)
+const K_WEAK_N = 41; //    weak-memory choices made (WEAK_WORDS each at WEAK_BASE)
+const K_WEAK_IN = 42; //   replay: weak-memory choices to follow (at WEAK_IN_BASE)
+const K_MEMORY = 43; //    the memory model (MEMORY_MODELS)
+const MEM_SC = 0;
+const MEM_TSO = 1;
 const K_PART = 44; //       per participant: PART_WORDS each
 const PART_WORDS = 8;
 const P_STATE = 0; //       RUNNABLE, BLOCKED, DONE
@@ -95,7 +101,20 @@ const SLEEP_IN_BASE = ACCESS_BASE + MAX_LOG;
 const MAX_PEEKS = 1 << 18;
 const PEEK_WORDS = 2;
 const PEEK_BASE = SLEEP_IN_BASE + SLEEP_WORDS * MAX_SLEEP_IN;
-const CONTROL_WORDS = PEEK_BASE + PEEK_WORDS * MAX_PEEKS;
+/** weak-memory choices (weak.ts: which write a load reads, where a store goes): the step,
+ *  the choice, and how many there were; and a replay's choices to follow */
+export const MAX_WEAK = 1 << 18;
+const WEAK_WORDS = 3;
+const WEAK_BASE = PEEK_BASE + PEEK_WORDS * MAX_PEEKS;
+const WEAK_IN_BASE = WEAK_BASE + WEAK_WORDS * MAX_WEAK;
+const CONTROL_WORDS = WEAK_IN_BASE + MAX_WEAK;
+
+/** Store-buffer flushers (tso): CPU c's buffer is a participant of its own, bit FLUSH_SHIFT + c
+ *  of the runnable masks; its step writes the oldest buffered store to memory, and is recorded
+ *  in the schedule as FLUSH_ENTRY | c. */
+export const FLUSH_SHIFT = 16;
+export const FLUSH_ENTRY = 0x20;
+const MAX_FLUSHED_CPUS = 14;
 
 /** A step's access as one word: the word address, and whether it writes (a store, an atomic
  *  read-modify-write, a notify of the waiters on it) or only reads; 0 for a step with none (a
@@ -115,7 +134,22 @@ export const ACCESS_ANY = -1;
 
 /** Participant `me`'s access at the step it just made (exhaustive: the sleep sets' evidence). */
 function touched(k: Int32Array, addr: number, write: boolean): void {
-  if (k[K_RECORD] !== 0) k[ACCESS_BASE + k[K_STEP] - 1] = accessCode(addr, write);
+  // (lkmm: a write goes on one timeline with every other write: dependent with every access;
+  // tso: a store goes into the CPU's own buffer, its flush is the write; a locked
+  // read-modify-write drains the buffer: dependent with every access)
+  if (k[K_RECORD] === 0) return;
+  const mem = k[K_MEMORY];
+  k[ACCESS_BASE + k[K_STEP] - 1] = !write || mem === MEM_SC ? accessCode(addr, write) : ACCESS_ANY;
+}
+
+/** A store into the CPU's own store buffer (tso, recording): no access of shared memory yet. */
+function buffered(k: Int32Array): void {
+  if (k[K_RECORD] !== 0) k[ACCESS_BASE + k[K_STEP] - 1] = 0;
+}
+
+/** A barrier in the step being made (weak memory, recording): dependent with every access. */
+function fenced(k: Int32Array): void {
+  if (k[K_RECORD] !== 0 && k[K_STEP] > 0) k[ACCESS_BASE + k[K_STEP] - 1] = ACCESS_ANY;
 }
 
 /** A read by the checker (peek) in the step being made, while recording: the checker's verdict
@@ -205,6 +239,10 @@ export interface ControlOptions {
    *  participant falls asleep (its choice there was explored already), until a dependent
    *  access wakes it; a path where every participant that could run sleeps is cut */
   sleepers?: ArrayLike<number>;
+  /** the memory model (sequential executor only; default sc) */
+  memory?: MemoryModel;
+  /** replay: the recording's weak-memory choices, in order (past them: 0, the newest) */
+  weak?: ArrayLike<number>;
 }
 
 /** The control block of one controlled execution: a new one, or `reuse`, the block of an
@@ -261,6 +299,12 @@ export function newControl(o: ControlOptions, reuse?: SharedArrayBuffer): Shared
   if (sl.length > SLEEP_WORDS * MAX_SLEEP_IN) throw new Error(`${sl.length / SLEEP_WORDS} sleepers are more than ${MAX_SLEEP_IN}`);
   for (let i = 0; i < sl.length; i++) k[SLEEP_IN_BASE + i] = sl[i];
   k[K_SLEEP_IN] = sl.length / SLEEP_WORDS;
+  k[K_MEMORY] = MEMORY_MODELS.indexOf(o.memory ?? 'sc');
+  if (k[K_MEMORY] > 0 && o.participants > MAX_FLUSHED_CPUS) throw new Error(`weak memory models take at most ${MAX_FLUSHED_CPUS} CPUs (got ${o.participants})`);
+  const wk = o.weak ?? [];
+  if (wk.length > MAX_WEAK) throw new Error(`${wk.length} weak-memory choices are more than ${MAX_WEAK}`);
+  for (let i = 0; i < wk.length; i++) k[WEAK_IN_BASE + i] = wk[i];
+  k[K_WEAK_IN] = wk.length;
   return sab;
 }
 
@@ -308,6 +352,47 @@ export function controlPeeks(ctl: SharedArrayBuffer): Int32Array | null {
   const k = new Int32Array(ctl);
   if (k[K_PEEKS] > MAX_PEEKS) return null;
   return k.slice(PEEK_BASE, PEEK_BASE + PEEK_WORDS * k[K_PEEKS]);
+}
+
+/** The weak-memory choices an execution made, [step, choice, options, ...] in order (at most
+ *  MAX_WEAK: a longer execution's later ones replay as 0). */
+export function controlWeak(ctl: SharedArrayBuffer): Int32Array {
+  const k = new Int32Array(ctl);
+  return k.slice(WEAK_BASE, WEAK_BASE + WEAK_WORDS * Math.min(k[K_WEAK_N], MAX_WEAK));
+}
+
+/** A weak-memory choice among `options` (0: what sequential consistency does), made at the
+ *  step being made: the replay's, else the scheduler's (random and PCT: the newest half the
+ *  time, else one of the others uniformly), recorded. */
+export function weakChoice(k: Int32Array, options: number): number {
+  const i = k[K_WEAK_N];
+  let v: number;
+  if (i < k[K_WEAK_IN]) {
+    v = k[WEAK_IN_BASE + i];
+    if (v >= options) {
+      if (k[K_DIVERGED] < 0 && k[K_LENIENT] === 0) k[K_DIVERGED] = k[K_STEP] - 1;
+      v = options - 1;
+    }
+  } else if (k[K_SCHED] === SCHED_REPLAY) v = 0;
+  else v = (nextRandom(k) & 1) === 0 ? 0 : 1 + (nextRandom(k) % (options - 1));
+  if (i < MAX_WEAK) {
+    const b = WEAK_BASE + WEAK_WORDS * i;
+    k[b] = k[K_STEP] - 1;
+    k[b + 1] = v;
+    k[b + 2] = options;
+  }
+  k[K_WEAK_N] = i + 1;
+  return v;
+}
+
+/** The step being made (the last one logged). */
+export function stepNow(k: Int32Array): number {
+  return Math.max(0, k[K_STEP] - 1);
+}
+
+/** The memory model of the execution on this control block. */
+export function controlMemory(ctl: SharedArrayBuffer): MemoryModel {
+  return MEMORY_MODELS[new Int32Array(ctl)[K_MEMORY]];
 }
 
 /** What the execution did: its schedule, and whether it finished. */
@@ -367,7 +452,7 @@ function canRun(k: Int32Array, m: Int32Array, p: number, clock: number): boolean
 
 /** Who runs the next step, after `cur` made the last one. Returns -1 when every participant
  *  is done. Time jumps forward when everybody waits. */
-function pick(k: Int32Array, m: Int32Array, cur: number): number {
+function pick(k: Int32Array, m: Int32Array, cur: number, w: WeakMemory | null = null): number {
   const n = k[K_N];
   if (k[K_SCHED] === SCHED_REPLAY) {
     // the recording's clock jumps at this step
@@ -383,8 +468,21 @@ function pick(k: Int32Array, m: Int32Array, cur: number): number {
       if (canRun(k, m, p, clock)) runnable |= 1 << p;
       else if (k[part(p, P_STATE)] !== DONE && k[part(p, P_DEADLINE)] < earliest) earliest = k[part(p, P_DEADLINE)];
     }
+    if (w !== null) runnable |= w.flushable() << FLUSH_SHIFT;
     if (runnable !== 0) {
       const next = choose(k, cur, runnable, k[K_STEP]);
+      if (next >= FLUSH_SHIFT && w !== null) {
+        // a store buffer's step: its oldest store reaches memory; then pick again
+        if (k[K_STEP] >= k[K_MAX_STEPS]) return next; // (decide aborts)
+        const p = w.flush(next - FLUSH_SHIFT);
+        const at = k[K_STEP];
+        k[LOG_BASE + at] = FLUSH_ENTRY | (next - FLUSH_SHIFT);
+        if (k[K_RECORD] !== 0) k[ACCESS_BASE + at] = accessCode(p, true); // (a write of that word)
+        k[K_STEP] = at + 1;
+        k[K_CLOCK]++;
+        if (k[K_RECORD] !== 0) sleepUpdate(k); // (the flush wakes every sleeper)
+        continue;
+      }
       if (next !== RESCHEDULE) return next;
       continue; // (a long preemption: cur sleeps now)
     }
@@ -463,6 +561,13 @@ function choose(k: Int32Array, cur: number, all: number, step: number): number {
       k[K_LONG_PENDING] = 1;
       return RESCHEDULE;
     }
+  } else if (sched === SCHED_REPLAY && step < k[K_LOG_LEN] && (k[LOG_BASE + step] & FLUSH_ENTRY) !== 0) {
+    // a store buffer's step
+    next = FLUSH_SHIFT + (k[LOG_BASE + step] & (FLUSH_ENTRY - 1));
+    if ((runnable & (1 << next)) === 0) {
+      if (k[K_DIVERGED] < 0) k[K_DIVERGED] = step;
+      next = nth(runnable, 0);
+    }
   } else if (sched === SCHED_REPLAY) {
     if (step >= k[K_LOG_LEN]) next = curAwake ? cur : nth(spinning ? runnable & ~(1 << cur) : runnable, 0); // past the recording: run on
     else {
@@ -478,6 +583,10 @@ function choose(k: Int32Array, cur: number, all: number, step: number): number {
         next = nth(runnable, 0);
       }
     }
+  } else if (sched === SCHED_PCT && runnable >>> FLUSH_SHIFT !== 0 && ((runnable & ((1 << FLUSH_SHIFT) - 1)) === 0 || (nextRandom(k) & 1) === 0)) {
+    // PCT's priorities are the CPUs'; a store buffer drains at a step half the time (and
+    // when no CPU can run)
+    next = FLUSH_SHIFT + nth(runnable >>> FLUSH_SHIFT, nextRandom(k) % popcount(runnable >>> FLUSH_SHIFT));
   } else if (sched === SCHED_PCT) {
     // a CPU that has run SPIN_STEPS steps in a row is spinning on somebody of lower
     // priority (PCT assumes the program yields there): it drops below the others
@@ -486,7 +595,7 @@ function choose(k: Int32Array, cur: number, all: number, step: number): number {
       k[K_RUN_LEN] = 0;
     }
     next = -1;
-    for (let p = 0, best = -0x7fffffff; (1 << p) <= runnable; p++) {
+    for (let p = 0, best = -0x7fffffff; p < FLUSH_SHIFT && (1 << p) <= runnable; p++) {
       if ((runnable & (1 << p)) !== 0 && k[part(p, P_PRIO)] > best) {
         best = k[part(p, P_PRIO)];
         next = p;
@@ -495,6 +604,7 @@ function choose(k: Int32Array, cur: number, all: number, step: number): number {
   } else {
     next = nth(runnable, nextRandom(k) % popcount(runnable));
   }
+  if (next >= FLUSH_SHIFT) return next; // (a store buffer's step preempts nobody)
   if (curCan && next !== cur) k[K_PREEMPT]++;
   k[K_RUN_LEN] = next === cur ? k[K_RUN_LEN] + 1 : 0;
   return next;
@@ -520,7 +630,7 @@ function abortAll(k: Int32Array): void {
 /** The scheduling point before participant me's next access (both executors): the step
  *  limit, a PCT change point on steps, the scheduler's choice, recorded as this step. Returns
  *  the participant that makes the step: me, or the one to hand over to. */
-function decide(k: Int32Array, m: Int32Array, me: number): number {
+function decide(k: Int32Array, m: Int32Array, me: number, w: WeakMemory | null = null): number {
   const step = k[K_STEP];
   if (step >= k[K_MAX_STEPS]) {
     abortAll(k);
@@ -528,10 +638,14 @@ function decide(k: Int32Array, m: Int32Array, me: number): number {
   }
   if (k[K_SCHED] === SCHED_PCT && k[K_PCT_ON_STEPS] !== 0 && isChangePoint(k, step)) demote(k, me);
   if (k[K_RECORD] !== 0) sleepUpdate(k);
-  const next = pick(k, m, me);
+  const next = pick(k, m, me, w);
   if (next === SLEEP_BLOCKED) {
     abortAll(k);
     throw new ControlledAbort(SLEEP_BLOCKED_ABORT);
+  }
+  if (k[K_STEP] >= k[K_MAX_STEPS]) {
+    abortAll(k);
+    throw new ControlledAbort(`no end after ${k[K_STEP]} steps`);
   }
   log(k, next);
   return next;
@@ -581,11 +695,15 @@ function log(k: Int32Array, next: number): void {
 
 /** Participant me leaves the schedule: the participant that makes the next step, or -1 when
  *  every one is done (the execution is over). */
-function leave(k: Int32Array, m: Int32Array, me: number): number {
+function leave(k: Int32Array, m: Int32Array, me: number, w: WeakMemory | null = null): number {
   k[part(me, P_STATE)] = DONE;
   k[K_DONE]++;
   if (k[K_RECORD] !== 0) sleepUpdate(k);
-  const next = pick(k, m, me);
+  const next = pick(k, m, me, w);
+  if (next >= 0 && k[K_STEP] >= k[K_MAX_STEPS]) {
+    abortAll(k);
+    throw new ControlledAbort(`no end after ${k[K_STEP]} steps`);
+  }
   if (next === SLEEP_BLOCKED) {
     abortAll(k);
     throw new ControlledAbort(SLEEP_BLOCKED_ABORT);
@@ -747,6 +865,8 @@ export class ControlledMem implements Mem {
   now(): number {
     return this.k[K_STEP] * STEP_NS;
   }
+  /** (the worker executor is sequentially consistent: barriers order nothing more) */
+  fence(): void {}
   /** A window point (a race window opens, widens or closes): PCT's change points fall on
    *  these, the places where a race can be hit, rather than on any access; then a scheduling
    *  point like any access. */
@@ -781,6 +901,8 @@ export class SequentialMem {
   next = -1;
   /** the blocks of 64 words written (the executor copies only those back for the next execution) */
   private readonly dirty: Uint8Array;
+  /** the execution's weak memory (tso, lkmm), shared by its CPUs; null: sequentially consistent */
+  weak: WeakMemory | null = null;
 
   constructor(sab: SharedArrayBuffer, ctl: SharedArrayBuffer, me: number, seed: number, dirty: Uint8Array) {
     this.m = new Int32Array(sab);
@@ -793,7 +915,7 @@ export class SequentialMem {
   /** The scheduling point before an access: true when another CPU makes this step (the
    *  resumable code yields; this CPU makes its access when resumed). */
   step(): boolean {
-    const next = decide(this.k, this.m, this.me);
+    const next = decide(this.k, this.m, this.me, this.weak);
     if (next === this.me) {
       resumed(this.k, this.me);
       return false;
@@ -805,12 +927,15 @@ export class SequentialMem {
   /** This CPU is done: the participant that makes the next step, or -1 (the execution is over). */
   exit(): number {
     if (this.k[K_FINISHED] === 2) return -1;
-    return leave(this.k, this.m, this.me);
+    return leave(this.k, this.m, this.me, this.weak);
   }
 
-  load(p: number): number {
+  // (ord: the access's ordering, mem.ts; the resumable form passes one more argument, its
+  // scheduling point's, which is false or undefined where the model gave no ordering)
+  load(p: number, ord?: number): number {
     touched(this.k, p, false);
-    return this.m[p];
+    const w = this.weak;
+    return w === null ? this.m[p] : w.load(this.me, p, (ord as number) | 0);
   }
   peek(p: number): number {
     peeked(this.k, p);
@@ -821,43 +946,71 @@ export class SequentialMem {
     touched(this.k, p, true);
     this.dirty[p >> 6] = 1;
   }
-  store(p: number, v: number): void {
+  store(p: number, v: number, ord?: number): void {
     this.wrote(p);
-    this.m[p] = v;
+    const w = this.weak;
+    if (w === null) this.m[p] = v;
+    else {
+      if (this.k[K_MEMORY] === MEM_TSO) buffered(this.k);
+      w.store(this.me, p, v, (ord as number) | 0);
+    }
   }
-  cas(p: number, expect: number, repl: number): number {
+  cas(p: number, expect: number, repl: number, ord?: number): number {
     this.wrote(p);
+    const w = this.weak;
+    if (w !== null) return w.rmw(this.me, p, RMW_CAS, expect, repl, (ord as number) | 0);
     const m = this.m;
     const old = m[p];
     if (old === expect) m[p] = repl;
     return old;
   }
-  add(p: number, d: number): number {
+  add(p: number, d: number, ord?: number): number {
     this.wrote(p);
+    const w = this.weak;
+    if (w !== null) return w.rmw(this.me, p, RMW_ADD, d, 0, (ord as number) | 0);
     const m = this.m;
     const old = m[p];
     m[p] = old + d;
     return old;
   }
-  xchg(p: number, v: number): number {
+  xchg(p: number, v: number, ord?: number): number {
     this.wrote(p);
+    const w = this.weak;
+    if (w !== null) return w.rmw(this.me, p, RMW_XCHG, v, 0, (ord as number) | 0);
     const m = this.m;
     const old = m[p];
     m[p] = v;
     return old;
   }
+  fence(kind: Fence): void {
+    if (this.weak === null) return;
+    fenced(this.k);
+    this.weak.fence(this.me, kind);
+  }
   notify(p: number, n: number): number {
     touched(this.k, p, true);
+    if (this.weak !== null) {
+      fenced(this.k);
+      this.weak.sync(this.me);
+    }
     return notifyWaiters(this.k, p, n);
   }
   *wait(p: number, v: number, timeoutMs: number): Generator<undefined, number, undefined> {
     if (this.step()) yield;
+    if (this.weak !== null) {
+      fenced(this.k);
+      this.weak.sync(this.me); // (futex_wait: a full barrier; it compares the newest value)
+    }
     if (!waitBegin(this.k, this.m, this.me, p, v, timeoutMs)) return WAIT_NOT_EQUAL;
     if (this.step()) yield; // somebody else runs (this CPU only when its wait is over)
     return waitEnd(this.k, this.m, this.me, p, v);
   }
   *delay(ns: number): Generator<undefined, void, undefined> {
     if (this.step()) yield;
+    if (this.weak !== null) {
+      fenced(this.k);
+      this.weak.sync(this.me);
+    }
     sleepFor(this.k, this.me, ns);
     if (this.step()) yield;
   }

@@ -14,23 +14,54 @@ export const WAIT_OK = 0;
 export const WAIT_NOT_EQUAL = 1;
 export const WAIT_TIMED_OUT = 2;
 
+// Orderings, the kernel's: the last argument of an access; 0 (or none) is the access's default:
+// a load is READ_ONCE, a store WRITE_ONCE (both unordered against other locations), a
+// read-modify-write fully ordered (the kernel's value-returning atomics, xchg and a successful
+// cmpxchg: smp_mb on both sides; a failed cmpxchg orders nothing). Stress runs and the `sc`
+// memory model are sequentially consistent and ignore them; the weak models (weak.ts) do not.
+/** smp_load_acquire, an _acquire read-modify-write: later accesses stay after it */
+export const ACQUIRE = 1;
+/** smp_store_release, a _release read-modify-write: earlier accesses stay before it */
+export const RELEASE = 2;
+/** a _relaxed read-modify-write (atomic_inc, atomic_add, xchg_relaxed, set_bit): no ordering */
+export const RELAXED = 3;
+/** a load whose address came from an earlier load (a page-table walk's next level,
+ *  rcu_dereference's pointer followed): it reads nothing older than what this CPU's earlier
+ *  loads saw (the model orders it after all of them: a dependency on every one) */
+export const ADDR_DEP = 4;
+export type Order = 0 | typeof ACQUIRE | typeof RELEASE | typeof RELAXED | typeof ADDR_DEP;
+
+// Fences (Mem.fence), the kernel's barriers
+export const SMP_MB = 1;
+export const SMP_RMB = 2;
+export const SMP_WMB = 3;
+/** smp_mb__before_atomic / smp_mb__after_atomic: the model makes them smp_mb (the kernel's
+ *  order only the atomic against the rest: the model is stronger, never weaker) */
+export const MB_BEFORE_ATOMIC = 4;
+export const MB_AFTER_ATOMIC = 5;
+export type Fence = typeof SMP_MB | typeof SMP_RMB | typeof SMP_WMB | typeof MB_BEFORE_ATOMIC | typeof MB_AFTER_ATOMIC;
+
 export interface Mem {
-  /** READ_ONCE */
-  load(p: number): number;
+  /** READ_ONCE (ord: ACQUIRE for smp_load_acquire, ADDR_DEP for a dependent load) */
+  load(p: number, ord?: Order): number;
   /** A read that is not an emulated access: a plain read, no scheduling point. For the
    *  checker (the oracle, the race windows), whose reads never steer the model, so a value an
    *  instant old can only make a check miss, never report what did not happen; and for words
    *  that never change while CPUs run (mm->pgd and the depth off s390: pgdOffsetLockless),
    *  where there is nothing to race with. */
   peek(p: number): number;
-  /** WRITE_ONCE */
-  store(p: number, v: number): void;
-  /** cmpxchg: returns the old value */
-  cas(p: number, expect: number, repl: number): number;
-  /** atomic_add_return - d: returns the old value */
-  add(p: number, d: number): number;
+  /** WRITE_ONCE (ord: RELEASE for smp_store_release, rcu_assign_pointer) */
+  store(p: number, v: number, ord?: Order): void;
+  /** cmpxchg: returns the old value (ord: ACQUIRE, RELEASE, RELAXED for the _acquire,
+   *  _release, _relaxed forms) */
+  cas(p: number, expect: number, repl: number, ord?: Order): number;
+  /** atomic_add_return - d: returns the old value (RELAXED: atomic_add, atomic_inc) */
+  add(p: number, d: number, ord?: Order): number;
   /** xchg: returns the old value */
-  xchg(p: number, v: number): number;
+  xchg(p: number, v: number, ord?: Order): number;
+  /** A barrier: nothing under stress and under `sc` (every access is sequentially
+   *  consistent there); orders accesses under the weak memory models. Not a scheduling point. */
+  fence(kind: Fence): void;
   /** Sleeps while *p == v, at most timeoutMs: WAIT_OK, WAIT_NOT_EQUAL or WAIT_TIMED_OUT. */
   wait(p: number, v: number, timeoutMs: number): number;
   /** Wakes up to n waiters on p. */
@@ -123,4 +154,5 @@ export class StressMem implements Mem {
     return this.prng.next();
   }
   point(): void {}
+  fence(): void {}
 }
