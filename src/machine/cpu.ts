@@ -13,7 +13,7 @@ import {
   C_STACK, C_WAKE, C_WANT, G_GP_CTR, G_STAMP, G_VIOLATIONS, G_STOP, type Layout, cpuAddr, CpuState, CB_RING,
 } from './layout.js';
 import type { KnobDef } from './knobs.js';
-import type { Mem } from './mem.js';
+import { ACQUIRE, type Mem, RELEASE, SMP_MB } from './mem.js';
 
 
 export const MAX_VIOLATION_RECORDS = 20;
@@ -173,12 +173,13 @@ export class Cpu {
    *  it is inside an RCU read-side section. */
   block(p: number, v: number, timeoutMs: number): number {
     const m = this.mem;
-    m.store(this.aWaitingOn, p);
-    m.store(this.aState, CpuState.Blocked);
+    // (the CPU's scheduler state: what it did before is done when another CPU sees it asleep)
+    m.store(this.aWaitingOn, p, RELEASE);
+    m.store(this.aState, CpuState.Blocked, RELEASE);
     this.stats[S_BLOCKS.id]++;
     const r = m.wait(p, v, timeoutMs);
-    m.store(this.aState, CpuState.Running);
-    m.store(this.aWaitingOn, -1);
+    m.store(this.aState, CpuState.Running, RELEASE);
+    m.store(this.aWaitingOn, -1, RELEASE);
     return r;
   }
 
@@ -190,8 +191,9 @@ export class Cpu {
   /** Wakes CPUs sleeping on this CPU's C_WAKE (IPI senders, expedited grace periods). */
   wakeWaiters(): void {
     const m = this.mem;
-    if (m.load(this.aWant) !== 0) {
-      m.store(this.aWant, 0);
+    m.fence(SMP_MB); // (wake_up's pairing with set_current_state: the waiter's C_WANT is seen)
+    if (m.load(this.aWant, ACQUIRE) !== 0) {
+      m.store(this.aWant, 0, RELEASE);
       m.add(this.aWake, 1);
       m.notify(this.aWake, 64);
     }

@@ -1,5 +1,6 @@
 // Folio references and pins (include/linux/mm.h, mm/gup.c).
 import type { Cpu } from '../machine/cpu.js';
+import { RELAXED } from '../machine/mem.js';
 import { defineStat } from '../machine/stats.js';
 import { MD_MAPCOUNT, MD_PINCOUNT, MD_REFCOUNT, mdAddr } from '../machine/layout.js';
 import { freeFolio } from './page_alloc.js';
@@ -29,7 +30,7 @@ export function folioRefTryAdd(c: Cpu, head: number, refs: number): boolean {
 
 /** folio_ref_add() / folio_get(): the caller already holds a reference. */
 export function folioRefAdd(c: Cpu, head: number, refs: number): void {
-  c.mem.add(mdAddr(c.L, head, MD_REFCOUNT), refs);
+  c.mem.add(mdAddr(c.L, head, MD_REFCOUNT), refs, RELAXED); // atomic_add: no ordering
 }
 
 /** folio_put_refs(): the last reference frees the folio. */
@@ -54,7 +55,7 @@ export function tryGrabFolioFast(c: Cpu, head: number, refs: number, flags: numb
   if ((flags & FOLL_PIN) === 0) return folioRefTryAdd(c, head, refs);
   if (!isLarge(c, head)) return folioRefTryAdd(c, head, refs * GUP_PIN_COUNTING_BIAS);
   if (!folioRefTryAdd(c, head, refs)) return false;
-  c.mem.add(mdAddr(c.L, head, MD_PINCOUNT), refs);
+  c.mem.add(mdAddr(c.L, head, MD_PINCOUNT), refs, RELAXED); // atomic_add(refs, &folio->_pincount)
   return true;
 }
 
@@ -62,7 +63,7 @@ export function tryGrabFolioFast(c: Cpu, head: number, refs: number, flags: numb
 export function gupPutFolio(c: Cpu, head: number, refs: number, flags: number, vpn: number): void {
   if ((flags & FOLL_PIN) === 0) return folioPutRefs(c, head, refs, vpn);
   if (!isLarge(c, head)) return folioPutRefs(c, head, refs * GUP_PIN_COUNTING_BIAS, vpn);
-  c.mem.add(mdAddr(c.L, head, MD_PINCOUNT), -refs);
+  c.mem.add(mdAddr(c.L, head, MD_PINCOUNT), -refs, RELAXED); // atomic_sub
   folioPutRefs(c, head, refs, vpn);
 }
 

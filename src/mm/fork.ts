@@ -3,6 +3,7 @@
 import { LVL_PGD, LVL_PMD } from '../arch/arch.js';
 import { winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
+import { RELAXED } from '../machine/mem.js';
 import { FANOUT, MM_MMAP_LOCK, MM_PGD, MM_LEVELS, MM_VMA_COUNT, MM_WP_SEQ, PageType, VMA_PRESENT, frameAddr, mmAddr } from '../machine/layout.js';
 import { downWrite, upWrite } from '../sync/rwsem.js';
 import { writeSeqcountBegin, writeSeqcountEnd } from '../sync/seqcount.js';
@@ -40,7 +41,7 @@ function copyPresentPte(c: Cpu, srcPtep: number, dstPtep: number, vpn: number): 
     m.store(dstPtep, a.mkPte(copy, true));
     return true;
   }
-  m.add(mdAddr(c.L, head, MD_MAPCOUNT), 1);
+  m.add(mdAddr(c.L, head, MD_MAPCOUNT), 1, RELAXED); // atomic_inc(&folio->_mapcount)
   folioRefAdd(c, head, 1);
   if (c.bug['fork-no-wrprotect']) {
     // the bug: both mms map the page writable and it stays exclusive: no COW at all

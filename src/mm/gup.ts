@@ -10,6 +10,7 @@ import { LVL_P4D, LVL_PGD, LVL_PMD, LVL_PTE, LVL_PUD } from '../arch/arch.js';
 import { V_PIN_DETACHED, checkGotPage, tableDetached, walkCheckTables, walkEnterTable, walkEntryLive } from '../check/oracle.js';
 import { winReaderClose, winReaderOpen, winWiden } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
+import { ADDR_DEP, RELAXED } from '../machine/mem.js';
 import { defineStat } from '../machine/stats.js';
 import { FANOUT, FANOUT_SHIFT, MD_FLAGS, MD_PINCOUNT, MD_TYPE, PG_DIRTY_TRACKED, MM_MMAP_LOCK, MM_WP_SEQ, PageType, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
 import { localIrqRestore, localIrqSave } from '../sync/irq.js';
@@ -79,7 +80,7 @@ function gupFastPteRange(c: Cpu, pmd: number, pmdp: number, addr: number, end: n
   let ptep = frameAddr(c.L, table, a.index(LVL_PTE, LVL_PGD, addr));
   do {
     winReaderOpen(c, W_GUP_PIN_RECHECK, addr);
-    const pte = m.load(ptep); // ptep_get_lockless()
+    const pte = m.load(ptep, ADDR_DEP); // ptep_get_lockless(): the table came from the pmd read above
     c.trace(EV_PTE, addr, pte);
     if (!walkEntryLive(c, wi, ptep, addr)) return failWin(c, GUP_FAST_TABLE_GONE); // oracle: a freed table, at its first access
     if (!a.ptePresent(pte)) return failWin(c, GUP_FAST_NOT_PRESENT);
@@ -125,7 +126,7 @@ function gupFastPteRange(c: Cpu, pmd: number, pmdp: number, addr: number, end: n
  *  check_vma_flags refuses it. (The bug longterm-write-dirty-tracked lets it through.) */
 function gupFastFolioAllowed(c: Cpu, head: number, flags: number): boolean {
   if ((flags & (FOLL_LONGTERM | FOLL_WRITE)) !== (FOLL_LONGTERM | FOLL_WRITE) || c.bug['longterm-write-dirty-tracked']) return true;
-  return (c.mem.load(mdAddr(c.L, head, MD_FLAGS)) & PG_DIRTY_TRACKED) === 0;
+  return (c.mem.load(mdAddr(c.L, head, MD_FLAGS), ADDR_DEP) & PG_DIRTY_TRACKED) === 0; // (the folio came from the pte)
 }
 
 function fail(c: Cpu, reason: number): boolean {
@@ -186,7 +187,7 @@ function gupFastPmdRange(c: Cpu, pudp: number, pud: number, addr: number, end: n
   // pmd_offset_lockless(pudp, pud, addr): the pmd level is never folded here
   let pmdp = frameAddr(c.L, table, a.index(LVL_PMD, levels, addr));
   do {
-    const pmd = m.load(pmdp); // READ_ONCE
+    const pmd = m.load(pmdp, ADDR_DEP); // pmdp_get_lockless(): the table came from the pud read above
     c.trace(EV_PMD, addr, pmd);
     if (!walkEntryLive(c, wi, pmdp, addr)) return fail(c, GUP_FAST_TABLE_GONE);
     const next = a.addrEnd(LVL_PMD, levels, addr, end);
@@ -212,7 +213,7 @@ function gupFastPudRange(c: Cpu, p4dp: number, p4d: number, addr: number, end: n
   const folded = a.folded(LVL_PUD, levels);
   if (folded && !stackCopy) {
     // a folded pud (s390 3-level), as a folded p4d above: the entry above, read again
-    const pud = a.levelsOfTop === undefined ? p4d : m.load(p4dp);
+    const pud = a.levelsOfTop === undefined ? p4d : m.load(p4dp, ADDR_DEP);
     c.trace(EV_PUD, addr, pud);
     if (a.upperNone(LVL_PUD, pud) || a.upperLeaf(LVL_PUD, pud)) return fail(c, GUP_FAST_NOT_PRESENT);
     return gupFastPmdRange(c, p4dp, pud, addr, end, flags, levels);
@@ -236,7 +237,7 @@ function gupFastPudRange(c: Cpu, p4dp: number, p4d: number, addr: number, end: n
   }
   do {
     if (pudp < c.L.framesBase && pudp !== c.aStack + SP_P4D) return walkedStack(c, pudp, addr);
-    const pud = m.load(pudp);
+    const pud = m.load(pudp, ADDR_DEP); // READ_ONCE(*pudp): an address dependency on the p4d
     c.trace(EV_PUD, addr, pud);
     if (!walkEntryLive(c, wi, pudp, addr)) return fail(c, GUP_FAST_TABLE_GONE);
     const next = a.addrEnd(LVL_PUD, stackCopy ? LVL_PGD : levels, addr, end);
@@ -262,7 +263,7 @@ function gupFastP4dRange(c: Cpu, pgdp: number, pgd: number, addr: number, end: n
     // walker's own copy of the pgd entry, so READ_ONCE(*p4dp) reads the value already read
     // (no access to the table); s390, folding at run time, points into the table and reads
     // the entry again. One entry: it spans the whole range.
-    const p4d = a.levelsOfTop === undefined ? pgd : m.load(pgdp);
+    const p4d = a.levelsOfTop === undefined ? pgd : m.load(pgdp, ADDR_DEP);
     if (a.upperNone(LVL_P4D, p4d)) return fail(c, GUP_FAST_NOT_PRESENT);
     return gupFastPudRange(c, pgdp, p4d, addr, end, flags, levels);
   }
@@ -287,7 +288,7 @@ function gupFastP4dRange(c: Cpu, pgdp: number, pgd: number, addr: number, end: n
   }
   do {
     if (p4dp < c.L.framesBase && p4dp !== c.aStack + SP_PGD) return walkedStack(c, p4dp, addr);
-    const p4d = m.load(p4dp);
+    const p4d = m.load(p4dp, ADDR_DEP); // READ_ONCE(*p4dp): an address dependency on the pgd
     if (!walkEntryLive(c, wi, p4dp, addr)) return fail(c, GUP_FAST_TABLE_GONE);
     // pXd_addr_end_folded(); the bug used the static p4d_addr_end of the 5-level geometry
     const next = a.addrEnd(LVL_P4D, stackCopy ? LVL_PGD : levels, addr, end);
@@ -419,7 +420,7 @@ function followOrFault(c: Cpu, mm: number, vpn: number, flags: number): boolean 
 function grabLocked(c: Cpu, head: number, flags: number): void {
   if ((flags & FOLL_PIN) === 0 || head >= c.L.hugeBase) folioRefAdd(c, head, 1);
   else folioRefAdd(c, head, GUP_PIN_COUNTING_BIAS);
-  if ((flags & FOLL_PIN) !== 0 && head >= c.L.hugeBase) c.mem.add(mdAddr(c.L, head, MD_PINCOUNT), 1);
+  if ((flags & FOLL_PIN) !== 0 && head >= c.L.hugeBase) c.mem.add(mdAddr(c.L, head, MD_PINCOUNT), 1, RELAXED);
 }
 
 /** __get_user_pages_locked(): the slow path, under mmap_lock. Appends to c.pages. */

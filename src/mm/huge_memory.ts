@@ -2,6 +2,7 @@
 // where the kernel holds it.
 import { winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
+import { RELAXED, SMP_WMB } from '../machine/mem.js';
 import { FANOUT, FANOUT_SHIFT, MD_MAPCOUNT, MD_REFCOUNT, frameAddr, mdAddr } from '../machine/layout.js';
 import { spinLock, spinUnlock } from '../sync/spinlock.js';
 import { folioPutRefs } from './folio.js';
@@ -89,6 +90,7 @@ export function __splitHugePmdLocked(c: Cpu, pmdp: number, vpn: number): number 
   const head = a.swpOffset(pmd);
   const base = frameAddr(c.L, table, 0);
   for (let i = 0; i < FANOUT; i++) m.store(base + i, a.mkMigrationEntry(head + i, true));
+  m.fence(SMP_WMB); // "make pte visible before pmd"
   m.store(pmdp, a.mkTableEntry(2, table, levels)); // pmd_populate()
   winWriterClose(c, W_SPLIT_INVALIDATE);
   spinUnlock(c, ptl);
@@ -103,8 +105,8 @@ export function removeMigrationPtes(c: Cpu, table: number, nhead: number, vpn: n
   const ptl = tableLockptr(c.L, frameAddr(c.L, table, 0));
   spinLock(c, ptl);
   folioAddNewAnonRmap(c, nhead, vpn & ~(FANOUT - 1));
-  m.add(mdAddr(c.L, nhead, MD_MAPCOUNT), FANOUT - 1);
-  m.add(mdAddr(c.L, nhead, MD_REFCOUNT), FANOUT - 1);
+  m.add(mdAddr(c.L, nhead, MD_MAPCOUNT), FANOUT - 1, RELAXED); // atomic_add
+  m.add(mdAddr(c.L, nhead, MD_REFCOUNT), FANOUT - 1, RELAXED); // folio_ref_add
   const base = frameAddr(c.L, table, 0);
   for (let i = 0; i < FANOUT; i++) m.store(base + i, a.mkPte(nhead + i, true));
   spinUnlock(c, ptl);

@@ -3,6 +3,7 @@
 import { LVL_PMD } from '../arch/arch.js';
 import { winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
+import { RELAXED } from '../machine/mem.js';
 import { FANOUT, FANOUT_SHIFT, MD_FLAGS, MD_GEN, MM_MMAP_LOCK, PG_TABLE_DETACHED, PageType, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
 import { callRcu } from '../sync/rcu.js';
 import { downRead, downWrite, upRead, upWrite } from '../sync/rwsem.js';
@@ -80,7 +81,7 @@ export function collapseHugePage(c: Cpu, mm: number, vpn: number, deposit: numbe
   }
   // pmdp_collapse_flush(): GUP-fast must not find this table any more...
   const pmdPtl = pmdLock(c, pmdp);
-  const orig = m.xchg(pmdp, a.emptyEntry(LVL_PMD, mmLevels(c, mm)));
+  const orig = m.xchg(pmdp, a.emptyEntry(LVL_PMD, mmLevels(c, mm)), RELAXED); // (arm64: xchg_relaxed; the flush orders it)
   c.strategy.flushTlb(c);
   spinUnlock(c, pmdPtl);
   c.trace(EV_CLEAR_FLUSH, vpn, orig);
@@ -137,8 +138,8 @@ export function zapHugePmd(c: Cpu, mm: number, vpn: number, deposit: number, tlb
   }
   tlbGatherMmu(tlb);
   const ptl = pmdLock(c, pmdp);
-  const old = m.xchg(pmdp, a.emptyEntry(LVL_PMD, mmLevels(c, mm))); // pmdp_huge_get_and_clear_full()
-  const table = m.xchg(deposit, 0); // pgtable_trans_huge_withdraw()
+  const old = m.xchg(pmdp, a.emptyEntry(LVL_PMD, mmLevels(c, mm)), RELAXED); // pmdp_huge_get_and_clear_full()
+  const table = m.xchg(deposit, 0, RELAXED); // pgtable_trans_huge_withdraw() (under the pmd lock)
   if (table > 0) {
     c.trace(EV_FREE_TABLE, table, m.load(mdAddr(c.L, table, MD_GEN)));
     freeTable(c, table); // zap_deposited_table(): pte_free(), no RCU, no flush first
@@ -161,7 +162,7 @@ function clearTablePtes(c: Cpu, ptep0: number, vpn: number, tlb: MmuGather, clea
   const m = c.mem;
   const a = c.arch;
   for (let i = 0; i < FANOUT; i++) {
-    const pte = m.xchg(ptep0 + i, clearTo);
+    const pte = m.xchg(ptep0 + i, clearTo, RELAXED); // ptep_get_and_clear()
     if (!a.ptePresent(pte)) continue;
     const head = folioHead(c.L, a.ptePfn(pte));
     folioRemoveRmap(c, head);
@@ -198,7 +199,7 @@ export function retractPageTables(c: Cpu, mm: number, vpn: number, tlb: MmuGathe
   // the table must read as empty before anybody can find it detached
   if (!c.bug['detached-not-empty']) clearTablePtes(c, ptep0, vpn, tlb, a.emptyPte);
   winWriterOpen(c, W_RETRACT, vpn);
-  m.xchg(pmdp, a.emptyEntry(LVL_PMD, mmLevels(c, mm))); // pmdp_collapse_flush()
+  m.xchg(pmdp, a.emptyEntry(LVL_PMD, mmLevels(c, mm)), RELAXED); // pmdp_collapse_flush(): the flush after it orders it
   c.strategy.flushTlb(c);
   m.store(mdAddr(c.L, table, MD_FLAGS), m.load(mdAddr(c.L, table, MD_FLAGS)) | PG_TABLE_DETACHED);
   c.trace(EV_CLEAR_FLUSH, vpn, pmd);

@@ -8,7 +8,7 @@ import type { Cpu } from '../machine/cpu.js';
 import { MD_TYPE, MM_MMAP_LOCK, PageType, mdAddr, mmAddr } from '../machine/layout.js';
 import { downRead, upRead } from '../sync/rwsem.js';
 import { folioMapcount, folioMaybeDmaPinned, folioPutRefs, folioRefAdd, folioRefCount } from './folio.js';
-import { copyPage, ptepClearFlush } from './memory.js';
+import { copyPage, ptepClearFlush, ptepGetAndClear } from './memory.js';
 import { allocAnonPage } from './page_alloc.js';
 import { entryOffset, pteOffsetMapLock, pteUnmapUnlock } from './pgtable.js';
 import { clearPageAnonExclusive, folioAddKsmRmap, folioRemoveRmap } from './rmap.js';
@@ -57,11 +57,15 @@ function writeProtectPage(c: Cpu, ptep: number, page: number, vpn: number): numb
   winWriterOpen(c, W_KSM_CLEAR_CHECK, vpn);
   // clear and flush first: from here no new GUP-fast pin can be taken through this pte
   // without its re-check failing, and every walker that read it before is accounted for
-  const entry = ptepClearFlush(c, ptep);
+  // (the flush is what orders the clear before the check: ptep_get_and_clear orders nothing)
+  const late = c.bug['ksm-flush-after-check'];
+  const entry = late ? ptepGetAndClear(c, ptep) : ptepClearFlush(c, ptep);
   c.trace(EV_CLEAR_FLUSH, vpn, entry);
   winWiden(c, W_KSM_CLEAR_CHECK);
   // then check the count: any pin taken before the clear shows up here
-  if (!refcountExplained(c, page)) {
+  const explained = refcountExplained(c, page);
+  if (late) c.strategy.flushTlb(c);
+  if (!explained) {
     m.store(ptep, entry); // set_pte_at(mm, addr, ptep, entry): give up, restore
     winWriterClose(c, W_KSM_CLEAR_CHECK);
     return -1;

@@ -2,6 +2,7 @@
 import { LVL_PMD, LVL_PUD } from '../arch/arch.js';
 import { winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
+import { RELAXED } from '../machine/mem.js';
 import { defineStat } from '../machine/stats.js';
 import { FANOUT, FANOUT_SHIFT, MD_FLAGS, MD_GEN, MD_TYPE, PG_DIRTY_TRACKED, MM_MMAP_LOCK, PageType, VMA_PRESENT, dataWords, frameAddr, mdAddr, mmAddr } from '../machine/layout.js';
 import { downRead, downWrite, upRead, upWrite } from '../sync/rwsem.js';
@@ -59,9 +60,16 @@ export function vmNormalPage(c: Cpu, mm: number, vma: number, vpn: number, pte: 
   return folioHead(c.L, pfn);
 }
 
-/** ptep_clear_flush(): clear the pte and flush the TLB; returns the old pte. */
+/** ptep_get_and_clear(): the old pte. No ordering (arm64: xchg_relaxed; x86's xchg is a
+ *  locked instruction, which tso drains the store buffer for). */
+export function ptepGetAndClear(c: Cpu, ptep: number): number {
+  return c.mem.xchg(ptep, c.arch.emptyPte, RELAXED);
+}
+
+/** ptep_clear_flush(): clear the pte and flush the TLB (the flush orders the clear before
+ *  what follows); returns the old pte. */
 export function ptepClearFlush(c: Cpu, ptep: number): number {
-  const old = c.mem.xchg(ptep, c.arch.emptyPte);
+  const old = ptepGetAndClear(c, ptep);
   c.strategy.flushTlb(c);
   return old;
 }
@@ -187,7 +195,7 @@ function zapPmdRange(c: Cpu, mm: number, vma: number, tlb: MmuGather, pmdp: numb
   if (a.pmdNone(pmd)) return;
   if (a.pmdLeaf(pmd)) {
     const ptl = pmdLock(c, pmdp);
-    const old = m.xchg(pmdp, c.arch.emptyEntry(LVL_PMD, mmLevels(c, mm))); // pmdp_huge_get_and_clear_full()
+    const old = m.xchg(pmdp, c.arch.emptyEntry(LVL_PMD, mmLevels(c, mm)), RELAXED); // pmdp_huge_get_and_clear_full() (arm64: xchg_relaxed)
     spinUnlock(c, ptl);
     const head = a.pmdPfn(old);
     folioRemoveRmap(c, head);

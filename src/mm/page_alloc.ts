@@ -8,7 +8,7 @@ import {
   MD_HEAD, MD_LEVEL, MD_MAPCOUNT, MD_NEXT, MD_ORDER, MD_OWNER_MM, MD_PINCOUNT, MD_PREV_VPN, MD_PTL, MD_REFCOUNT, MD_STAMP,
   MD_TYPE, MD_VPN, PageType, dataWords, frameAddr, mdAddr, FANOUT_SHIFT,
 } from '../machine/layout.js';
-import type { Mem } from '../machine/mem.js';
+import { type Mem, RELAXED } from '../machine/mem.js';
 import { spinLock, spinUnlock } from '../sync/spinlock.js';
 
 export const S_OOM = defineStat('oom', 'allocations that found no free frame');
@@ -47,7 +47,7 @@ function freeListPop(c: Cpu, headWord: number, countWord: number): number {
   const pfn = m.load(L.gBase + headWord);
   if (pfn >= 0) {
     m.store(L.gBase + headWord, m.load(mdAddr(L, pfn, MD_NEXT)));
-    m.add(L.gBase + countWord, -1);
+    m.add(L.gBase + countWord, -1, RELAXED); // (zone counters: under zone->lock)
   }
   spinUnlock(c, L.gBase + G_ZONE_LOCK);
   return pfn;
@@ -59,12 +59,12 @@ function freeListPush(c: Cpu, headWord: number, countWord: number, pfn: number):
   spinLock(c, L.gBase + G_ZONE_LOCK);
   m.store(mdAddr(L, pfn, MD_NEXT), m.load(L.gBase + headWord));
   m.store(L.gBase + headWord, pfn);
-  m.add(L.gBase + countWord, 1);
+  m.add(L.gBase + countWord, 1, RELAXED);
   spinUnlock(c, L.gBase + G_ZONE_LOCK);
 }
 
 function initMeta(m: Mem, L: Layout, pfn: number, type: number, mm: number, vpn: number, order: number): void {
-  m.add(mdAddr(L, pfn, MD_GEN), 1);
+  m.add(mdAddr(L, pfn, MD_GEN), 1, RELAXED); // (the emulation's generation: atomic, no ordering)
   m.store(mdAddr(L, pfn, MD_REFCOUNT), 1);
   m.store(mdAddr(L, pfn, MD_MAPCOUNT), 0);
   m.store(mdAddr(L, pfn, MD_PINCOUNT), 0);
@@ -144,13 +144,13 @@ export function freeFolio(c: Cpu, head: number): void {
   if (head >= L.hugeBase) {
     for (let i = FANOUT - 1; i >= 0; i--) {
       m.store(mdAddr(L, head + i, MD_TYPE), PageType.Free);
-      m.add(mdAddr(L, head + i, MD_GEN), 1);
+      m.add(mdAddr(L, head + i, MD_GEN), 1, RELAXED);
     }
     freeListPush(c, G_HUGE_HEAD, G_HUGE_COUNT, head);
     return;
   }
   m.store(mdAddr(L, head, MD_TYPE), PageType.Free);
-  m.add(mdAddr(L, head, MD_GEN), 1);
+  m.add(mdAddr(L, head, MD_GEN), 1, RELAXED);
   freeListPush(c, G_FREE_HEAD, G_FREE_COUNT, head);
 }
 

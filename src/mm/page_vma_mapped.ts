@@ -9,6 +9,7 @@ import { rcuReadLock, rcuReadUnlock } from '../sync/rcu.js';
 import { defineTrace } from '../check/trace.js';
 import { defineWindow, winReaderClose, winReaderOpen, winWiden } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
+import { ADDR_DEP } from '../machine/mem.js';
 import { FANOUT } from '../machine/layout.js';
 import { folioPutRefs, folioRefTryAdd } from './folio.js';
 import { folioHead, isHugeFolioHead } from './page_alloc.js';
@@ -55,7 +56,7 @@ export function pteOffsetMapLockless(c: Cpu, mm: number, vpn: number): number {
   const pmdp = locklessWalkStart(c, mm, vpn);
   if (pmdp < 0) return PTE_MAP_PMD_NONE;
   winReaderOpen(c, W_PTE_MAP, vpn);
-  const pmd = m.load(pmdp); // pmdp_get_lockless()
+  const pmd = m.load(pmdp, ADDR_DEP); // pmdp_get_lockless(): the table came from the walk above
   c.trace(EV_PMD, vpn, pmd);
   let r = PTE_MAP_PMD_NONE;
   if (walkEntryLive(c, c.nrWalk - 1, pmdp, vpn) && !a.pmdNone(pmd) && a.pmdPresent(pmd) && !a.pmdLeaf(pmd)) {
@@ -69,7 +70,7 @@ export function pteOffsetMapLockless(c: Cpu, mm: number, vpn: number): number {
       winWiden(c, W_PTE_MAP); // between the pmd read and the pte read
       const detached = tableDetached(c, table); // oracle: retracted before our pte read?
       const ptep = pteOffsetOfPmd(c, pmd, vpn);
-      const pte = m.load(ptep); // ptep_get()
+      const pte = m.load(ptep, ADDR_DEP); // ptep_get(): the table came from the pmd read
       c.trace(EV_PTE, vpn, pte);
       const live = walkEntryLive(c, wi, ptep, vpn); // oracle: a freed table, at its first access
       if (early) rcuReadLock(c); // (the caller's rcu_read_unlock stays balanced)
@@ -77,7 +78,7 @@ export function pteOffsetMapLockless(c: Cpu, mm: number, vpn: number): number {
         winReaderClose(c, W_PTE_MAP);
         return PTE_MAP_PMD_NONE;
       }
-      if (detached) checkDetachedEmpty(c, table, pte, vpn);
+      if (detached) checkDetachedEmpty(c, table, ptep, pte, vpn);
       if (a.ptePresent(pte)) {
         getPageLockless(c, ptep, pte, pmdp, pmd, vpn);
         r = PTE_MAP_PRESENT;
@@ -105,7 +106,7 @@ export function pmdReadLockless(c: Cpu, mm: number, vpn: number): number {
   const pmdp = locklessWalkStart(c, mm, vpn);
   if (pmdp < 0) return PMD_READ_NONE;
   winReaderOpen(c, W_PMD_LOCKLESS, vpn);
-  const pmd = m.load(pmdp); // pmdp_get_lockless()
+  const pmd = m.load(pmdp, ADDR_DEP); // pmdp_get_lockless(): the table came from the walk above
   c.trace(EV_PMD_LOCKLESS, vpn, pmd);
   const live = walkEntryLive(c, c.nrWalk - 1, pmdp, vpn); // oracle: a freed table, at its first access
   winWiden(c, W_PMD_LOCKLESS);
@@ -134,7 +135,7 @@ export function pmdReadLockless(c: Cpu, mm: number, vpn: number): number {
     r = PMD_READ_CHANGED;
     if (type === PageType.PageTable) {
       const ptep = pteOffsetOfPmd(c, pmd, vpn);
-      const pte = m.load(ptep);
+      const pte = m.load(ptep, ADDR_DEP);
       if (walkEntryLive(c, wi, ptep, vpn)) {
         r = PMD_READ_TABLE;
         if (a.ptePresent(pte)) getPageLockless(c, ptep, pte, pmdp, pmd, vpn);

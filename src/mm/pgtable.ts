@@ -2,6 +2,7 @@
 // walking down with allocation, the split page-table locks, pte_offset_map_lock().
 import { LVL_PGD, LVL_PMD, LVL_PTE } from '../arch/arch.js';
 import type { Cpu } from '../machine/cpu.js';
+import { SMP_WMB } from '../machine/mem.js';
 import {
   FANOUT_SHIFT, FRAME_WORDS, type Layout, MD_PTL, MD_TYPE, MM_LEVELS, PageType, MM_PGD, MM_PTL, frameAddr, mdAddr, mmAddr,
 } from '../machine/layout.js';
@@ -69,7 +70,10 @@ function pxdPopulate(c: Cpu, mm: number, p: number, level: number, vpn: number):
   spinLock(c, lock);
   let v = m.load(p);
   if (a.upperNone(level + 1, v)) {
-    // the table is fully initialized before it becomes reachable (smp_wmb in pmd_install)
+    // pmd_install() / __pud_alloc(): smp_wmb() "so that the pte setup is visible before the
+    // pte is made visible": the zeroed table before the entry a lockless walker follows (its
+    // loads are address-dependent on the entry)
+    m.fence(SMP_WMB);
     v = a.mkTableEntry(level + 1, table, levels);
     m.store(p, v);
     spinUnlock(c, lock);

@@ -1,6 +1,7 @@
 // Reverse-map bookkeeping (mm/rmap.c): mapcount, PG_anon_exclusive, and where a folio is
 // mapped. The vpn/prev-vpn/stamp words are the oracle's record of "mapped here, when".
 import type { Cpu } from '../machine/cpu.js';
+import { RELAXED } from '../machine/mem.js';
 import { MD_FLAGS, MD_MAPCOUNT, MD_PREV_VPN, MD_STAMP, MD_VPN, PG_ANON_EXCLUSIVE, mdAddr } from '../machine/layout.js';
 
 function setMappedAt(c: Cpu, head: number, vpn: number): void {
@@ -14,14 +15,14 @@ function setMappedAt(c: Cpu, head: number, vpn: number): void {
 
 /** folio_add_new_anon_rmap(): a fresh anon folio's first mapping, exclusive to this mm. */
 export function folioAddNewAnonRmap(c: Cpu, head: number, vpn: number): void {
-  c.mem.add(mdAddr(c.L, head, MD_MAPCOUNT), 1);
+  c.mem.add(mdAddr(c.L, head, MD_MAPCOUNT), 1, RELAXED); // atomic_inc(&folio->_mapcount)
   c.mem.store(mdAddr(c.L, head, MD_FLAGS), PG_ANON_EXCLUSIVE);
   setMappedAt(c, head, vpn);
 }
 
 /** folio_add_anon_rmap_pte() for a KSM folio (replace_page): shared, never exclusive. */
 export function folioAddKsmRmap(c: Cpu, head: number, vpn: number): void {
-  c.mem.add(mdAddr(c.L, head, MD_MAPCOUNT), 1);
+  c.mem.add(mdAddr(c.L, head, MD_MAPCOUNT), 1, RELAXED); // atomic_inc(&folio->_mapcount)
   setMappedAt(c, head, vpn);
 }
 

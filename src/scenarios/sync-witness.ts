@@ -7,6 +7,7 @@ import { defineTrace } from '../check/trace.js';
 import { defineViolation } from '../check/violations.js';
 import { defineWindow, winReaderClose, winReaderOpen, winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
+import { ADDR_DEP } from '../machine/mem.js';
 import { localIrqRestore, localIrqSave } from '../sync/irq.js';
 import { rcuReadLock, rcuReadUnlock } from '../sync/rcu.js';
 import { defineScenario } from './scenario.js';
@@ -75,12 +76,12 @@ export const syncWitness = defineScenario({
       if (irq) localIrqSave(c);
       else rcuReadLock(c);
       winReaderOpen(c, W_SYNC_READER, 0);
-      const obj = m.load(s.pub);
-      const gen = m.load(s.gen + obj);
+      const obj = m.load(s.pub); // rcu_dereference()
+      const gen = m.load(s.gen + obj, ADDR_DEP); // (through the pointer: an address dependency)
       c.trace(EV_SYNC, obj, gen);
       if ((gen & 1) === 0) c.violation(V_SYNC_BROKEN, 0, `object ${obj} was already freed when the reader found it published`);
       winWiden(c, W_SYNC_READER);
-      const now = m.load(s.gen + obj);
+      const now = m.load(s.gen + obj, ADDR_DEP);
       if (now !== gen) c.violation(V_SYNC_BROKEN, 0, `object ${obj} freed (gen ${gen} -> ${now}) while a reader that found it was still inside its ${irq ? 'irq-off' : 'RCU'} section`);
       winReaderClose(c, W_SYNC_READER);
       if (irq) localIrqRestore(c);
@@ -102,7 +103,7 @@ export const syncWitness = defineScenario({
       if ((m.load(pGen) & 1) !== 0) return 'pool-busy'; // still live or waiting for its grace period
       s.next = (s.next + 1) % OBJS_PER_WRITER;
       m.add(pGen, 1); // allocate: live
-      const old = m.xchg(s.pub, obj); // unpublish the old object
+      const old = m.xchg(s.pub, obj); // rcu_replace_pointer(): publish the new object (fully ordered xchg), unpublish the old
       winWriterOpen(c, W_SYNC_UPDATE, 0);
       // exactly the table-free path of tlb_finish_mmu: flush, then free by the strategy
       c.strategy.flushTlb(c);

@@ -7,6 +7,7 @@ import type { Cpu } from '../machine/cpu.js';
 import { defineKnob } from '../machine/knobs.js';
 import { defineHist, defineStat } from '../machine/stats.js';
 import { C_IPI_ACK, C_IPI_REQ, C_IRQ_OFF, C_RCU_CTR, C_WAKE, C_WANT, cpuAddr } from '../machine/layout.js';
+import { ACQUIRE, RELEASE, SMP_MB } from '../machine/mem.js';
 
 export const S_IPI_SENT = defineStat('ipiSent', 'IPI broadcasts sent');
 export const S_IPI_TARGETS = defineStat('ipiTargets', 'per-CPU IPI requests posted');
@@ -20,16 +21,21 @@ export const K_IPI_SPIN = defineKnob({
   doc: 'checks an IPI sender makes of a target\'s acknowledgement before it sleeps until woken',
 });
 
-/** local_irq_save(): from here the CPU acks no IPI and holds off any grace period. */
+/** local_irq_save(): from here the CPU acks no IPI and holds off any grace period. The word
+ *  stands for the CPU's interrupt mask, which takes effect at once (an IPI sender's check of it
+ *  and this CPU's next reads are ordered as the hardware orders an interrupt's delivery): a
+ *  full barrier after it, under the weak memory models. */
 export function localIrqSave(c: Cpu): void {
-  if (c.irqDepth++ === 0) c.mem.store(c.aIrqOff, c.mem.load(c.gGpCtr));
+  if (c.irqDepth++ !== 0) return;
+  c.mem.store(c.aIrqOff, c.mem.load(c.gGpCtr, ACQUIRE), RELEASE);
+  c.mem.fence(SMP_MB);
 }
 
 /** local_irq_restore(): irqs back on; take the pending IPI now (flush_tlb_func), and wake a
  *  sleeping IPI sender or expedited grace period waiting on this CPU. */
 export function localIrqRestore(c: Cpu): void {
   if (--c.irqDepth !== 0) return;
-  c.mem.store(c.aIrqOff, 0);
+  c.mem.store(c.aIrqOff, 0, RELEASE);
   handleIpi(c);
   c.wakeWaiters();
 }
@@ -37,10 +43,10 @@ export function localIrqRestore(c: Cpu): void {
 /** The IPI handler: acknowledge every request posted so far. */
 export function handleIpi(c: Cpu): void {
   const m = c.mem;
-  const req = m.load(c.aIpiReq);
+  const req = m.load(c.aIpiReq, ACQUIRE);
   if (req !== c.ipiSeen) {
     c.ipiSeen = req;
-    m.store(c.aIpiAck, req);
+    m.store(c.aIpiAck, req, RELEASE);
     c.stats[S_IPI_HANDLED.id]++;
   }
 }
@@ -52,12 +58,12 @@ export function irqPoint(c: Cpu): void {
   handleIpi(c);
   if (c.rcuNest !== 0) return;
   const m = c.mem;
-  const g = m.load(c.gGpCtr);
+  const g = m.load(c.gGpCtr, ACQUIRE);
   if (g !== c.qsSeen) {
     c.qsSeen = g;
-    m.store(c.aQs, g);
+    m.store(c.aQs, g, RELEASE);
   }
-  if (m.load(c.aWant) !== 0) c.wakeWaiters();
+  if (m.load(c.aWant, ACQUIRE) !== 0) c.wakeWaiters();
 }
 
 /** on_each_cpu_mask(mm_cpumask, flush_tlb_func, wait=1): post a request in every other
@@ -89,7 +95,7 @@ export function ipiBroadcast(c: Cpu): void {
 export function ipiDone(c: Cpu, t: number, req: number): boolean {
   const m = c.mem;
   const L = c.L;
-  return m.load(cpuAddr(L, t, C_IPI_ACK)) - req >= 0 || m.load(cpuAddr(L, t, C_IRQ_OFF)) === 0;
+  return m.load(cpuAddr(L, t, C_IPI_ACK), ACQUIRE) - req >= 0 || m.load(cpuAddr(L, t, C_IRQ_OFF), ACQUIRE) === 0;
 }
 
 function waitIpiAck(c: Cpu, t: number, req: number): void {
@@ -102,8 +108,9 @@ function waitIpiAck(c: Cpu, t: number, req: number): void {
     // we wait with irqs on: take IPIs sent to us meanwhile, or two senders deadlock
     handleIpi(c);
     if (++spins < spinLimit) continue;
-    const w = m.load(aWake);
-    m.store(aWant, 1);
+    const w = m.load(aWake, ACQUIRE);
+    m.store(aWant, 1, RELEASE);
+    m.fence(SMP_MB); // (set_current_state: smp_store_mb, against the target's check of C_WANT)
     // re-check after announcing ourselves: the target checks C_WANT after it acks
     if (ipiDone(c, t, req)) break;
     c.block(aWake, w, WAIT_SLICE_MS);
@@ -114,8 +121,8 @@ function waitIpiAck(c: Cpu, t: number, req: number): void {
  *  grace period g started? */
 export function inOldReader(c: Cpu, t: number, g: number): boolean {
   const m = c.mem;
-  const irq = m.load(cpuAddr(c.L, t, C_IRQ_OFF));
+  const irq = m.load(cpuAddr(c.L, t, C_IRQ_OFF), ACQUIRE);
   if (irq !== 0 && irq - g < 0) return true;
-  const rcu = m.load(cpuAddr(c.L, t, C_RCU_CTR));
+  const rcu = m.load(cpuAddr(c.L, t, C_RCU_CTR), ACQUIRE);
   return rcu !== 0 && rcu - g < 0;
 }

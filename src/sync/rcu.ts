@@ -20,6 +20,7 @@ import {
 } from '../machine/layout.js';
 import { defineChoiceKnob, defineKnob } from '../machine/knobs.js';
 import { WAIT_SLICE_MS, SPIN_LIMIT, handleIpi, inOldReader, irqPoint } from './irq.js';
+import { ACQUIRE, RELEASE, SMP_MB } from '../machine/mem.js';
 
 export const S_GP_SYNC = defineStat('syncRcu', 'synchronize_rcu calls');
 export const S_GP_EXP = defineStat('syncRcuExpedited', 'synchronize_rcu_expedited calls');
@@ -54,20 +55,25 @@ const CB_ENTRIES = CB_RING;
  *  an extended quiescent state (asleep or finished) outside any read-side section. */
 export function passedQs(c: Cpu, t: number, g: number): boolean {
   const m = c.mem;
-  if (m.load(cpuAddr(c.L, t, C_QS_SEQ)) - g >= 0) return true;
+  if (m.load(cpuAddr(c.L, t, C_QS_SEQ), ACQUIRE) - g >= 0) return true;
   if (c.knob(K_RCU_FLAVOR) === RCU_PREEMPT) return !inOldReader(c, t, g);
-  return m.load(cpuAddr(c.L, t, C_STATE)) !== CpuState.Running && !inOldReader(c, t, g);
+  return m.load(cpuAddr(c.L, t, C_STATE), ACQUIRE) !== CpuState.Running && !inOldReader(c, t, g);
 }
 
 /** rcu_read_lock() */
 export function rcuReadLock(c: Cpu): void {
-  if (c.rcuNest++ === 0) c.mem.store(c.aRcuCtr, c.mem.load(c.gGpCtr));
+  if (c.rcuNest++ !== 0) return;
+  c.mem.store(c.aRcuCtr, c.mem.load(c.gGpCtr, ACQUIRE), RELEASE);
+  // (the grace-period machinery reads this word for what the kernel learns from the CPU's
+  // state through IPIs and context switches, themselves full barriers on the CPU: the
+  // section's reads come after the mark)
+  c.mem.fence(SMP_MB);
 }
 
 /** rcu_read_unlock(): the outermost unlock may end a grace period: wake its waiter. */
 export function rcuReadUnlock(c: Cpu): void {
   if (--c.rcuNest !== 0) return;
-  c.mem.store(c.aRcuCtr, 0);
+  c.mem.store(c.aRcuCtr, 0, RELEASE);
   c.wakeWaiters();
 }
 
@@ -75,7 +81,7 @@ function advanceDone(c: Cpu, g: number): void {
   const m = c.mem;
   const p = c.L.gBase + G_GP_DONE;
   for (;;) {
-    const d = m.load(p);
+    const d = m.load(p, ACQUIRE);
     if (d - g >= 0) return;
     if (m.cas(p, d, g) === d) break;
   }
@@ -85,7 +91,7 @@ function advanceDone(c: Cpu, g: number): void {
 function raiseMax(c: Cpu, p: number, v: number): void {
   const m = c.mem;
   for (;;) {
-    const d = m.load(p);
+    const d = m.load(p, ACQUIRE);
     if (d - v >= 0 || m.cas(p, d, v) === d) return;
   }
 }
@@ -94,7 +100,7 @@ function ringDoorbell(c: Cpu): void {
   const m = c.mem;
   const p = c.L.gBase + G_GP_DOORBELL;
   m.add(p, 1);
-  if (m.load(cpuAddr(c.L, c.L.cpus, C_STATE)) === CpuState.Blocked) m.notify(p, 1);
+  if (m.load(cpuAddr(c.L, c.L.cpus, C_STATE), ACQUIRE) === CpuState.Blocked) m.notify(p, 1);
 }
 
 /** synchronize_rcu(): ask the gp worker for a grace period that starts after now, sleep
@@ -104,13 +110,13 @@ export function synchronizeRcu(c: Cpu): void {
   const t0 = m.now();
   c.stats[S_GP_SYNC.id]++;
   if (c.bug['rcu-no-wait']) return;
-  const need = m.load(c.gGpCtr) + 1;
+  const need = m.load(c.gGpCtr, ACQUIRE) + 1;
   raiseMax(c, c.L.gBase + G_GP_REQ, need);
   ringDoorbell(c);
   const pDone = c.L.gBase + G_GP_DONE;
   let spins = 0;
   for (;;) {
-    const d = m.load(pDone);
+    const d = m.load(pDone, ACQUIRE);
     if (d - need >= 0) break;
     if (++spins < SPIN_LIMIT) {
       irqPoint(c);
@@ -145,8 +151,9 @@ function waitReaderExit(c: Cpu, t: number, g: number): void {
   while (inOldReader(c, t, g)) {
     handleIpi(c);
     if (++spins < SPIN_LIMIT) continue;
-    const w = m.load(aWake);
-    m.store(aWant, 1);
+    const w = m.load(aWake, ACQUIRE);
+    m.store(aWant, 1, RELEASE);
+    m.fence(SMP_MB); // (set_current_state: smp_store_mb, against the reader's check of C_WANT)
     // re-check after announcing: the reader checks C_WANT after leaving its section
     if (!inOldReader(c, t, g)) break;
     c.block(aWake, w, WAIT_SLICE_MS);
@@ -158,17 +165,17 @@ export function callRcu(c: Cpu, arg: number): void {
   const m = c.mem;
   const aHead = cpuAddr(c.L, c.id, C_CB_HEAD);
   const aTail = cpuAddr(c.L, c.id, C_CB_TAIL);
-  const tail = m.load(aTail);
+  const tail = m.load(aTail, ACQUIRE);
   // a full ring: wait for the gp worker to run a batch (memory pressure on deferred frees)
-  while (tail - m.load(aHead) >= CB_ENTRIES) {
+  while (tail - m.load(aHead, ACQUIRE) >= CB_ENTRIES) {
     ringDoorbell(c);
-    const h = m.load(aHead);
+    const h = m.load(aHead, ACQUIRE);
     if (tail - h < CB_ENTRIES) break;
     c.block(aHead, h, WAIT_SLICE_MS);
   }
   // the gp worker takes a batch before it starts the grace period that covers it
-  m.store(c.cbAddr(c.id, tail), arg);
-  m.store(aTail, tail + 1);
+  m.store(c.cbAddr(c.id, tail), arg, RELEASE);
+  m.store(aTail, tail + 1, RELEASE);
   c.stats[S_CALL_RCU.id]++;
   const pending = m.add(c.L.gBase + G_RCU_PENDING, 1) + 1;
   raiseMax(c, c.L.gBase + G_RCU_PENDING_MAX, pending);
@@ -180,9 +187,9 @@ export function rcuBarrier(c: Cpu): void {
   const m = c.mem;
   for (let t = 0; t < c.L.cpus; t++) {
     const aHead = cpuAddr(c.L, t, C_CB_HEAD);
-    const tail = m.load(cpuAddr(c.L, t, C_CB_TAIL));
+    const tail = m.load(cpuAddr(c.L, t, C_CB_TAIL), ACQUIRE);
     for (;;) {
-      const h = m.load(aHead);
+      const h = m.load(aHead, ACQUIRE);
       if (h - tail >= 0) break;
       ringDoorbell(c);
       c.block(aHead, h, WAIT_SLICE_MS);
@@ -205,12 +212,12 @@ export function rcuGpKthread(c: Cpu, invoke: (c: Cpu, arg: number) => void): voi
     // G_DRAIN before the queues: it is set after every CPU's last call_rcu, so queues read
     // after it hold them all (read after the queues, a call_rcu made in between was dropped:
     // its frame never freed, a false refcount-leak that explore found)
-    const drain = m.load(L.gBase + G_DRAIN) !== 0;
-    const bell = m.load(pDoorbell);
-    let work = m.load(L.gBase + G_GP_REQ) - m.load(L.gBase + G_GP_DONE) > 0;
+    const drain = m.load(L.gBase + G_DRAIN, ACQUIRE) !== 0;
+    const bell = m.load(pDoorbell, ACQUIRE);
+    let work = m.load(L.gBase + G_GP_REQ, ACQUIRE) - m.load(L.gBase + G_GP_DONE, ACQUIRE) > 0;
     for (let t = 0; t < L.cpus; t++) {
-      tails[t] = m.load(cpuAddr(L, t, C_CB_TAIL));
-      if (tails[t] !== m.load(cpuAddr(L, t, C_CB_HEAD))) work = true;
+      tails[t] = m.load(cpuAddr(L, t, C_CB_TAIL), ACQUIRE);
+      if (tails[t] !== m.load(cpuAddr(L, t, C_CB_HEAD), ACQUIRE)) work = true;
     }
     if (!work) {
       if (drain) return;
@@ -223,9 +230,9 @@ export function rcuGpKthread(c: Cpu, invoke: (c: Cpu, arg: number) => void): voi
     // rcu_gp_fqs_loop: poll every tick until each CPU has passed a quiescent state. Under
     // preemptible RCU a running CPU reports one from its tick (rcu_sched_clock_irq) when the
     // tick lands outside a read-side section: the first poll is a tick after the start
-    if (preempt && !c.bug['rcu-no-wait']) c.block(c.aWake, m.load(c.aWake), tickMs);
+    if (preempt && !c.bug['rcu-no-wait']) c.block(c.aWake, m.load(c.aWake, ACQUIRE), tickMs);
     for (let t = 0; t < L.cpus; t++) {
-      while (!c.bug['rcu-no-wait'] && !passedQs(c, t, g)) c.block(c.aWake, m.load(c.aWake), tickMs);
+      while (!c.bug['rcu-no-wait'] && !passedQs(c, t, g)) c.block(c.aWake, m.load(c.aWake, ACQUIRE), tickMs);
     }
     c.hists[H_GP_WORKER.id].recordValue(Math.round(m.now() - t0));
     c.stats[S_GPS.id]++;
@@ -234,18 +241,18 @@ export function rcuGpKthread(c: Cpu, invoke: (c: Cpu, arg: number) => void): voi
     let n = 0;
     for (let t = 0; t < L.cpus; t++) {
       const aHead = cpuAddr(L, t, C_CB_HEAD);
-      let h = m.load(aHead);
+      let h = m.load(aHead, ACQUIRE);
       while (h !== tails[t]) {
-        invoke(c, m.load(c.cbAddr(t, h)));
+        invoke(c, m.load(c.cbAddr(t, h), ACQUIRE));
         h++;
         // blimit: the softirq gives the CPU back, the rest run at the next tick
         if (++n % blimit === 0 && h !== tails[t]) {
-          m.store(aHead, h);
+          m.store(aHead, h, RELEASE);
           m.notify(aHead, 4);
-          c.block(c.aWake, m.load(c.aWake), tickMs);
+          c.block(c.aWake, m.load(c.aWake, ACQUIRE), tickMs);
         }
       }
-      m.store(aHead, h);
+      m.store(aHead, h, RELEASE);
       m.notify(aHead, 4);
     }
     if (n > 0) {

@@ -1,7 +1,10 @@
 // struct rw_semaphore (mmap_lock): a reader count, a writer bit and a waiters bit in one
-// word. Waiters spin a bounded number of times, then sleep on the word.
+// word. Waiters spin a bounded number of times, then sleep on the word. The kernel's
+// orderings: taking it is an acquire (atomic_long_try_cmpxchg_acquire), dropping it a release
+// (atomic_long_add_return_release, atomic_long_fetch_add_release).
 import type { Cpu } from '../machine/cpu.js';
 import { SPIN_LIMIT, WAIT_SLICE_MS, irqPoint } from './irq.js';
+import { ACQUIRE, RELEASE } from '../machine/mem.js';
 
 const WRITER = 1 << 30;
 const WAITERS = 1 << 29;
@@ -18,9 +21,9 @@ function sleepOn(c: Cpu, p: number, v: number): void {
 export function downRead(c: Cpu, p: number): void {
   const m = c.mem;
   for (let spins = 0; ; ) {
-    const v = m.load(p);
+    const v = m.load(p, ACQUIRE);
     if ((v & WRITER) === 0) {
-      if (m.cas(p, v, v + 1) === v) return;
+      if (m.cas(p, v, v + 1, ACQUIRE) === v) return;
       continue;
     }
     if (++spins < SPIN_LIMIT) irqPoint(c);
@@ -31,7 +34,7 @@ export function downRead(c: Cpu, p: number): void {
 /** up_read() */
 export function upRead(c: Cpu, p: number): void {
   const m = c.mem;
-  const v = m.add(p, -1) - 1;
+  const v = m.add(p, -1, RELEASE) - 1;
   if ((v & COUNT) === 0 && (v & WAITERS) !== 0 && m.cas(p, v, v & ~WAITERS) === v) m.notify(p, 1 << 30);
 }
 
@@ -39,9 +42,9 @@ export function upRead(c: Cpu, p: number): void {
 export function downWrite(c: Cpu, p: number): void {
   const m = c.mem;
   for (let spins = 0; ; ) {
-    const v = m.load(p);
+    const v = m.load(p, ACQUIRE);
     if ((v & (WRITER | COUNT)) === 0) {
-      if (m.cas(p, v, v | WRITER) === v) return;
+      if (m.cas(p, v, v | WRITER, ACQUIRE) === v) return;
       continue;
     }
     if (++spins < SPIN_LIMIT) irqPoint(c);
@@ -52,5 +55,5 @@ export function downWrite(c: Cpu, p: number): void {
 /** up_write() */
 export function upWrite(c: Cpu, p: number): void {
   const m = c.mem;
-  if ((m.xchg(p, 0) & WAITERS) !== 0) m.notify(p, 1 << 30);
+  if ((m.xchg(p, 0, RELEASE) & WAITERS) !== 0) m.notify(p, 1 << 30);
 }

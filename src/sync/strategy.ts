@@ -2,6 +2,7 @@
 // how a TLB flush treats lockless walkers, and how an unlinked page table is freed.
 // Scenarios are written once against this record and pick it with --strategy.
 import type { Cpu } from '../machine/cpu.js';
+import { SMP_MB } from '../machine/mem.js';
 import { defineStat } from '../machine/stats.js';
 import { freeTable } from '../mm/page_alloc.js';
 import { ipiBroadcast } from './irq.js';
@@ -39,6 +40,10 @@ export function freeTableAfterGp(c: Cpu, pfn: number): void {
 
 function tlbiBroadcast(c: Cpu): void {
   c.stats[S_TLBI.id]++;
+  // arm64 __flush_tlb_*: dsb(ishst); tlbi; dsb(ish): the flush is a full barrier (what
+  // write_protect_page() and collapse_huge_page() rely on to check the refcount after the
+  // clear); the IPI flush orders by its fully ordered request post
+  c.mem.fence(SMP_MB);
 }
 
 export const STRATEGIES: Record<StrategyName, Strategy> = {
