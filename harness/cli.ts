@@ -18,6 +18,7 @@ import { runSweep } from './sweep.js';
 import { dirname, basename } from 'node:path';
 import { BadInput, type RawRunArgs, intOpt, resolveRunConfig } from './config.js';
 import { runExplore, runReplay } from './explore.js';
+import { runLitmusCommand } from './litmus.js';
 import { runLimits } from './limits.js';
 import { listScenarios } from './list.js';
 import { makeLogger } from './log.js';
@@ -154,10 +155,11 @@ await cli
       .option('format', { type: 'string', describe: 'the table on stdout: text (default) | md | csv | json' })
       .option('rcu', { type: 'string', describe: 'RCU flavors, comma-separated: preempt (default) | nonpreempt; every row under each' })
       .option('unwidened', { type: 'boolean', describe: 'also run every row once with the scenario\'s widening off (--widen none): overlaps per second widened -> not, and whether each bug is caught without widening' })
+      .option('memory', { type: 'string', describe: 'memory models, e.g. sc,tso,lkmm: instead of the campaign, the barrier matrix: every ordering the model can take away (a barrier bug) explored under each, needed (found) or not needed (clean in 10,000 executions)' })
       .option('json', { type: 'boolean' }),
     (a) => guarded(() => runCampaign({ rcu: a.rcu, unwidened: Boolean(a.unwidened),
       duration: a.duration, bugTimeout: a.bugTimeout, scenarios: a.scenario, selftests: a.selftests, out: a.out, repeat: a.repeat,
-      budget: a.budget, junit: a.junit, failFast: Boolean(a.failFast), explore: a.explore, format: a.format, json: Boolean(a.json),
+      budget: a.budget, junit: a.junit, failFast: Boolean(a.failFast), explore: a.explore, format: a.format, json: Boolean(a.json), memory: a.memory,
     }, log, interruptible().signal)))
   .command('sweep', 'one scenario over strategies x readers x writers x widen: one JSON + one HTML report', (y) =>
     y.option('scenario', { type: 'string', demandOption: true })
@@ -201,11 +203,19 @@ await cli
       .option('exhaustive', { type: 'boolean', describe: 'every schedule of the instance up to --max-preemptions (default 2), depth-first with partial-order reduction; one operation a CPU unless --reader-ops/--writer-ops; --duration 60s unless --runs or --duration' })
       .option('instances', { type: 'string', describe: 'with --exhaustive: exhaust seeds seed, seed+1, ... this many instances (default 1)' })
       .option('executor', { type: 'string', describe: 'sequential (default: every CPU on one thread, generators) | workers (a worker thread a CPU: the reference)' })
+      .option('memory', { type: 'string', describe: 'memory model: sc (default: sequentially consistent) | tso (x86: store buffers) | lkmm (as weak as arm64 within the kernel\'s memory model); weak models on the sequential executor' })
       .option('json', { type: 'boolean' }),
-    (a) => guarded(() => runExplore({ ...rawArgs(a), sched: a.sched, depth: a.depth, runs: a.runs, maxPreemptions: a.maxPreemptions, preempt: a.preempt, readerOps: a.readerOps, writerOps: a.writerOps, minimize: a.minimize, keepGoing: a.keepGoing, exhaustive: a.exhaustive, instances: a.instances, executor: a.executor, out: a.out, json: Boolean(a.json) }, log, interruptible().signal)))
+    (a) => guarded(() => runExplore({ ...rawArgs(a), sched: a.sched, depth: a.depth, runs: a.runs, maxPreemptions: a.maxPreemptions, preempt: a.preempt, readerOps: a.readerOps, writerOps: a.writerOps, minimize: a.minimize, keepGoing: a.keepGoing, exhaustive: a.exhaustive, instances: a.instances, executor: a.executor, memory: a.memory, out: a.out, json: Boolean(a.json) }, log, interruptible().signal)))
   .command('replay <file>', 'the recorded schedule of an explore result again: the same violation (exit 1), or exit 2 if it no longer applies', (y) =>
     y.positional('file', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }),
     (a) => guarded(() => runReplay(String(a.file), Boolean(a.json))))
+  .command('litmus <paths..>', 'C litmus tests (the kernel\'s tools/memory-model format) run exhaustively on the emulated primitives under each memory model: outcomes, verdict, agreement with the stated result', (y) =>
+    y.positional('paths', { type: 'string', array: true, demandOption: true, describe: '.litmus files or folders (searched recursively)' })
+      .option('memory', { type: 'string', describe: 'memory models, comma-separated: sc | tso | lkmm (default lkmm)' })
+      .option('format', { type: 'string', describe: 'text (default) | md | json' })
+      .option('max-executions', { type: 'string', describe: 'give up on a test after this many executions (reported unsupported; default 5000000)' })
+      .option('json', { type: 'boolean' }),
+    (a) => guarded(() => runLitmusCommand({ paths: (a.paths as string[]).map(String), memory: a.memory, format: a.format, json: Boolean(a.json), maxExecutions: a.maxExecutions }, interruptible().signal)))
   .command('selftest', 'the kernel\'s cow.c and gup_longterm.c cases on the model: each once (PASS / FAIL / SKIP, and the model changes each fails under), then all of them under stress', (y) =>
     y.option('bug', { type: 'string', array: true, describe: 'run them under a model change (a kernel-selftests bug switch): the cases it breaks FAIL' })
       .option('stress', { type: 'string', describe: 'then the kernel-selftests scenario this long, every reader CPU running the cases at once (default 3s; 0: none)' })
@@ -223,7 +233,7 @@ await cli
       .option('baseline', { type: 'string', describe: 'DIR: a checkout of another build (dist/ built) whose bench runs first, for before and after in one run' }),
     (a) => guarded(() => runBench({ json: Boolean(a.json), time: a.time, baseline: a.baseline }, log)))
   .option('log-json', { type: 'boolean', global: true, describe: 'log to stderr as JSON lines (default: readable lines)' })
-  .demandCommand(1, 'give a command: list, run, explore, replay, sweep, report, compare, campaign, selftest, limits, bench')
+  .demandCommand(1, 'give a command: list, run, explore, replay, litmus, sweep, report, compare, campaign, selftest, limits, bench')
   .strict()
   .fail((msg, err) => {
     if (err && !(err instanceof BadInput)) {
