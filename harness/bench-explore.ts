@@ -7,6 +7,7 @@ import { SCENARIOS, scenarioById } from '../src/scenarios/index.js';
 import { ControlledMachine, EXECUTORS, type ExecutorName } from './executor.js';
 import { exhaust } from './exhaustive.js';
 import { resolveExplore } from './explore.js';
+import { MEMORY_MODELS, type MemoryModel } from '../src/machine/weak.js';
 
 export interface Rate {
   runsPerSec: number;
@@ -30,11 +31,14 @@ export interface ControlledBench {
   /** explore --exhaustive (at most 2 preemptions, one operation a CPU) on sync-locks' instance,
    *  seed 1: schedules (and paths cut by sleep sets) a second, for the time given */
   exhaustive: { scenario: string; schedulesPerSec: number; pathsPerSec: number; sequential: boolean };
+  /** the headline workload (ksm-merge, random scheduling, sequential executor) under each
+   *  memory model: what store buffers and message histories cost */
+  memory: ({ memory: MemoryModel } & Rate)[];
 }
 
 /** Executions of `scenario`'s explore instance for about ms on one executor (after a warm-up). */
-async function rate(scenario: string, sched: 'pct' | 'random', executor: ExecutorName, ms: number): Promise<Rate> {
-  const { cfg, o } = resolveExplore({ scenario, sched, seed: 1 });
+async function rate(scenario: string, sched: 'pct' | 'random', executor: ExecutorName, ms: number, memory: MemoryModel = 'sc'): Promise<Rate> {
+  const { cfg, o } = resolveExplore({ scenario, sched, seed: 1, memory });
   const cm = new ControlledMachine(cfg, scenarioById(scenario)!, executor);
   await cm.start();
   try {
@@ -67,12 +71,14 @@ export async function controlledBench(ms: number, perScenarioMs: number): Promis
   const random = await sideBySide('ksm-merge', 'random', ms);
   const scenarios: ControlledBench['scenarios'] = [];
   for (const s of SCENARIOS) scenarios.push({ scenario: s.id, ...(await sideBySide(s.id, 'pct', perScenarioMs)) });
+  const memory: ControlledBench['memory'] = [];
+  for (const m of MEMORY_MODELS) memory.push({ memory: m, ...(await rate('ksm-merge', 'random', 'sequential', ms, m)) });
   const x = resolveExplore({ scenario: 'sync-locks', exhaustive: true, seed: 1 });
   const cm = new ControlledMachine(x.cfg, scenarioById('sync-locks')!);
   await cm.start();
   try {
     const r = await exhaust(cm, x.o, { seed: 1, maxPreemptions: x.o.maxPreemptions, runs: null, durationMs: ms });
-    return { pct, random, scenarios, exhaustive: { scenario: 'sync-locks', schedulesPerSec: Math.round(r.schedules / r.seconds), pathsPerSec: Math.round((r.schedules + r.pruned) / r.seconds), sequential: true } };
+    return { pct, random, scenarios, memory, exhaustive: { scenario: 'sync-locks', schedulesPerSec: Math.round(r.schedules / r.seconds), pathsPerSec: Math.round((r.schedules + r.pruned) / r.seconds), sequential: true } };
   } finally {
     await cm.stop();
   }

@@ -384,6 +384,7 @@ export async function runBench(o: { json: boolean; time?: unknown; baseline?: un
     row('ksm-merge, random (a switch nearly every step)', controlled.random),
     ...controlled.scenarios.map((x) => row(`${x.scenario}, pct`, x)),
   ], [false, true, true, true]) + '\n');
+  process.stdout.write(`explore --memory (ksm-merge, random, sequential): ${controlled.memory.map((x) => `${x.memory} ${fmtInt(x.runsPerSec)} executions/s, ${fmtInt(x.stepsPerSec)} steps/s`).join('; ')}\n`);
   process.stdout.write(`explore --exhaustive (${controlled.exhaustive.scenario}, at most 2 preemptions): ${fmtInt(controlled.exhaustive.schedulesPerSec)} schedules/s (${fmtInt(controlled.exhaustive.pathsPerSec)} paths/s with those sleep sets cut)\n`);
   if (res.baseline) {
     const b = res.baseline;

@@ -6,7 +6,8 @@ import type { Scenario } from '../src/scenarios/scenario.js';
 import type { StrategyName } from '../src/sync/strategy.js';
 import { K_RCU_FLAVOR } from '../src/sync/rcu.js';
 import { BadInput, knobValue, listOpt, parseDuration, requireScenario, resolveRunConfig } from './config.js';
-import { exploreToFile, replayFailure, resolveExplore } from './explore.js';
+import { exploreToFile, memoryOpt, replayFailure, resolveExplore } from './explore.js';
+import type { MemoryModel } from '../src/machine/weak.js';
 import { CAMPAIGN_SCHEMA } from './files.js';
 import type { Logger } from './log.js';
 import { durationArg, rerunCommand, writeJunit } from './junit.js';
@@ -63,6 +64,8 @@ export interface CampaignRow {
   bug: string | null;
   /** fixed: clean | DIRTY; bug: caught | MISSED; ERROR when the harness failed */
   status: 'clean' | 'DIRTY' | 'caught' | 'MISSED' | 'ERROR';
+  /** a missing barrier (BugDef.memory): explored under this memory model, not run under stress */
+  memory?: MemoryModel;
   expected: boolean;
   kinds: string[];
   expectKinds: string[];
@@ -131,6 +134,8 @@ export interface CampaignOptions {
   format?: unknown;
   /** also run every row once with the scenario's widening off (--widen none) */
   unwidened?: boolean;
+  /** memory models (--memory sc,tso,lkmm): the barrier matrix instead of the campaign */
+  memory?: unknown;
   /** RCU flavors (--rcu preempt,nonpreempt): every row under each (default: the knob's default) */
   rcu?: unknown;
   json: boolean;
@@ -214,6 +219,19 @@ export function rowOf(job: Job, r: RunResults, path: string | null): CampaignRow
   };
 }
 
+/** The row of a missing-barrier bug (BugDef.memory): its exploration under the weak memory
+ *  model is its detection (stress runs are sequentially consistent). */
+function weakRow(job: Job, cell: ExploreCell, memory: MemoryModel): CampaignRow {
+  const expectKinds = (job.s.bugs[job.bug!].expectKinds ?? []).map((k) => k.name);
+  const caught = cell.found && cell.replayVerified && expectKinds.includes(cell.kind!);
+  return {
+    scenario: job.s.id, strategy: job.strategy, rcu: job.rcu, bug: job.bug, status: caught ? 'caught' : 'MISSED', expected: caught, kinds: cell.kind ? [cell.kind] : [], expectKinds,
+    firstViolationMs: null, firstViolationRuns: [], readerOps: 0, durationMs: Math.round(cell.seconds * 1000), runId: `explore --memory ${memory}`, results: null, bound: null, overlaps: 0,
+    nearMisses: 0, seeds: [1], runMs: [], wallMs: Math.round(cell.seconds * 1000), explore: cell, memory,
+    failure: caught ? null : { run: 0, detail: cell.found ? `found ${cell.kind}, replayed ${cell.replays}/${REPLAYS}` : `not found under --memory ${memory} in ${cell.executions} executions` },
+  };
+}
+
 /** Folds repeat `k` into its row: a bug must be caught by every repeat, a fixed form clean in
  *  every one; a fixed form's evidence is over all of them (the bound 3/N over their N
  *  overlaps together). */
@@ -265,7 +283,7 @@ export function campaignTable(rows: CampaignRow[]): Table {
   return {
     head,
     rows: rows.map((r) => [
-      r.scenario, r.strategy, r.rcu ?? '-', r.bug ?? '(fixed)', r.status, r.kinds.join(',') || '-',
+      r.scenario, r.strategy, r.rcu ?? '-', r.bug ?? '(fixed)', r.memory ? `${r.status} (${r.memory})` : r.status, r.kinds.join(',') || '-',
       r.firstViolationMs === null ? '-' : `${r.firstViolationMs.toFixed(1)} ms`, String(r.seeds.length),
       fmtInt(r.readerOps), `${(r.durationMs / 1000).toFixed(1)} s`, evidenceCell(r), ...(unwidened ? [unwidenedCell(r)] : []), ...(explored ? [cell(r)] : []),
     ]),
@@ -275,9 +293,9 @@ export function campaignTable(rows: CampaignRow[]): Table {
 
 /** The bug under the controlled executor: default scheduler, no widening, seed 1, for at
  *  most ms; a schedule it finds is replayed and must give the same violation. */
-async function exploreCell(scenario: string, strategy: StrategyName, rcu: string, bug: string, ms: number, log: Logger): Promise<ExploreCell> {
-  const { cfg, o } = resolveExplore({ scenario, strategy, rcu, bug, seed: 1 });
-  const f = await exploreToFile(cfg, o, { runs: null, durationMs: ms, keepGoing: false, minimizeMs: Math.min(3000, ms / 4) }, log);
+async function exploreCell(scenario: string, strategy: StrategyName, rcu: string, bug: string | null, ms: number, log: Logger, memory: MemoryModel = 'sc', runs: number | null = null): Promise<ExploreCell> {
+  const { cfg, o } = resolveExplore({ scenario, strategy, rcu, bug: bug ?? undefined, seed: 1, memory });
+  const f = await exploreToFile(cfg, o, { runs, durationMs: runs === null ? ms : null, keepGoing: false, minimizeMs: Math.min(3000, ms / 4) }, log);
   const x = f.failure;
   const replays = x ? (await replayFailure(f, requireScenario(scenario), REPLAYS)).reproduced : 0;
   return {
@@ -384,7 +402,82 @@ function printCampaign(summary: CampaignResults, path: string, junit: string | n
   process.stdout.write(`campaign: ${path}\nreport:   ${summary.report}\n${junit === null ? '' : `junit:    ${junit}\n`}`);
 }
 
+/** campaign --memory: one cell of the barrier matrix. */
+export interface MatrixCell {
+  scenario: string;
+  strategy: StrategyName;
+  /** null: the fixed form (nothing taken away: clean under every model) */
+  bug: string | null;
+  memory: MemoryModel;
+  /** the ordering is needed under this model: taking it away was found */
+  needed: boolean;
+  /** what the bug's declaration says (BugDef.memory) */
+  expected: boolean;
+  cell: ExploreCell;
+}
+
+/** EXPLORE executions per cell of the barrier matrix (the issue's fixed-form count) */
+export const MATRIX_RUNS = 10_000;
+
+/** `campaign --memory sc,tso,lkmm`: every ordering the model can take away (a bug declared
+ *  with BugDef.memory) explored under each memory model: needed (found, after how many
+ *  executions, the schedule replayed) or not needed (clean in MATRIX_RUNS executions). Exit 1
+ *  where that is not what the declaration says. */
+export async function runMemoryMatrix(o: CampaignOptions, models: readonly MemoryModel[], log: Logger, signal: AbortSignal): Promise<number> {
+  const only = o.scenarios === undefined ? null : ([] as string[]).concat(o.scenarios as string[]).map((x) => requireScenario(x).id);
+  const format = parseFormat(o.format, o.json);
+  const cells: MatrixCell[] = [];
+  const started = performance.now();
+  for (const s of SCENARIOS.filter((x) => !only || only.includes(x.id))) {
+    // the fixed form (every ordering in place) under each strategy: clean under every model
+    for (const strategy of s.strategies) {
+      for (const memory of models) {
+        if (signal.aborted) break;
+        const cell = await exploreCell(s.id, strategy, K_RCU_FLAVOR.choices![K_RCU_FLAVOR.value], null, 0, log, memory, MATRIX_RUNS);
+        cells.push({ scenario: s.id, strategy, bug: null, memory, needed: cell.found, expected: false, cell });
+      }
+    }
+    for (const [name, b] of Object.entries(s.bugs)) {
+      if (!b.memory) continue;
+      const strategy = (b.strategies ?? s.strategies)[0];
+      for (const memory of models) {
+        if (signal.aborted) break;
+        const cell = await exploreCell(s.id, strategy, K_RCU_FLAVOR.choices![K_RCU_FLAVOR.value], name, 0, log, memory, MATRIX_RUNS);
+        cells.push({ scenario: s.id, strategy, bug: name, memory, needed: cell.found, expected: b.memory.includes(memory), cell });
+      }
+    }
+  }
+  const ok = !signal.aborted && cells.every((c) => c.needed === c.expected && (!c.needed || c.cell.replayVerified));
+  const file = writeJsonAtomic(o.out === undefined ? 'results' : String(o.out), `memory-matrix.${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}.json`, { schema: 'gupstress/memory-matrix@1', host: hostInfo(), models, cells, ok });
+  if (format === 'json') {
+    process.stdout.write(JSON.stringify({ models, cells, ok }, null, 2) + '\n');
+    return ok ? 0 : 1;
+  }
+  const keys = [...new Set(cells.map((c) => `${c.scenario}\t${c.strategy}\t${c.bug ?? ''}`))];
+  const t: Table = {
+    head: ['scenario', 'strategy', 'the ordering taken away (bug)', ...models.map((m) => `--memory ${m}`)],
+    rows: keys.map((k) => {
+      const [scenario, strategy, bug] = k.split('\t');
+      return [scenario, strategy, bug || 'fixed (none)', ...models.map((m) => {
+        const c = cells.find((x) => x.scenario === scenario && x.strategy === strategy && (x.bug ?? '') === bug && x.memory === m);
+        if (!c) return '-';
+        const mark = c.needed === c.expected ? '' : ' UNEXPECTED';
+        if (c.bug === null) return c.needed ? `DIRTY: ${c.cell.kind} in ${fmtInt(c.cell.executions)}` : `clean in ${fmtInt(c.cell.executions)}`;
+        return c.needed ? `needed: ${c.cell.kind} in ${fmtInt(c.cell.executions)}${c.cell.replayVerified ? '' : ' (replay FAILED)'}${mark}` : `not needed: clean in ${fmtInt(c.cell.executions)}${mark}`;
+      })];
+    }),
+  };
+  process.stdout.write(renderTable(t, format, commandLine()) + '\n');
+  process.stdout.write(`${cells.filter((c) => c.needed === c.expected).length}/${cells.length} cells as declared; ${Math.round((performance.now() - started) / 1000)} s; ${file}\n`);
+  return ok ? 0 : 1;
+}
+
 export async function runCampaign(o: CampaignOptions, log: Logger, signal: AbortSignal): Promise<number> {
+  if (o.memory !== undefined) {
+    const models = listOpt(o.memory).map((m) => memoryOpt(m));
+    if (models.length === 0) throw new BadInput('--memory takes memory models, e.g. sc,tso,lkmm');
+    return runMemoryMatrix(o, models, log, signal);
+  }
   const out = o.out === undefined ? 'results' : String(o.out);
   const format = parseFormat(o.format, o.json);
   const repeat = o.repeat === undefined ? 1 : Number(o.repeat);
@@ -404,6 +497,18 @@ export async function runCampaign(o: CampaignOptions, log: Logger, signal: Abort
   const rows: CampaignRow[] = [];
   for (const [i, job] of jobs.entries()) {
     if (signal.aborted) break;
+    const weak = job.bug === null ? undefined : job.s.bugs[job.bug].memory;
+    if (weak !== undefined) {
+      // a missing barrier: stress (sequentially consistent) cannot show it; explored under the
+      // first memory model it shows under
+      const cell = await exploreCell(job.s.id, job.strategy, job.rcu, job.bug, exploreMs ?? PARALLEL_EXPLORE_MS, log, weak[0]);
+      if (signal.aborted && !cell.found) break;
+      const row = weakRow(job, cell, weak[0]);
+      rows.push(row);
+      log.info({ scenario: row.scenario, strategy: row.strategy, bug: row.bug, memory: weak[0], status: row.status }, `campaign ${i + 1}/${jobs.length}`);
+      if (stopsCampaign(row, Boolean(o.failFast))) break;
+      continue;
+    }
     const row = await runJob(job, i, repeat, limits, runsDir, log, signal, Boolean(o.unwidened));
     if (row === null) break;
     const parallel = row.bug !== null && job.s.bugs[row.bug].needsParallelism !== undefined;

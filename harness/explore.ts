@@ -13,6 +13,7 @@ import { type Scenario, roleCounters, windowPairs } from '../src/scenarios/scena
 import { BadInput, type RawRunArgs, type RunConfig, intOpt, listOpt, parseDuration, resolveRunConfig } from './config.js';
 import { ControlledMachine, EXECUTORS, type Execution, type ExecutorName, type ExploreOptions, modelId } from './executor.js';
 import { type ExhaustiveSummary, exhaustInstances } from './exhaustive.js';
+import { MEMORY_MODELS, type MemoryModel } from '../src/machine/weak.js';
 import type { Logger } from './log.js';
 import { minFramesToBoot, registryNames } from './machine.js';
 import { hostInfo, writeJsonAtomic } from './results.js';
@@ -63,7 +64,7 @@ export async function minimize(cm: ControlledMachine, ex: Execution, o: ExploreO
     for (let at = 0; at < runs.length / 2 && performance.now() - t0 < budgetMs; ) {
       const cand = [...runs.slice(0, 2 * at), ...runs.slice(2 * (at + chunk))];
       if (cand.length === runs.length || cand.length === 0) break;
-      const r = await cm.execute(ex.seed, { ...o, sched: 'replay', maxPreemptions: -1 }, { replay: { schedule: scheduleFromRuns(cand), jumps: [], lenient: true } });
+      const r = await cm.execute(ex.seed, { ...o, sched: 'replay', maxPreemptions: -1 }, { replay: { schedule: scheduleFromRuns(cand), jumps: [], lenient: true, weak: weakChoices(best) } });
       const shorter = r.aborted === null && r.violations.some((v) => v.kind === kind) ? scheduleRuns(r.schedule.subarray(0, lastStepOf(r, kind) + 1)) : null;
       // progress: fewer context switches, none later in the schedule
       if (shorter !== null && shorter.length < runs.length && lastStepOf(r, kind) <= lastStepOf(best, kind)) {
@@ -81,7 +82,7 @@ export async function minimize(cm: ControlledMachine, ex: Execution, o: ExploreO
       const mid = (lo + hi) >> 1;
       const cand = [...runs];
       cand[2 * i + 1] = mid;
-      const r = await cm.execute(ex.seed, { ...o, sched: 'replay', maxPreemptions: -1 }, { replay: { schedule: scheduleFromRuns(cand), jumps: [], lenient: true } });
+      const r = await cm.execute(ex.seed, { ...o, sched: 'replay', maxPreemptions: -1 }, { replay: { schedule: scheduleFromRuns(cand), jumps: [], lenient: true, weak: weakChoices(best) } });
       if (r.aborted === null && r.violations.some((v) => v.kind === kind) && lastStepOf(r, kind) < lastStepOf(best, kind)) {
         best = r;
         hi = mid;
@@ -90,6 +91,14 @@ export async function minimize(cm: ControlledMachine, ex: Execution, o: ExploreO
     runs = scheduleRuns(best.schedule.subarray(0, lastStepOf(best, kind) + 1));
   }
   return best;
+}
+
+/** An execution's weak-memory choices in order, up to step `upTo` (what a replay follows;
+ *  under sc none). */
+export function weakChoices(ex: Execution, upTo = Infinity): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < ex.weak.length && ex.weak[i] <= upTo; i += 3) out.push(ex.weak[i + 1]);
+  return out;
 }
 
 function switches(s: ArrayLike<number>): number {
@@ -159,6 +168,8 @@ export interface ExploreFile {
     schedule: number[];
     /** the clock's jumps up to the violation, [step, clock, ...] */
     clockJumps: number[];
+    /** the weak-memory choices up to the violation, in order (explore.memory tso, lkmm) */
+    weak?: number[];
     stepsBefore: number;
     stepsAfter: number;
     switchesBefore: number;
@@ -183,6 +194,7 @@ export interface ExploreArgs extends RawRunArgs {
   exhaustive?: unknown;
   instances?: unknown;
   executor?: unknown;
+  memory?: unknown;
 }
 
 /** How an exploration runs: how many executions or how long, what it does at a violation,
@@ -242,9 +254,18 @@ function exhaustiveOps(sc: Scenario | undefined, bugs: readonly string[], role: 
   return Math.max(1, ...bugs.map((b) => sc?.bugs[b]?.exhaustiveOps?.[role] ?? 1));
 }
 
+/** --memory: one memory model (default sc). */
+export function memoryOpt(v: unknown): MemoryModel {
+  const m = v === undefined ? 'sc' : String(v);
+  if (!(MEMORY_MODELS as readonly string[]).includes(m)) throw new BadInput(`--memory is ${MEMORY_MODELS.join(', ')} (got '${m}')`);
+  return m as MemoryModel;
+}
+
 /** The options of an exploration, each against its range. */
 export function resolveExplore(a: ExploreArgs): { cfg: RunConfig; o: ExploreOptions } & ExploreLimits {
-  const sched = a.sched === undefined ? 'pct' : String(a.sched);
+  // (under a weak memory model the reorderings are choices of their own, which PCT's
+  // priorities do not steer: random scheduling varies both, and finds the barrier bugs sooner)
+  const sched = a.sched === undefined ? (memoryOpt(a.memory) === 'sc' ? 'pct' : 'random') : String(a.sched);
   if (sched !== 'pct' && sched !== 'random') throw new BadInput(`--sched is pct or random (got '${sched}'; a recorded schedule is replayed with gupstress replay)`);
   if (a.runs !== undefined && a.duration !== undefined) throw new BadInput('give --runs or --duration, not both');
   const exhaustive = Boolean(a.exhaustive);
@@ -281,7 +302,9 @@ export function resolveExplore(a: ExploreArgs): { cfg: RunConfig; o: ExploreOpti
     readerOps: intArg(a.readerOps, '--reader-ops', 1, 1000, exhaustive ? exhaustiveOps(sc, cfg.bugs, 'reader') : 3),
     writerOps: intArg(a.writerOps, '--writer-ops', 1, 1000, exhaustive ? exhaustiveOps(sc, cfg.bugs, 'writer') : 2),
     maxSteps: 500_000,
+    memory: memoryOpt(a.memory),
   };
+  if (o.memory !== 'sc' && executor !== 'sequential') throw new BadInput(`--memory ${o.memory} runs on the sequential executor only (the worker executor is sequentially consistent)`);
   const minimizeMs = a.minimize === undefined ? 10000 : parseDuration(String(a.minimize), '--minimize');
   return {
     cfg, o, runs, durationMs, keepGoing: Boolean(a.keepGoing), minimizeMs, executor: executor as ExecutorName,
@@ -392,7 +415,7 @@ export async function failureOf(cm: ControlledMachine, cfg: RunConfig, ex: Execu
   const roles = [...Array(cfg.readers).fill('reader'), ...Array(cfg.writers).fill('writer'), 'gp'];
   const upTo = (x: Execution): Int8Array => x.schedule.subarray(0, lastStepOf(x, kind) + 1);
   return {
-    seed: ex.seed, runIndex, violation: small.violations[0], schedule: scheduleRuns(upTo(small)), clockJumps: Array.from(small.jumps),
+    seed: ex.seed, runIndex, violation: small.violations[0], schedule: scheduleRuns(upTo(small)), clockJumps: Array.from(small.jumps), weak: weakChoices(small, lastStepOf(small, kind)),
     stepsBefore: upTo(ex).length, stepsAfter: upTo(small).length, switchesBefore: switches(upTo(ex)), switchesAfter: switches(upTo(small)),
     interleaving: interleaving(small, cfg.readers + cfg.writers + 1, roles),
     events: raceRows(small).rows.slice(-MAX_EVENTS).map(({ step, cpu, text }) => ({ step, cpu, text })),
@@ -404,7 +427,7 @@ export function formatExplore(f: ExploreFile, path: string): string {
   const c = f.config;
   const x = f.exhaustive;
   const sched = x ? `exhaustive, at most ${x.maxPreemptions} preemption${x.maxPreemptions === 1 ? '' : 's'}` : `${e.sched}${e.sched === 'pct' ? ` depth=${e.depth}` : ''}`;
-  const out = [`gupstress explore ${c.scenario}  strategy=${c.strategy}  bugs=${c.bugs.join(',') || 'none'}  sched=${sched}  readers=${c.readers} writers=${c.writers}  ops ${e.readerOps}/${e.writerOps}  seed=${c.seed}`];
+  const out = [`gupstress explore ${c.scenario}  strategy=${c.strategy}  bugs=${c.bugs.join(',') || 'none'}  sched=${sched}  memory=${e.memory ?? 'sc'}  readers=${c.readers} writers=${c.writers}  ops ${e.readerOps}/${e.writerOps}  seed=${c.seed}`];
   if (x) {
     const line = (i: ExhaustiveSummary['instances'][number]): string => `seed ${i.seed}: at ${i.bound} preemption${i.bound === 1 ? '' : 's'} ${i.schedules} schedules (${i.pruned} paths cut by sleep sets, ${i.races} races reversed), ${i.complete ? 'exhausted' : `not exhausted: cut by ${i.cutBy}`}; ${i.seconds} s over every bound; the longest ${i.maxSteps} steps, ${i.maxChoicePoints} choice points`;
     // (many instances: the first few, then the last, which is where it stopped)
@@ -446,7 +469,7 @@ export async function replayFailure(f: ExploreFile, s: Scenario, times = 1): Pro
   let reproduced = 0;
   try {
     for (let i = 0; i < times; i++) {
-      ex = await cm.execute(f.failure!.seed, { ...f.explore, sched: 'replay', maxPreemptions: -1 }, { replay: { schedule: scheduleFromRuns(f.failure!.schedule), jumps: f.failure!.clockJumps ?? [] } });
+      ex = await cm.execute(f.failure!.seed, { ...f.explore, sched: 'replay', maxPreemptions: -1 }, { replay: { schedule: scheduleFromRuns(f.failure!.schedule), jumps: f.failure!.clockJumps ?? [], weak: f.failure!.weak ?? [] } });
       if (match(ex) && ex.diverged < 0) reproduced++;
     }
   } finally {

@@ -28,7 +28,7 @@ export function listScenarios(json: boolean): string {
     params: Object.fromEntries(Object.entries(s.params).map(([k, d]) => [k, { value: d.value, min: d.min, max: R.params[k].max, maxRule: typeof d.max === 'number' ? null : 'derived from the run\'s sizes', doc: d.doc }])),
     explore: s.explore ?? null,
     windows: windowPairs(s).map(({ window, pairedWith }) => ({ name: window.name, pairedWith: pairedWith?.name ?? null, doc: window.doc })),
-    bugs: Object.entries(s.bugs).map(([name, b]) => ({ name, doc: b.doc, changes: b.changes, fixedBy: b.fixedBy ?? null, strategies: b.strategies ?? null, expectKinds: b.expectKinds.map((k) => k.name), implies: b.implies ?? [], knobs: b.knobs ?? {}, needsParallelism: b.needsParallelism ?? null })),
+    bugs: Object.entries(s.bugs).map(([name, b]) => ({ name, doc: b.doc, changes: b.changes, fixedBy: b.fixedBy ?? null, strategies: b.strategies ?? null, expectKinds: b.expectKinds.map((k) => k.name), implies: b.implies ?? [], knobs: b.knobs ?? {}, needsParallelism: b.needsParallelism ?? null, memory: b.memory ?? null })),
     detects: s.detects.map((k) => k.name),
     outcomes: { reader: outcomeList(s.reader), writer: outcomeList(s.writer) },
     };
@@ -46,7 +46,7 @@ export function listScenarios(json: boolean): string {
     if (s.explore?.params) out.push(`  explore:    ${Object.entries(s.explore.params).map(([k, v]) => `--param ${k}=${v}`).join(' ')} (a smaller instance for controlled executions)`);
     for (const [k, v] of Object.entries(s.params)) out.push(`  --param ${k}=${v.value} (${v.min}..${v.max}${v.maxRule ? ` at the default sizes, ${v.maxRule}` : ''}): ${v.doc}`);
     for (const w of s.windows) out.push(`  window ${w.name}${w.pairedWith ? ` (pairs with ${w.pairedWith})` : ''}: ${w.doc}`);
-    for (const b of s.bugs) out.push(`  --bug ${b.name}: ${b.doc}${b.fixedBy ? ` (fixed by ${b.fixedBy})` : ''}; changes ${b.changes}${b.implies.length ? `, and turns on ${b.implies.join(', ')}` : ''}${b.strategies ? ` [shows under ${b.strategies.join(', ')}]` : ''} -> ${b.expectKinds.join(', ')}${b.needsParallelism ? ` (stress catches it only where two CPUs really run at once: ${b.needsParallelism})` : ''}`);
+    for (const b of s.bugs) out.push(`  --bug ${b.name}: ${b.doc}${b.fixedBy ? ` (fixed by ${b.fixedBy})` : ''}; changes ${b.changes}${b.implies.length ? `, and turns on ${b.implies.join(', ')}` : ''}${b.strategies ? ` [shows under ${b.strategies.join(', ')}]` : ''} -> ${b.expectKinds.join(', ')}${b.needsParallelism ? ` (stress catches it only where two CPUs really run at once: ${b.needsParallelism})` : ''}${b.memory ? ` (a missing ordering: shows only under explore --memory ${b.memory.join(' or ')}; stress runs are sequentially consistent)` : ''}`);
     out.push(`  detects:    ${s.detects.join(', ')}`);
     out.push('');
   }

@@ -7,7 +7,7 @@ import { fmtFreq, fmtInt, fmtNs, table } from './table.js';
 export function formatSummary(r: RunResults, path: string | null): string {
   const c = r.config;
   const out: string[] = [];
-  out.push(`gupstress run ${c.scenario}  strategy=${c.strategy}  bugs=${c.bugs.join(',') || 'none'}  arch=${c.arch}/${c.levels}-level  readers=${c.readers} writers=${c.writers}  seed=${c.seed}`);
+  out.push(`gupstress run ${c.scenario}  strategy=${c.strategy}  bugs=${c.bugs.join(',') || 'none'}  arch=${c.arch}/${c.levels}-level  readers=${c.readers} writers=${c.writers}  seed=${c.seed}  memory=sc (real Atomics: a missing barrier cannot show; explore --memory tso|lkmm)`);
   let verdict = `verdict ${r.verdict}  ${(r.durationMs / 1000).toFixed(1)} s  violations ${fmtInt(r.violationCount)}`;
   if (r.firstViolationMs !== null) verdict += `  first after ${r.firstViolationMs.toFixed(1)} ms`;
   verdict += evidenceText(r);

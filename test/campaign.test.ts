@@ -94,7 +94,9 @@ test('campaign --budget --junit: exit 0, one testcase per row, budget recorded; 
   const camp = JSON.parse(readFileSync(join(out, readdirSync(out).find((f) => f.startsWith('campaign.') && f.endsWith('.json'))!), 'utf8'));
   assert.equal(camp.budgetMs, 3000);
   assert.deepEqual(camp.skipped, []);
-  assert.deepEqual(camp.rows.map((x: CampaignRow) => x.seeds), [[1000], [1064]]);
+  // the stress rows' seeds; the barrier bugs' rows are explorations under lkmm (seed 1)
+  assert.deepEqual(camp.rows.map((x: CampaignRow) => x.seeds), [[1000], [1064], [1], [1]]);
+  assert.ok(camp.rows.slice(2).every((x: CampaignRow) => x.status === 'caught' && x.explore?.replayVerified), 'the barrier bugs caught under lkmm, replayed');
   assert.ok(camp.rows[0].runMs[0] <= 1500 && camp.rows[0].runMs[0] >= 1000, String(camp.rows[0].runMs));
   const xml = readFileSync(junit, 'utf8');
   assert.equal(count(xml, /<testcase /g), camp.rows.length);
@@ -120,11 +122,12 @@ test('campaign --fail-fast: stops at the first unexpected row, the rest are skip
   const rows = camp.rows as CampaignRow[];
   assert.equal(rows.at(-1)!.expected, false);
   assert.ok(rows.slice(0, -1).every((x) => x.expected), 'stopped at the first unexpected row');
-  assert.equal(rows.length + camp.skipped.length, 6);
+  // fork-cow: 2 fixed + 2 bug rows; sync-locks: 1 fixed + 1 bug + 2 barrier-bug rows
+  assert.equal(rows.length + camp.skipped.length, 8);
   assert.ok(camp.skipped.some((j: { scenario: string }) => j.scenario === 'sync-locks'));
   assert.equal(camp.ok, false);
   const xml = readFileSync(junit, 'utf8');
-  assert.equal(count(xml, /<testcase /g), 6);
+  assert.equal(count(xml, /<testcase /g), 8);
   assert.equal(count(xml, /<skipped\/>/g), camp.skipped.length);
   assert.equal(count(xml, /<failure |<error /g), 1);
   assert.match(r.stdout, /not run: \d \(--fail-fast\)/);

@@ -31,7 +31,8 @@ test('list --json describes every scenario, its bugs and strategies', () => {
   const ids = data.scenarios.map((s: { id: string }) => s.id);
   assert.ok(ids.includes('munmap-free') && ids.includes('ksm-merge'));
   const ksm = data.scenarios.find((s: { id: string }) => s.id === 'ksm-merge');
-  assert.deepEqual(ksm.bugs.map((b: { name: string }) => b.name), ['ksm-check-before-clear', 'gup-no-recheck']);
+  assert.deepEqual(ksm.bugs.map((b: { name: string }) => b.name), ['ksm-check-before-clear', 'ksm-flush-after-check', 'gup-no-recheck']);
+  assert.deepEqual(ksm.bugs.find((b: { name: string }) => b.name === 'ksm-flush-after-check').memory, ['lkmm']);
   assert.ok(data.strategies.length === 4);
   const text = gupstress('list');
   assert.match(text.stdout, /--bug free-before-sync/);

@@ -88,9 +88,10 @@ const BUG_CASES = SCENARIOS.flatMap((s) => Object.entries(s.bugs).flatMap(([name
 
 for (const { s, name, bug, strategy, expectKinds } of BUG_CASES) {
   const rcu = bug.knobs?.['rcu.flavor'];
-  test(`${s.id} under ${strategy} with ${name}: explore finds it with its defaults (${expectKinds.join(' / ')})`, async () => {
+  test(`${s.id} under ${strategy} with ${name}: explore finds it with its defaults${bug.memory ? ` under --memory ${bug.memory[0]}` : ''} (${expectKinds.join(' / ')})`, async () => {
     // explore's defaults (10,000 executions at most), seed 1; no minimizing
-    const { cfg, o, ...lim } = resolveExplore({ scenario: s.id, strategy, bug: name, rcu, seed: 1 });
+    // (a missing barrier: under the first memory model that shows it)
+    const { cfg, o, ...lim } = resolveExplore({ scenario: s.id, strategy, bug: name, rcu, seed: 1, memory: bug.memory?.[0] });
     const f = await exploreToFile(cfg, o, { ...lim, minimizeMs: 0 }, silent);
     assert.ok(f.failure, `not found in ${f.explore.runs} executions (${f.explore.seconds} s)`);
     assert.ok(expectKinds.includes(f.failure.violation.kind), `found ${f.failure.violation.kind}: ${f.failure.violation.detail}`);
@@ -100,7 +101,8 @@ for (const { s, name, bug, strategy, expectKinds } of BUG_CASES) {
 
 // through run (the stress executor): two at a time, most of a run is its workers starting
 describe('every bug through run to its first violation', { concurrency: 2 }, () => {
-  for (const { s, name, bug, strategy, expectKinds } of BUG_CASES) {
+  // (a missing barrier cannot show under stress: real Atomics are sequentially consistent)
+  for (const { s, name, bug, strategy, expectKinds } of BUG_CASES.filter((c) => c.bug.memory === undefined)) {
     test(`${s.id} under ${strategy} with ${name}: run stops at its first violation and reports it, text and JSON`, async (t) => {
       const set = Object.entries(bug.knobs ?? {}).map(([k, v]) => `${k}=${v}`);
       const cfg = resolveRunConfig({ scenario: s.id, strategy, bug: name, set, ops: String(BUG_OPS_CEILING), stopOnViolation: true, seed: 42 });

@@ -9,6 +9,8 @@
 import type { ViolationDef } from '../check/violations.js';
 import type { StrategyName } from '../sync/strategy.js';
 
+import type { MemoryModel } from './weak.js';
+
 export interface BugDef {
   readonly doc: string;
   /** the kernel function(s) whose step the switch changes */
@@ -34,6 +36,10 @@ export interface BugDef {
   /** the operations a reader and a writer need for the race to be in explore --exhaustive's
    *  instance, where one each is not enough (--reader-ops and --writer-ops override) */
   readonly exhaustiveOps?: { readonly reader?: number; readonly writer?: number };
+  /** a missing ordering (a barrier, acquire/release): the memory models under which the bug
+   *  can show. Only explore's weak models can: stress runs and `sc` are sequentially
+   *  consistent, where the ordering is always there */
+  readonly memory?: readonly MemoryModel[];
 }
 
 /** The switches of one run: every declared bug name, true where the run turns it on. */

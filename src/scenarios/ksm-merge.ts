@@ -46,6 +46,12 @@ export const ksmMerge = defineScenario({
       expectKinds: [V_LOST_DMA_WRITE, V_PIN_NOT_MAPPED],
       needsParallelism: 'the pin must land between the refcount check and the clear, a few microseconds of the writer: a time-shared reader is rarely on a CPU then (missed in 30 s once in 8 runs beside two busy processes)',
     },
+    'ksm-flush-after-check': {
+      doc: 'write_protect_page checks the refcount before flushing its pte clear: ptep_get_and_clear (arm64 xchg_relaxed) orders nothing, so the check can read the refcount from before a GUP-fast pin whose re-check read the pte from before the clear (store buffering); the flush\'s barrier is what the kernel relies on',
+      changes: 'write_protect_page',
+      expectKinds: [V_LOST_DMA_WRITE, V_PIN_NOT_MAPPED],
+      memory: ['lkmm'],
+    },
     'gup-no-recheck': {
       doc: 'gup_fast_pte_range skips the pte re-check after the pin (shows where the flush does not wait for walkers)',
       changes: 'gup_fast_pte_range',

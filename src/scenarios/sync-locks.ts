@@ -40,6 +40,9 @@ export const syncLocks = defineScenario({
   windows: [[W_SYNC_READER, W_SYNC_UPDATE], W_SYNC_UPDATE],
   bugs: {
     'lock-none': { doc: 'the critical sections skip spin_lock and down_write', changes: 'the selftest\'s writer (spin_lock, down_write)', expectKinds: [V_LOST_UPDATE, V_SYNC_BROKEN] },
+    // orderings the kernel's primitives have, each taken away: only weak memory shows them
+    'seqcount-no-rmb': { doc: 'raw_read_seqcount / read_seqcount_retry without their smp_rmb: the pair\'s reads can be satisfied outside the two reads of the count, and a torn pair is accepted', changes: 'raw_read_seqcount, read_seqcount_retry', expectKinds: [V_SYNC_BROKEN], memory: ['lkmm'] },
+    'seqcount-no-wmb': { doc: 'raw_write_seqcount_begin / end without their smp_wmb: the pair\'s writes can become visible outside the odd count, and a reader accepts a torn pair', changes: 'raw_write_seqcount_begin, raw_write_seqcount_end', expectKinds: [V_SYNC_BROKEN], memory: ['lkmm'] },
   },
   detects: [V_LOST_UPDATE, V_SYNC_BROKEN],
   boot() {},
