@@ -126,20 +126,37 @@ export function accessCode(addr: number, write: boolean): number {
 function dependent(a: number, b: number): boolean {
   if (a === 0 || b === 0) return false;
   if (a === ACCESS_ANY || b === ACCESS_ANY) return true;
+  const wa = (a & TIMELINE) !== 0;
+  const wb = (b & TIMELINE) !== 0;
+  if (wa || wb) {
+    // lkmm: a write or a barrier is dependent with every other write or barrier (one timeline,
+    // which a barrier reads whole) and with a read of its word; a read of another word commutes
+    const a0 = a & ~TIMELINE;
+    const b0 = b & ~TIMELINE;
+    if ((wa || (a0 & 1) !== 0) && (wb || (b0 & 1) !== 0)) return true;
+    return a0 >> 1 === b0 >> 1 && a0 >> 1 !== 0;
+  }
   return a >> 1 === b >> 1 && ((a | b) & 1) !== 0;
 }
+/** lkmm's flag on a step's access: a write, or a barrier (accessCode(-1, true): no word) */
+const TIMELINE = 1 << 30;
+const BARRIER = TIMELINE | 1;
 /** The access of a step that also made reads by the checker (peek): for the sleep sets it is
  *  dependent with every access (the checker's verdict may hang on the order). */
 export const ACCESS_ANY = -1;
 
 /** Participant `me`'s access at the step it just made (exhaustive: the sleep sets' evidence). */
 function touched(k: Int32Array, addr: number, write: boolean): void {
-  // (lkmm: a write goes on one timeline with every other write: dependent with every access;
-  // tso: a store goes into the CPU's own buffer, its flush is the write; a locked
-  // read-modify-write drains the buffer: dependent with every access)
+  // (lkmm: a write goes on one timeline with every other write (TIMELINE); tso: a store goes
+  // into the CPU's own buffer and its flush is the write, a locked read-modify-write drains
+  // the buffer: dependent with every access)
   if (k[K_RECORD] === 0) return;
+  const at = ACCESS_BASE + k[K_STEP] - 1;
   const mem = k[K_MEMORY];
-  k[ACCESS_BASE + k[K_STEP] - 1] = !write || mem === MEM_SC ? accessCode(addr, write) : ACCESS_ANY;
+  if (mem === MEM_SC) k[at] = accessCode(addr, write);
+  else if (mem === MEM_TSO) k[at] = write ? ACCESS_ANY : accessCode(addr, false);
+  else if (write) k[at] = accessCode(addr, true) | TIMELINE;
+  else if ((k[at] & TIMELINE) === 0 || k[at] === 0) k[at] = accessCode(addr, false); // (a barrier made in the step stays)
 }
 
 /** A store into the CPU's own store buffer (tso, recording): no access of shared memory yet. */
@@ -149,7 +166,10 @@ function buffered(k: Int32Array): void {
 
 /** A barrier in the step being made (weak memory, recording): dependent with every access. */
 function fenced(k: Int32Array): void {
-  if (k[K_RECORD] !== 0 && k[K_STEP] > 0) k[ACCESS_BASE + k[K_STEP] - 1] = ACCESS_ANY;
+  if (k[K_RECORD] === 0 || k[K_STEP] === 0) return;
+  const at = ACCESS_BASE + k[K_STEP] - 1;
+  if (k[K_MEMORY] === MEM_TSO) k[at] = ACCESS_ANY; // (a drain writes what the buffer held)
+  else if ((k[at] & TIMELINE) === 0) k[at] = BARRIER; // (a write or ANY made in the step stays)
 }
 
 /** A read by the checker (peek) in the step being made, while recording: the checker's verdict
