@@ -115,7 +115,7 @@ for (const { s, name, b, strategy } of BARRIER_BUGS) {
   });
 }
 
-test('every fixed form explores clean under tso and lkmm (a sample: 150 executions each; the soak is scripts/weak-soak)', async () => {
+test('every fixed form explores clean under tso and lkmm (a sample: 150 executions each; the full soak is campaign --memory sc,tso,lkmm, 10,000 each)', async () => {
   for (const s of SCENARIOS) {
     for (const memory of ['tso', 'lkmm'] as const) {
       const { cfg, o } = resolveExplore({ scenario: s.id, seed: 3, memory });
