@@ -263,9 +263,7 @@ export function memoryOpt(v: unknown): MemoryModel {
 
 /** The options of an exploration, each against its range. */
 export function resolveExplore(a: ExploreArgs): { cfg: RunConfig; o: ExploreOptions } & ExploreLimits {
-  // (under a weak memory model the reorderings are choices of their own, which PCT's
-  // priorities do not steer: random scheduling varies both, and finds the barrier bugs sooner)
-  const sched = a.sched === undefined ? (memoryOpt(a.memory) === 'sc' ? 'pct' : 'random') : String(a.sched);
+  const sched = a.sched === undefined ? 'pct' : String(a.sched);
   if (sched !== 'pct' && sched !== 'random') throw new BadInput(`--sched is pct or random (got '${sched}'; a recorded schedule is replayed with gupstress replay)`);
   if (a.runs !== undefined && a.duration !== undefined) throw new BadInput('give --runs or --duration, not both');
   const exhaustive = Boolean(a.exhaustive);

@@ -88,10 +88,10 @@ const BUG_CASES = SCENARIOS.flatMap((s) => Object.entries(s.bugs).flatMap(([name
 
 for (const { s, name, bug, strategy, expectKinds } of BUG_CASES) {
   const rcu = bug.knobs?.['rcu.flavor'];
-  test(`${s.id} under ${strategy} with ${name}: explore finds it with its defaults${bug.memory ? ` under --memory ${bug.memory[0]}` : ''} (${expectKinds.join(' / ')})`, async () => {
+  test(`${s.id} under ${strategy} with ${name}: explore finds it with its defaults${bug.memory ? ` under --memory ${bug.memory[0]} --sched random` : ''} (${expectKinds.join(' / ')})`, async () => {
     // explore's defaults (10,000 executions at most), seed 1; no minimizing
     // (a missing barrier: under the first memory model that shows it)
-    const { cfg, o, ...lim } = resolveExplore({ scenario: s.id, strategy, bug: name, rcu, seed: 1, memory: bug.memory?.[0] });
+    const { cfg, o, ...lim } = resolveExplore({ scenario: s.id, strategy, bug: name, rcu, seed: 1, memory: bug.memory?.[0], sched: bug.memory ? 'random' : undefined });
     const f = await exploreToFile(cfg, o, { ...lim, minimizeMs: 0 }, silent);
     assert.ok(f.failure, `not found in ${f.explore.runs} executions (${f.explore.seconds} s)`);
     assert.ok(expectKinds.includes(f.failure.violation.kind), `found ${f.failure.violation.kind}: ${f.failure.violation.detail}`);
