@@ -7,7 +7,7 @@ import { defineTrace } from '../check/trace.js';
 import { defineViolation } from '../check/violations.js';
 import { defineWindow, winReaderClose, winReaderOpen, winWiden, winWriterClose, winWriterOpen } from '../check/windows.js';
 import type { Cpu } from '../machine/cpu.js';
-import { ADDR_DEP } from '../machine/mem.js';
+import { ADDR_DEP, RELAXED, RELEASE } from '../machine/mem.js';
 import { localIrqRestore, localIrqSave } from '../sync/irq.js';
 import { rcuReadLock, rcuReadUnlock } from '../sync/rcu.js';
 import { defineScenario } from './scenario.js';
@@ -51,6 +51,7 @@ export const syncWitness = defineScenario({
   windows: [[W_SYNC_READER, W_SYNC_UPDATE], W_SYNC_UPDATE],
   bugs: {
     'rcu-no-wait': { doc: 'synchronize_rcu, its expedited form and the gp worker return without waiting for readers', changes: 'synchronize_rcu, synchronize_rcu_expedited, rcu_gp_kthread', strategies: ['rcu', 'rcu-sync', 'rcu-exp'], expectKinds: [V_SYNC_BROKEN] },
+    'publish-no-release': { doc: 'the writer publishes the new object with WRITE_ONCE instead of rcu_assign_pointer (no release): a reader that follows the new pointer can find the object as it was before its initialization (message passing)', changes: 'rcu_assign_pointer (rcu_replace_pointer)', expectKinds: [V_SYNC_BROKEN], memory: ['lkmm'] },
     'ipi-no-wait': { doc: 'the IPI broadcast posts its requests and returns without waiting for acknowledgements', changes: 'on_each_cpu_mask (smp_call_function_many, wait=1)', strategies: ['ipi'], expectKinds: [V_SYNC_BROKEN] },
   },
   detects: [V_SYNC_BROKEN],
@@ -102,8 +103,14 @@ export const syncWitness = defineScenario({
       const pGen = s.gen + obj;
       if ((m.load(pGen) & 1) !== 0) return 'pool-busy'; // still live or waiting for its grace period
       s.next = (s.next + 1) % OBJS_PER_WRITER;
-      m.add(pGen, 1); // allocate: live
-      const old = m.xchg(s.pub, obj); // rcu_replace_pointer(): publish the new object (fully ordered xchg), unpublish the old
+      m.add(pGen, 1, RELAXED); // allocate: live (the object's initialization: plain stores in the kernel)
+      // rcu_replace_pointer(): publish the new object, unpublish the old; rcu_assign_pointer's
+      // release orders the initialization before the publication
+      let old: number;
+      if (c.bug['publish-no-release']) {
+        old = m.load(s.pub); // (rcu_dereference_protected: the writer is the only one)
+        m.store(s.pub, obj); // WRITE_ONCE instead of rcu_assign_pointer
+      } else old = m.xchg(s.pub, obj, RELEASE);
       winWriterOpen(c, W_SYNC_UPDATE, 0);
       // exactly the table-free path of tlb_finish_mmu: flush, then free by the strategy
       c.strategy.flushTlb(c);
