@@ -410,11 +410,6 @@ export function stepNow(k: Int32Array): number {
   return Math.max(0, k[K_STEP] - 1);
 }
 
-/** The memory model of the execution on this control block. */
-export function controlMemory(ctl: SharedArrayBuffer): MemoryModel {
-  return MEMORY_MODELS[new Int32Array(ctl)[K_MEMORY]];
-}
-
 /** What the execution did: its schedule, and whether it finished. */
 export function controlResult(ctl: SharedArrayBuffer): { steps: number; points: number; finished: boolean; aborted: boolean; diverged: number; preemptions: number; schedule: Int8Array; jumps: Int32Array } {
   const k = new Int32Array(ctl);
@@ -493,7 +488,7 @@ function pick(k: Int32Array, m: Int32Array, cur: number, w: WeakMemory | null = 
       const next = choose(k, cur, runnable, k[K_STEP]);
       if (next >= FLUSH_SHIFT && w !== null) {
         // a store buffer's step: its oldest store reaches memory; then pick again
-        if (k[K_STEP] >= k[K_MAX_STEPS]) return next; // (decide aborts)
+        if (k[K_STEP] >= k[K_MAX_STEPS]) abortExecution(k, `no end after ${k[K_STEP]} steps`);
         const p = w.flush(next - FLUSH_SHIFT);
         const at = k[K_STEP];
         k[LOG_BASE + at] = FLUSH_ENTRY | (next - FLUSH_SHIFT);
@@ -641,6 +636,12 @@ function handTo(k: Int32Array, p: number): void {
   Atomics.notify(k, part(p, P_TURN), 1);
 }
 
+/** Ends the execution from inside a CPU's step: every CPU unwinds with `reason`. */
+function abortExecution(k: Int32Array, reason: string): never {
+  abortAll(k);
+  throw new ControlledAbort(reason);
+}
+
 function abortAll(k: Int32Array): void {
   Atomics.store(k, K_FINISHED, 2);
   for (let p = 0; p < k[K_N]; p++) handTo(k, p);
@@ -652,21 +653,11 @@ function abortAll(k: Int32Array): void {
  *  the participant that makes the step: me, or the one to hand over to. */
 function decide(k: Int32Array, m: Int32Array, me: number, w: WeakMemory | null = null): number {
   const step = k[K_STEP];
-  if (step >= k[K_MAX_STEPS]) {
-    abortAll(k);
-    throw new ControlledAbort(`no end after ${step} steps`);
-  }
+  if (step >= k[K_MAX_STEPS]) abortExecution(k, `no end after ${step} steps`);
   if (k[K_SCHED] === SCHED_PCT && k[K_PCT_ON_STEPS] !== 0 && isChangePoint(k, step)) demote(k, me);
   if (k[K_RECORD] !== 0) sleepUpdate(k);
   const next = pick(k, m, me, w);
-  if (next === SLEEP_BLOCKED) {
-    abortAll(k);
-    throw new ControlledAbort(SLEEP_BLOCKED_ABORT);
-  }
-  if (k[K_STEP] >= k[K_MAX_STEPS]) {
-    abortAll(k);
-    throw new ControlledAbort(`no end after ${k[K_STEP]} steps`);
-  }
+  if (next === SLEEP_BLOCKED) abortExecution(k, SLEEP_BLOCKED_ABORT);
   log(k, next);
   return next;
 }
@@ -720,14 +711,7 @@ function leave(k: Int32Array, m: Int32Array, me: number, w: WeakMemory | null = 
   k[K_DONE]++;
   if (k[K_RECORD] !== 0) sleepUpdate(k);
   const next = pick(k, m, me, w);
-  if (next >= 0 && k[K_STEP] >= k[K_MAX_STEPS]) {
-    abortAll(k);
-    throw new ControlledAbort(`no end after ${k[K_STEP]} steps`);
-  }
-  if (next === SLEEP_BLOCKED) {
-    abortAll(k);
-    throw new ControlledAbort(SLEEP_BLOCKED_ABORT);
-  }
+  if (next === SLEEP_BLOCKED) abortExecution(k, SLEEP_BLOCKED_ABORT);
   if (next < 0) {
     Atomics.store(k, K_FINISHED, 1);
     Atomics.notify(k, K_FINISHED);

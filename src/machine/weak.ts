@@ -200,8 +200,9 @@ class Lkmm implements WeakMemory {
         const at = Math.max(i > 0 ? T[i - 1] : 0, lower);
         const ts = (at + T[i]) / 2;
         if (ts <= at || ts >= T[i]) break; // (no room left between two times)
-        const next = h.find((x) => x.t > ts);
-        if (next !== undefined && next.rmw) continue;
+        let j = h.length - 1; // (the message of p it would go just before)
+        while (j > 0 && h[j - 1].t > ts) j--;
+        if (h[j].t > ts && h[j].rmw) continue;
         slots.push(ts);
       }
       const c = slots.length > 1 ? this.choose(slots.length) : 0;
