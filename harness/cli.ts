@@ -1,31 +1,31 @@
 #!/usr/bin/env node
 // gupstress: the command line (architecture.md, "CLI contract").
-import './interrupt.js'; // first: Ctrl-C from the first instant exits 130 (nothing ran)
-import './v8flags.js'; // before any of the model's code is compiled
-import { interruptible as onCtrlC } from './interrupt.js';
+import './run/interrupt.js'; // first: Ctrl-C from the first instant exits 130 (nothing ran)
+import './run/v8flags.js'; // before any of the model's code is compiled
+import { interruptible as onCtrlC } from './run/interrupt.js';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { runBench } from './bench.js';
-import { runCampaign } from './campaign.js';
-import { runCompare } from './compare.js';
-import { parseFormat } from './format.js';
+import { runBench } from './commands/bench.js';
+import { runCampaign } from './commands/campaign.js';
+import { runCompare } from './commands/compare.js';
+import { parseFormat } from './output/format.js';
 import { allArches } from '../src/arch/index.js';
-import { runRepeated } from './repeat.js';
-import { loadResultsFile } from './files.js';
-import { writeReport } from './report.js';
-import { runSelftest } from './selftest.js';
-import { runSweep } from './sweep.js';
+import { runRepeated } from './commands/repeat.js';
+import { loadResultsFile } from './run/files.js';
+import { writeReport } from './output/report.js';
+import { runSelftest } from './commands/selftest.js';
+import { runSweep } from './commands/sweep.js';
 import { dirname, basename } from 'node:path';
-import { BadInput, type RawRunArgs, intOpt, resolveRunConfig } from './config.js';
-import { runExplore, runReplay } from './explore.js';
-import { runLitmusCommand } from './litmus.js';
-import { runLimits } from './limits.js';
-import { listScenarios } from './list.js';
-import { makeLogger } from './log.js';
-import { makeProgress } from './progress.js';
-import { buildResults, exitCodeOf, writeResults } from './results.js';
-import { runScenario } from './runner.js';
-import { formatSummary } from './summary.js';
+import { BadInput, type RawRunArgs, intOpt, resolveRunConfig } from './run/config.js';
+import { runExplore, runReplay } from './commands/explore.js';
+import { runLitmusCommand } from './commands/litmus.js';
+import { runLimits } from './commands/limits.js';
+import { listScenarios } from './commands/list.js';
+import { makeLogger } from './run/log.js';
+import { makeProgress } from './output/progress.js';
+import { buildResults, exitCodeOf, writeResults } from './run/results.js';
+import { runScenario } from './run/runner.js';
+import { formatSummary } from './output/summary.js';
 
 const log = makeLogger();
 
@@ -52,7 +52,8 @@ function interruptible(): AbortController {
   return onCtrlC(() => log.warn('interrupted: stopping the CPUs and writing the results (Ctrl-C again to quit at once)'));
 }
 
-function runOptions<T>(y: Argv<T>) {
+/** The machine a run or an exploration builds: scenario instance, CPUs, strategy, bugs, knobs. */
+function machineOptions<T>(y: Argv<T>) {
   return y
     .option('bug', { type: 'string', array: true, describe: 'historical bug switch (repeatable)' })
     .option('strategy', { type: 'string', describe: 'ipi | rcu | rcu-sync | rcu-exp (default: the scenario\'s)' })
@@ -60,21 +61,26 @@ function runOptions<T>(y: Argv<T>) {
     .option('levels', { type: 'string', describe: `page-table levels of the mm: ${allArches().map((x) => `${x.name} ${x.levelChoices.join(' or ')}`).join(', ')}` })
     .option('readers', { type: 'string', describe: 'reader CPUs' })
     .option('writers', { type: 'string', describe: 'writer CPUs' })
-    .option('duration', { type: 'string', describe: 'run time, e.g. 5s, 500ms (default 5s)' })
-    .option('ops', { type: 'string', describe: 'reader operations in all, instead of --duration' })
     .option('seed', { type: 'string', describe: 'PRNG seed (default: random; it is in the results)' })
-    .option('widen', { type: 'string', array: true, describe: 'WINDOW=DURATION: spin inside a race window (repeatable); none: the scenario\'s built-in widening off' })
-    .option('jitter', { type: 'string', describe: 'probability of a random delay (< 2 us) at every window point' })
-    .option('stop-on-violation', { type: 'boolean', describe: 'stop at the first violation' })
     .option('frames', { type: 'string', describe: 'small physical frames' })
     .option('huge', { type: 'string', describe: 'PMD-sized folios' })
     .option('param', { type: 'string', array: true, describe: 'NAME=N scenario parameter (see list)' })
-    .option('until-bound', { type: 'string', describe: 'run until the 95% bound per paired-window overlap is below this (e.g. 1e-4), or --duration (default 2m) runs out' })
-    .option('stall-timeout', { type: 'string', describe: 'a CPU without progress this long is a stall (default 10s)' })
     .option('set', { type: 'string', array: true, describe: 'KNOB=VALUE: a tuning knob (repeatable; gupstress list prints them with their ranges)' })
     .option('rcu-tick', { type: 'string', describe: 'the same as --set rcu.tick=VALUE (default 250us)' })
     .option('rcu', { type: 'string', describe: 'RCU flavor: preempt (default: CONFIG_PREEMPT_RCU, as distro kernels build) | nonpreempt; the same as --set rcu.flavor=' })
-    .option('out', { type: 'string', describe: 'results folder (default results/)' });
+    .option('out', { type: 'string', describe: 'results folder (default results/)' });;
+}
+
+/** A stress run's own: how long, widening and jitter, when to stop, the stall watchdog. */
+function stressOptions<T>(y: Argv<T>) {
+  return y
+    .option('duration', { type: 'string', describe: 'run time, e.g. 5s, 500ms (default 5s)' })
+    .option('ops', { type: 'string', describe: 'reader operations in all, instead of --duration' })
+    .option('widen', { type: 'string', array: true, describe: 'WINDOW=DURATION: spin inside a race window (repeatable); none: the scenario\'s built-in widening off' })
+    .option('jitter', { type: 'string', describe: 'probability of a random delay (< 2 us) at every window point' })
+    .option('stop-on-violation', { type: 'boolean', describe: 'stop at the first violation' })
+    .option('until-bound', { type: 'string', describe: 'run until the 95% bound per paired-window overlap is below this (e.g. 1e-4), or --duration (default 2m) runs out' })
+    .option('stall-timeout', { type: 'string', describe: 'a CPU without progress this long is a stall (default 10s)' });
 }
 
 function rawArgs(a: Record<string, unknown>): RawRunArgs {
@@ -117,7 +123,7 @@ await cli
       return 0;
     }))
   .command('run', 'one run: summary table (or JSON) on stdout, results JSON in results/', (y) =>
-    runOptions(y).option('scenario', { type: 'string', demandOption: true, describe: 'scenario id (see list)' }).option('json', { type: 'boolean', describe: 'print the results JSON' })
+    stressOptions(machineOptions(y)).option('scenario', { type: 'string', demandOption: true, describe: 'scenario id (see list)' }).option('json', { type: 'boolean', describe: 'print the results JSON' })
       .option('repeat', { type: 'string', describe: 'runs of the configuration (seeds seed, seed+1, ...): medians with 95% intervals, the runs in one folder (default 1)' })
       .option('format', { type: 'string', describe: 'text (default) | md | csv | json' }),
     (a) => guarded(async () => {
@@ -190,7 +196,9 @@ await cli
       .option('format', { type: 'string', describe: 'text (default) | md | csv | json' }),
     (a) => guarded(async () => runCompare(String(a.a), String(a.b), parseFormat(a.format, a.json))))
   .command('explore', 'controlled executions (one CPU at a time, a seeded scheduler), no widening: the failing schedule is written and replays', (y) =>
-    runOptions(y).option('scenario', { type: 'string', demandOption: true, describe: 'scenario id (see list)' })
+    machineOptions(y).option('scenario', { type: 'string', demandOption: true, describe: 'scenario id (see list)' })
+      .option('duration', { type: 'string', describe: 'explore for this long instead of --runs (e.g. 60s)' })
+      .option('width', { type: 'string', describe: 'columns of a CPU in the interleaving drawn (default: the longest cell, within the terminal\'s width; a longer cell wraps, never cut)' })
       .option('sched', { type: 'string', describe: 'pct (default) | random' })
       .option('depth', { type: 'string', describe: 'PCT depth d: d-1 priority change points (default 3)' })
       .option('runs', { type: 'string', describe: 'executions (default 10000; it stops at the first violation), or --duration' })
@@ -205,10 +213,11 @@ await cli
       .option('executor', { type: 'string', describe: 'sequential (default: every CPU on one thread, generators) | workers (a worker thread a CPU: the reference)' })
       .option('memory', { type: 'string', describe: 'memory model: sc (default: sequentially consistent) | tso (x86: store buffers) | lkmm (as weak as arm64 within the kernel\'s memory model); weak models on the sequential executor' })
       .option('json', { type: 'boolean' }),
-    (a) => guarded(() => runExplore({ ...rawArgs(a), sched: a.sched, depth: a.depth, runs: a.runs, maxPreemptions: a.maxPreemptions, preempt: a.preempt, readerOps: a.readerOps, writerOps: a.writerOps, minimize: a.minimize, keepGoing: a.keepGoing, exhaustive: a.exhaustive, instances: a.instances, executor: a.executor, memory: a.memory, out: a.out, json: Boolean(a.json) }, log, interruptible().signal)))
+    (a) => guarded(() => runExplore({ ...rawArgs(a), sched: a.sched, depth: a.depth, runs: a.runs, maxPreemptions: a.maxPreemptions, preempt: a.preempt, readerOps: a.readerOps, writerOps: a.writerOps, minimize: a.minimize, keepGoing: a.keepGoing, exhaustive: a.exhaustive, instances: a.instances, executor: a.executor, memory: a.memory, width: a.width, out: a.out, json: Boolean(a.json) }, log, interruptible().signal)))
   .command('replay <file>', 'the recorded schedule of an explore result again: the same violation (exit 1), or exit 2 if it no longer applies', (y) =>
-    y.positional('file', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }),
-    (a) => guarded(() => runReplay(String(a.file), Boolean(a.json))))
+    y.positional('file', { type: 'string', demandOption: true }).option('json', { type: 'boolean' })
+      .option('width', { type: 'string', describe: 'columns of a CPU in the interleaving drawn (default: the longest cell, within the terminal\'s width; a longer cell wraps, never cut)' }),
+    (a) => guarded(() => runReplay(String(a.file), Boolean(a.json), a.width)))
   .command('litmus <paths..>', 'C litmus tests (the kernel\'s tools/memory-model format) run exhaustively on the emulated primitives under each memory model: outcomes, verdict, agreement with the stated result', (y) =>
     y.positional('paths', { type: 'string', array: true, demandOption: true, describe: '.litmus files or folders (searched recursively)' })
       .option('memory', { type: 'string', describe: 'memory models, comma-separated: sc | tso | lkmm (default lkmm)' })

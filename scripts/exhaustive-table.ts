@@ -3,9 +3,9 @@
 // same on any machine but for its seconds. What `gupstress explore --scenario S [--bug B
 // --instances N] --exhaustive --runs RUNS --seed 1` does, one markdown row each.
 //   node --import tsx scripts/exhaustive-table.ts [RUNS=10000] [INSTANCES=100] [SCENARIO,...]
-import { ControlledMachine } from '../harness/executor.js';
-import { resolveExplore } from '../harness/explore.js';
-import { exhaustInstances } from '../harness/exhaustive.js';
+import { ControlledMachine } from '../harness/run/executor.js';
+import { resolveExplore } from '../harness/commands/explore.js';
+import { exhaustInstances } from '../harness/run/exhaustive.js';
 import { SCENARIOS } from '../src/scenarios/index.js';
 const runs = Number(process.argv[2] ?? 10000);
 const INSTANCES = Number(process.argv[3] ?? 100);

@@ -4,9 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type CampaignRow, MIN_RUN_MS, nextRunMs, stopsCampaign } from '../harness/campaign.js';
-import { durationArg, junitXml, rerunCommand, xmlText } from '../harness/junit.js';
-import { parseDuration } from '../harness/config.js';
+import { MIN_RUN_MS, nextRunMs, stopsCampaign } from '../harness/commands/campaign.js';
+import type { CampaignRow } from '../harness/run/files.js';
+import { durationArg, junitXml, rerunCommand, xmlText } from '../harness/output/junit.js';
+import { parseDuration } from '../harness/run/config.js';
 import { tmpOut } from './helpers.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'harness', 'cli.js');

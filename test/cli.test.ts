@@ -74,6 +74,12 @@ test('what a newcomer tripped over (issue 12): option hints, arch help, readable
   assert.equal(typo.stderr.trim(), 'gupstress: unknown option --durtion (did you mean --duration?)');
   const help = gupstress('run', '--help');
   for (const a of ['x86-64', 'arm64', 's390']) assert.ok(help.stdout.includes(a), `--arch help lists ${a}`);
+  // each command's help lists its own options only
+  const exploreHelp = gupstress('explore', '--help').stdout;
+  for (const runOnly of ['--widen', '--jitter', '--stop-on-violation', '--until-bound', '--stall-timeout', '--ops ']) assert.ok(!exploreHelp.includes(runOnly), `explore --help lists ${runOnly}`);
+  assert.match(exploreHelp, /--duration +explore for this long instead of --runs/);
+  assert.match(exploreHelp, /--width/);
+  for (const own of ['--widen', '--jitter', '--until-bound']) assert.ok(help.stdout.includes(own), `run --help lists ${own}`);
   const long = gupstress('run', '--scenario', 'ksm-merge', '--widen', 'gup.walk=20s');
   assert.match(long.stderr, /not shorter than the stall timeout/);
   const out = tmpOut();
@@ -86,6 +92,9 @@ test('what a newcomer tripped over (issue 12): option hints, arch help, readable
   assert.ok(res.sync.tablesFreed > 0 && res.sync.tablesFreed <= res.sync.callRcu, `tables freed by RCU callbacks are counted: ${res.sync.tablesFreed} of ${res.sync.callRcu}`);
   const j = spawnSync(process.execPath, [CLI, 'sweep', '--scenario', 'munmap-free', '--duration', '200ms', '--out', out, '--log-json'], { encoding: 'utf8', env });
   assert.match(j.stderr, /^\{"level":\d+.*"msg":"sweep cell 1\/1"/m, '--log-json: JSON lines');
+  const plain = spawnSync(process.execPath, [CLI, 'sweep', '--scenario', 'munmap-free', '--duration', '200ms', '--out', out], { encoding: 'utf8', env });
+  assert.match(plain.stderr, /sweep cell 1\/1  strategy=\S+  readers=1/, 'progress lines are plain text, name=value');
+  assert.doesNotMatch(plain.stderr, /[{}"]/, 'no JSON payload without --log-json');
   const arm = gupstress('run', '--scenario', 'munmap-free', '--arch', 'arm64', '--strategy', 'rcu', '--duration', '200ms', '--out', out);
   assert.match(arm.stdout, /\d+ TLBI broadcasts \(wait for no CPU\)/);
   const x86 = gupstress('run', '--scenario', 'munmap-free', '--strategy', 'rcu', '--duration', '200ms', '--out', out);
@@ -225,7 +234,7 @@ test('a Ctrl-C that arrives while start-up code runs is not lost: dispatched aft
   // Under load the CLI's start-up (module evaluation, argument parsing) runs long enough for a
   // Ctrl-C to arrive in it; Node dispatches the signal once that code is done. Here the
   // signal is sent to the process in the middle of its synchronous code, deterministically.
-  const mod = pathToFileURL(join(import.meta.dirname, '..', 'dist', 'harness', 'interrupt.js')).href;
+  const mod = pathToFileURL(join(import.meta.dirname, '..', 'dist', 'harness', 'run', 'interrupt.js')).href;
   const script = `import { interruptible } from ${JSON.stringify(mod)};
 process.kill(process.pid, 'SIGINT');
 const ac = interruptible(() => process.stdout.write('first Ctrl-C: '));

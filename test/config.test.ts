@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BadInput, parseDuration, resolveRunConfig } from '../harness/config.js';
+import { BadInput, parseDuration, resolveRunConfig } from '../harness/run/config.js';
 
 test('durations', () => {
   assert.equal(parseDuration('5s', 'x'), 5000);
@@ -58,7 +58,9 @@ test('sizes the layout cannot hold are refused with the allowed range, never run
     [{ scenario: 'split-migration', writers: '2' }, /from 0 to 1/],
     [{ scenario: 's390-folding', writers: '2' }, /from 0 to 1/],
     [{ scenario: 'ksm-merge', readers: '40', writers: '9' }, /--readers must be an integer from 1 to 39 with --writers 9/],
-    [{ scenario: 'ksm-merge', readers: '1', writers: '48' }, /--writers must be an integer from 0 to 47 \(at most 48 CPUs/],
+    [{ scenario: 'ksm-merge', readers: '1', writers: '48' }, /--writers must be an integer from 0 to 47 with --readers 1 \(at most 48 CPUs/],
+    // the range is the same whichever end is asked: it accounts for the writers from the start
+    [{ scenario: 'ksm-merge', readers: '0' }, /--readers must be an integer from 1 to 47 with --writers 1/],
     [{ scenario: 'ksm-merge', readers: '48' }, /--readers must be an integer from 1 to 47 with --writers 1/],
     [{ scenario: 'ksm-merge', frames: '524288' }, /--frames must be an integer from 64 to/],
     [{ scenario: 'ksm-merge', huge: '9000' }, /--huge must be an integer from 0 to \d+ with --frames 4096/],

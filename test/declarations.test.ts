@@ -12,7 +12,7 @@ import { Registry } from '../src/machine/registry.js';
 import { HISTS, STATS } from '../src/machine/stats.js';
 import { ALL_BUGS, SCENARIOS } from '../src/scenarios/index.js';
 import { paramMax, roleCounters, scratchFields, windowPairs } from '../src/scenarios/scenario.js';
-import { knobValue, resolveRunConfig } from '../harness/config.js';
+import { knobValue, resolveRunConfig } from '../harness/run/config.js';
 import { KNOBS } from '../src/machine/knobs.js';
 
 const root = join(import.meta.dirname, '..');

@@ -5,12 +5,12 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ControlledMachine, type ExploreOptions } from '../harness/executor.js';
-import { resolveExplore, scheduleFromRuns, scheduleRuns } from '../harness/explore.js';
+import { ControlledMachine, type ExploreOptions } from '../harness/run/executor.js';
+import { resolveExplore, scheduleFromRuns, scheduleRuns } from '../harness/commands/explore.js';
 import { pctBound } from '../src/machine/controlled.js';
 import { SCENARIOS, scenarioById } from '../src/scenarios/index.js';
 import type { Scenario } from '../src/scenarios/scenario.js';
-import type { RunConfig } from '../harness/config.js';
+import type { RunConfig } from '../harness/run/machine.js';
 import { tmpOut } from './helpers.js';
 
 process.env.GUPSTRESS_COMPILED_WORKERS = '1';
@@ -112,11 +112,24 @@ test('explore finds a bug switch under pct without widening, minimizes it, and r
   assert.equal(f.schema, 'gupstress/explore@1');
   assert.ok(f.failure.stepsAfter <= f.failure.stepsBefore && f.failure.switchesAfter <= f.failure.switchesBefore);
   assert.ok(f.failure.interleaving.at(-1).includes('VIOLATION'), 'the interleaving ends at the violation');
+  // no cell of the diagram is ever cut: each event's text is whole in it, however wide
+  const drawn = f.failure.interleaving.join('\n');
+  for (const e of f.failure.events) assert.ok(drawn.includes(e.text), `${e.text} is whole in the diagram`);
+  assert.doesNotMatch(drawn, /~\s/);
   for (let i = 0; i < 3; i++) {
     const p = gupstress('replay', file, '--json');
     assert.equal(p.status, 1, p.stderr);
     assert.equal(JSON.parse(p.stdout).reproduced, true);
   }
+  // --width 16: a narrow column wraps a longer cell onto the next lines, still never cut
+  const narrow = gupstress('replay', file, '--width', '16');
+  assert.equal(narrow.status, 1, narrow.stderr);
+  const rows = narrow.stdout.split('\n').filter((l) => /^ {0,5}\d+  |^ {8}\S/.test(l));
+  assert.ok(rows.length > f.failure.events.length, 'longer cells wrapped');
+  const cpus = (narrow.stdout.split('\n')[1].match(/cpu\d+ \(/g) ?? []).length;
+  assert.ok(cpus >= 3);
+  assert.ok(narrow.stdout.split('\n').slice(1).every((l) => l.length <= 8 + cpus * 17 || l.includes('left out')), narrow.stdout);
+  assert.equal(gupstress('replay', file, '--width', '3').status, 2);
   // a schedule recorded by another build is refused, not replayed into something else
   writeFileSync(file, JSON.stringify({ ...f, build: '0000000000000000' }));
   const old = gupstress('replay', file);
@@ -247,7 +260,7 @@ test('a schedule file recorded by an earlier build is refused: exit 2, one line,
 });
 
 test('preemptions: by default up to twice the longest latency the model declares, drawn log-uniformly (a few steps as often as a tick)', async () => {
-  const { preemptDefaultNs } = await import('../harness/explore.js');
+  const { preemptDefaultNs } = await import('../harness/commands/explore.js');
   const { preemptSteps } = await import('../src/machine/controlled.js');
   assert.equal(preemptDefaultNs(resolveExplore({ scenario: 'munmap-free', seed: 1 }).cfg), 500_000, 'rcu.tick 250us: 500us');
   assert.equal(preemptDefaultNs(resolveExplore({ scenario: 'munmap-free', seed: 1, rcuTick: '2ms' }).cfg), 4_000_000, 'a coarser tick, longer preemptions');

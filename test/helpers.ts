@@ -2,10 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { bareMachine } from '../harness/machine.js';
-import { type RawRunArgs, resolveRunConfig } from '../harness/config.js';
-import { buildResults, type RunResults } from '../harness/results.js';
-import { runScenario } from '../harness/runner.js';
+import { bareMachine } from '../harness/run/machine.js';
+import { type RawRunArgs, resolveRunConfig } from '../harness/run/config.js';
+import { buildResults, type RunResults } from '../harness/run/results.js';
+import { runScenario } from '../harness/run/runner.js';
 
 // npm test compiles first (tsc -p .): the CPU workers start from dist/, 4x faster than
 // through the tsx shim. A worker whose build differs from these sources refuses to start
@@ -36,8 +36,8 @@ export function describeRun(r: RunResults): string {
  *  deterministic, seeds 1, 2, ...), on past violations: every violation kind seen and in how
  *  many executions, the roles' outcomes summed, the paired windows' overlaps by window name.
  *  Stops after `executions`, or at the first execution after which `until` holds. */
-export async function exploreSummary(args: import('../harness/explore.js').ExploreArgs, executions: number, until?: (s: ExploreSummary) => boolean): Promise<ExploreSummary> {
-  const { exploreToFile, resolveExplore } = await import('../harness/explore.js');
+export async function exploreSummary(args: import('../harness/commands/explore.js').ExploreArgs, executions: number, until?: (s: ExploreSummary) => boolean): Promise<ExploreSummary> {
+  const { exploreToFile, resolveExplore } = await import('../harness/commands/explore.js');
   const { WINDOWS } = await import('../src/check/windows.js');
   const { cfg, o } = resolveExplore({ seed: 1, ...args });
   const out: ExploreSummary = { executions: 0, kinds: {}, details: [], outcomes: { reader: {}, writer: {} }, overlaps: {} };

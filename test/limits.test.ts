@@ -9,10 +9,10 @@
 // indexed by CPU id, and sync-witness's object pool, sized from --writers.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BadInput } from '../harness/config.js';
-import { ControlledMachine } from '../harness/executor.js';
-import { resolveExplore } from '../harness/explore.js';
-import { type LimitCase, limitCases, runLimitCase } from '../harness/limits.js';
+import { BadInput } from '../harness/run/config.js';
+import { ControlledMachine } from '../harness/run/executor.js';
+import { resolveExplore } from '../harness/commands/explore.js';
+import { type LimitCase, limitCases, runLimitCase } from '../harness/commands/limits.js';
 import { SCENARIOS, scenarioById } from '../src/scenarios/index.js';
 import { silent } from './helpers.js';
 
@@ -70,8 +70,8 @@ test('the O_DIRECT readers index a token slot in the page by CPU id: every CPU h
 });
 
 test('sync-witness sizes its object pool from --writers: 47 writers boot, each with its own objects', async () => {
-  const { resolveRunConfig } = await import('../harness/config.js');
-  const { bootMachine } = await import('../harness/machine.js');
+  const { resolveRunConfig } = await import('../harness/run/config.js');
+  const { bootMachine } = await import('../harness/run/machine.js');
   const { scenarioById } = await import('../src/scenarios/index.js');
   const cfg = resolveRunConfig({ scenario: 'sync-witness', readers: '1', writers: '47', seed: 1 });
   const m = bootMachine(scenarioById('sync-witness')!, cfg);

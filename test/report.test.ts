@@ -6,10 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { median } from '../harness/stats.js';
+import { median } from '../harness/run/stats.js';
 import { chromium } from 'playwright-core';
-import type { SweepResults } from '../harness/files.js';
-import type { RunResults } from '../harness/results.js';
+import type { SweepResults } from '../harness/run/files.js';
+import type { RunResults } from '../harness/run/results.js';
 import { describeRun, run, tmpOut } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');

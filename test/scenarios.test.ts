@@ -8,11 +8,11 @@
 // parallelism: that is measured (the campaign, the README's detection table), not asserted.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { exploreToFile, resolveExplore } from '../harness/explore.js';
-import { buildResults, type RunResults } from '../harness/results.js';
-import { formatSummary } from '../harness/summary.js';
-import { resolveRunConfig } from '../harness/config.js';
-import { runScenario } from '../harness/runner.js';
+import { exploreToFile, resolveExplore } from '../harness/commands/explore.js';
+import { buildResults, type RunResults } from '../harness/run/results.js';
+import { formatSummary } from '../harness/output/summary.js';
+import { resolveRunConfig } from '../harness/run/config.js';
+import { runScenario } from '../harness/run/runner.js';
 import { archByName } from '../src/arch/index.js';
 import { SCENARIOS } from '../src/scenarios/index.js';
 import { windowPairs } from '../src/scenarios/scenario.js';
@@ -56,7 +56,7 @@ for (const s of SCENARIOS.filter((x) => !x.selftest)) {
 for (const s of SCENARIOS) {
   test(`${s.id}: every fixed form explores clean${windowPairs(s).some((w) => w.pairedWith) ? ', its paired windows overlapping' : ''} (controlled, deterministic)`, async () => {
     const { cfg, o } = resolveExplore({ scenario: s.id, seed: 1 });
-    const { ControlledMachine } = await import('../harness/executor.js');
+    const { ControlledMachine } = await import('../harness/run/executor.js');
     const cm = new ControlledMachine(cfg, s);
     await cm.start();
     try {
@@ -171,7 +171,7 @@ test('workers also start from the TypeScript sources, through the tsx shim (stre
     const r = await run({ scenario: 'sync-locks', ops: '2000' });
     assert.equal(r.verdict, 'PASS', describeRun(r));
     assert.ok(r.reader.ops > 0 && r.writer.ops > 0, describeRun(r));
-    const { ControlledMachine } = await import('../harness/executor.js');
+    const { ControlledMachine } = await import('../harness/run/executor.js');
     const { scenarioById } = await import('../src/scenarios/index.js');
     const { cfg, o } = resolveExplore({ scenario: 'sync-locks', seed: 1 });
     const cm = new ControlledMachine(cfg, scenarioById('sync-locks')!);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { selftestResults } from '../harness/selftest.js';
+import { selftestResults } from '../harness/commands/selftest.js';
 import { kernelSelftests } from '../src/scenarios/kernel-selftests.js';
 import { SELFTEST_CASES } from '../src/selftests/cases.js';
 import { describeRun, run, tmpOut } from './helpers.js';

@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type CampaignRow, campaignTable } from '../harness/campaign.js';
-import { resolveRunConfig } from '../harness/config.js';
+import { campaignTable } from '../harness/commands/campaign.js';
+import type { CampaignRow } from '../harness/run/files.js';
+import { resolveRunConfig } from '../harness/run/config.js';
 import { machine, run, tmpOut } from './helpers.js';
-import { windowArrays } from '../harness/runner.js';
+import { windowArrays } from '../harness/run/runner.js';
 import { scenarioById } from '../src/scenarios/index.js';
 import { Cpu } from '../src/machine/cpu.js';
 import { StressMem } from '../src/machine/mem.js';
@@ -173,7 +174,7 @@ test('a reader times one op in READER_TIMED, a writer every op', async () => {
 });
 
 test('bench\'s scaling: 1 and 2 reader CPUs on 2 cores, doubling up to all cores but one, never past MAX_CPUS', async () => {
-  const { scalingReaders } = await import('../harness/bench.js');
+  const { scalingReaders } = await import('../harness/commands/bench.js');
   const { MAX_CPUS } = await import('../src/machine/layout.js');
   assert.deepEqual(scalingReaders(1), [1, 2]);
   assert.deepEqual(scalingReaders(2), [1, 2]);
@@ -185,7 +186,7 @@ test('bench\'s scaling: 1 and 2 reader CPUs on 2 cores, doubling up to all cores
 });
 
 test('bench --baseline: an earlier build\'s bench JSON and this one\'s give the figures compared, explore\'s default executor in each', async () => {
-  const { benchFigures, beforeAfterRows } = await import('../harness/bench-baseline.js');
+  const { benchFigures, beforeAfterRows } = await import('../harness/commands/bench-baseline.js');
   const { readFileSync } = await import('node:fs');
   const fixture = (f: string): unknown => JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', f), 'utf8'));
   // b78d14c had one controlled executor (worker threads), its rate straight under controlled.pct

@@ -2,10 +2,10 @@
 // tables' formats.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compareSets } from '../harness/compare.js';
-import { commandLine, renderTable, textTable } from '../harness/format.js';
-import type { RunResults } from '../harness/results.js';
-import { median, ratioSpread, spread } from '../harness/stats.js';
+import { compareSets, compareTable } from '../harness/commands/compare.js';
+import { commandLine, renderTable, textTable } from '../harness/output/format.js';
+import type { RunResults } from '../harness/run/results.js';
+import { median, ratioSpread, spread } from '../harness/run/stats.js';
 
 test('median, min-max and the bootstrap interval of the median (fixed samples, fixed seed)', () => {
   assert.equal(median([5, 1, 3]), 3);
@@ -47,6 +47,16 @@ test('compare: the verdict speaks of speed where one way is better (throughput u
   assert.equal(rows.find((r) => r.metric === 'reader op p50')!.ratio!.says, 'B faster', 'lower latency is faster');
   assert.equal(rows.find((r) => r.metric === 'writer ops/s')!.ratio!.says, 'no significant difference');
   assert.ok(!rows.some((r) => r.metric === 'IPI wait p50'), 'a metric neither side has is left out');
+  // where A's median is 0 there is no ratio: the difference B-A, its interval and verdict
+  const zero = (pending: number): RunResults => ({ ...run(1000, 500), sync: { ...run(1000, 500).sync, deferredFreesPendingMax: pending } }) as RunResults;
+  const diff = compareSets([0, 0, 0, 0, 0].map(zero), [620, 628, 640, 610, 630].map(zero)).find((r) => r.metric === 'deferred frees pending max')!;
+  assert.equal(diff.ratio!.of, 'difference');
+  assert.equal(diff.ratio!.ratio, 628);
+  assert.equal(diff.ratio!.says, 'B slower');
+  const table = compareTable([diff], false);
+  assert.match(table.rows[0][3], /^\+628 \[\+\d+, \+\d+\] \(B-A\)$/);
+  // fewer than 5 runs a side: the verdict says so
+  assert.match(compareTable(compareSets(a.slice(0, 3), b.slice(0, 3)), true).rows[0][4], /B faster \(few runs\)/);
 });
 
 test('formats: text keeps to 100 columns and starts with the command; md and csv are tables', () => {
@@ -57,6 +67,11 @@ test('formats: text keeps to 100 columns and starts with the command; md and csv
   assert.ok(lines.every((l) => l.length <= 100), 'at most 100 columns');
   assert.ok(/^[\x20-\x7e\n]*$/.test(text), 'plain ASCII');
   assert.ok(textTable(t).split('\n\n').length >= 2, 'a wide table comes in parts');
+  // each part repeats the key columns, so every row of every part says which row it is
+  const keyed = { head: ['scenario', 'strategy', 'bug', 'x'.repeat(60), 'y'.repeat(60)], rows: [['ksm-merge', 'rcu', 'b1', '1', '2'], ['ksm-merge', 'ipi', 'b2', '3', '4']], key: 3 };
+  const parts = textTable(keyed).split('\n\n');
+  assert.equal(parts.length, 2);
+  for (const p of parts) assert.deepEqual(p.split('\n').slice(2).map((l) => l.split(/\s+/).slice(0, 3).join(' ')), ['ksm-merge rcu b1', 'ksm-merge ipi b2']);
   assert.match(text, /us \+- 1/);
   const md = renderTable(t, 'md', 'gupstress run').split('\n');
   assert.equal(md[0], '`gupstress run`');
@@ -66,18 +81,24 @@ test('formats: text keeps to 100 columns and starts with the command; md and csv
   assert.equal(commandLine(['run', '--widen', 'gup.walk=2us', 'a b']), "gupstress run --widen gup.walk=2us 'a b'");
 });
 
-test('evidence on a clean verdict: strong, WEAK under 300 overlaps, "no window measured" without a paired window; --until-bound stops at its target', async () => {
+test('evidence on a clean verdict: strong, WEAK under 300 overlaps, NO EVIDENCE at 3 or fewer, "no window measured" without a paired window; --until-bound stops at its target', async () => {
   const { run } = await import('./helpers.js');
-  const { WEAK_OVERLAPS } = await import('../harness/results.js');
-  const { evidenceText } = await import('../harness/summary.js');
+  const { WEAK_OVERLAPS, evidenceOf } = await import('../harness/run/results.js');
+  const { evidenceText } = await import('../harness/output/summary.js');
   const none = await run({ scenario: 'pfnmap-special', ops: '2000' });
   assert.equal(none.evidence, 'no window measured');
   assert.match(evidenceText(none), /no window measured/);
   const short = await run({ scenario: 'munmap-free', ops: '200' });
   assert.equal(short.verdict, 'PASS');
   assert.ok(short.boundBasis!.overlaps < WEAK_OVERLAPS);
-  assert.equal(short.evidence, 'weak');
-  assert.match(evidenceText(short), /WEAK: \d+ overlaps, under 300|WEAK: 0 overlaps/);
+  assert.equal(short.evidence, evidenceOf(short.boundBasis!.overlaps, true));
+  assert.match(evidenceText(short), short.evidence === 'weak' ? /WEAK: \d+ overlaps, under 300/ : /NO EVIDENCE: \d overlaps/);
+  // a bound of 1 or more per overlap (3 overlaps or fewer) is no evidence, never a clean
+  assert.deepEqual([0, 3, 4, 299, 300].map((n) => evidenceOf(n, true)), ['no evidence', 'no evidence', 'weak', 'weak', 'strong']);
+  assert.equal(evidenceOf(1000, false), 'no window measured');
+  const thin = { ...short, evidence: evidenceOf(2, true), bound: 1.5, boundBasis: { ...short.boundBasis!, overlaps: 2 } };
+  assert.match(evidenceText(thin), /NO EVIDENCE: 2 overlaps .*says nothing/);
+  assert.doesNotMatch(evidenceText(thin), /WEAK/);
   // (30 overlaps: a second or two idle, longer on a busy machine; --duration only caps it)
   const until = await run({ scenario: 'munmap-free', untilBound: '1e-1', duration: '120s' });
   assert.deepEqual(until.untilBound, { target: 0.1, reached: true });
@@ -130,8 +151,8 @@ test('--format for each command: run, sweep, compare, campaign (text, md, csv, j
 });
 
 test('report charts: a log axis reaches down to the smallest value, no tick label is clipped, time axes carry their units on the ticks', async () => {
-  const { barChart } = await import('../harness/svg.js');
-  const { fmtNs } = await import('../harness/table.js');
+  const { barChart } = await import('../harness/output/svg.js');
+  const { fmtNs } = await import('../harness/output/table.js');
   const svg = barChart({ id: 'c', title: 't', series: ['p50', 'max'], unit: 'latency', log: true, format: fmtNs, groups: [{ label: 'op', values: [5, 50_000_000] }] });
   const ticks = [...svg.matchAll(/<text x="([\d.]+)" y="[\d.]+" text-anchor="end" class="tick">([^<]*)<\/text>/g)].map((m) => ({ x: Number(m[1]), text: m[2] }));
   assert.equal(ticks[0].text, '1 ns', 'the axis starts below the smallest value (5 ns)');
@@ -140,4 +161,11 @@ test('report charts: a log axis reaches down to the smallest value, no tick labe
   const bars = [...svg.matchAll(/class="bar"[^>]*height="([\d.]+)"[^>]*data-value="(\d+)"/g)].map((m) => ({ h: Number(m[1]), v: Number(m[2]) }));
   assert.ok(bars.find((b) => b.v === 5)!.h > 10, 'a small value is a visible bar on the log axis');
   assert.doesNotMatch(svg, /ns \(log\)/, 'the axis is not labelled ns when its ticks say us and ms');
+});
+
+test("a stress failure's explore hint keeps the scenario's explore instance, and the parameters the run changed", async () => {
+  const { exploreCommand } = await import('../harness/output/summary.js');
+  const run = (pages: number): RunResults => ({ config: { scenario: 'ksm-merge', strategy: 'rcu', bugs: ['ksm-check-before-clear'], arch: 'x86-64', levels: 4, params: { pages } } }) as unknown as RunResults;
+  assert.doesNotMatch(exploreCommand(run(16)), /--param/, 'the default is left to the explore instance (pages=4)');
+  assert.match(exploreCommand(run(8)), /--param pages=8/);
 });

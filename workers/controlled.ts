@@ -11,8 +11,8 @@ import { controlledCpu } from '../src/machine/controlled-cpu.js';
 import { scenarioById } from '../src/scenarios/index.js';
 import { roleCounters } from '../src/scenarios/scenario.js';
 import type { StrategyName } from '../src/sync/strategy.js';
-import { registryNames, runParams, scenarioCpu } from '../harness/machine.js';
-import type { ControlledExec, ControlledInit, ControlledResult } from './protocol.js';
+import { registryNames, runParams, scenarioCpu } from '../harness/run/machine.js';
+import type { ControlledExec, ControlledInit, ControlledResult } from '../harness/run/protocol.js';
 
 const init = workerData as ControlledInit;
 const port = parentPort!;

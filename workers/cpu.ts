@@ -12,8 +12,8 @@ import { roleCounters } from '../src/scenarios/scenario.js';
 import { handleIpi, irqPoint } from '../src/sync/irq.js';
 import { S_GPS, rcuBarrier, rcuGpKthread } from '../src/sync/rcu.js';
 import { type StrategyName, freeTableAfterGp } from '../src/sync/strategy.js';
-import { registryNames, runParams, scenarioCpu } from '../harness/machine.js';
-import type { WorkerInit, WorkerMessage } from './protocol.js';
+import { registryNames, runParams, scenarioCpu } from '../harness/run/machine.js';
+import type { WorkerInit, WorkerMessage } from '../harness/run/protocol.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;

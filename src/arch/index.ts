@@ -1,3 +1,4 @@
+// The arches by name: one Arch record per file of this folder (x86_64.ts, arm64.ts, s390.ts).
 import type { Arch, ArchName } from './arch.js';
 import { arm64 } from './arm64.js';
 import { s390 } from './s390.js';

@@ -4,41 +4,11 @@
 // differ. Exact, and two loads per reader window.
 import type { Cpu } from '../machine/cpu.js';
 import { WIN_SLOTS } from '../machine/layout.js';
-import { type Registered, Registry } from '../machine/registry.js';
-import { handleIpi } from '../sync/irq.js';
+import { spinIrqsOn } from '../sync/irq.js';
+import type { WindowDef } from './window-defs.js';
 
-export type WindowRole = 'reader' | 'writer';
-
-export interface WindowDef extends Registered {
-  readonly role: WindowRole;
-  /** the window's widening models a real latency of the system (a device's I/O time), not
-   *  delay injection: explore keeps it, as a logical sleep, while it turns widening off */
-  readonly latency: boolean;
-  /** writer windows: the object is vpn >>> shift (0: a pte, FANOUT_SHIFT: a pmd ...) */
-  readonly shift: number;
-  /** the window spans a whole operation and has no critical step: every entry counts as
-   *  reached. Otherwise an entry reaches the window's critical step at its widen point
-   *  (winWiden, where a race is hit); one that closes before it bailed out. */
-  readonly whole: boolean;
-  readonly doc: string;
-}
-
-/** Every race window, declared by the module whose code it spans (defineWindow). */
-export const WINDOWS = new Registry<WindowDef>('race window');
-
-export function defineWindow(w: { name: string; role: WindowRole; shift?: number; latency?: boolean; whole?: boolean; doc: string }): WindowDef {
-  return WINDOWS.define({ name: w.name, role: w.role, shift: w.shift ?? 0, latency: w.latency ?? false, whole: w.whole ?? false, doc: w.doc });
-}
-
-/** winPair's value for a window the run's scenario does not list (and no reader pairs
- *  with): its points cost nothing under stress (CpuOptions.winPair). */
-export const WIN_UNLISTED = -2;
-
-/** Is window w counted on this CPU: listed by the scenario, or every window when the run
- *  jitters at window points (Cpu.winActive). */
-export function winActiveOf(winPair: Int32Array, jitterP: number): Uint8Array {
-  return Uint8Array.from(winPair, (p) => (p !== WIN_UNLISTED || jitterP > 0 ? 1 : 0));
-}
+// the declarations, for the model's modules that declare windows and call their points
+export { WINDOWS, WIN_UNLISTED, type WindowDef, type WindowRole, defineWindow, winActiveOf } from './window-defs.js';
 
 // ---- the window points, called by the model at the places named above ----
 // Each is a check of the window's active flag and a few plain stores inline; the rare parts
@@ -122,27 +92,10 @@ export function winWriterClose(c: Cpu, win: WindowDef): void {
   closeEntry(c, w);
 }
 
-const WIDEN_SLICE_NS = 500;
-
 /** A window's critical step (where a race is hit): the entry is reached; --widen spins here. */
 export function winWiden(c: Cpu, win: WindowDef): void {
   c.mem.point();
   c.winReached[win.id] = 1;
   const ns = c.opts.widenNs[win.id];
-  if (ns > 0) widen(c, ns);
-}
-
-/** --widen: spin inside the window (KCSAN-style delay injection). With irqs on (an RCU
- *  reader, a writer) the spin takes interrupts: an IPI is acknowledged in the middle of it,
- *  as a real CPU would, instead of after it. */
-function widen(c: Cpu, ns: number): void {
-  if (c.irqDepth !== 0) {
-    c.mem.delay(ns);
-    return;
-  }
-  for (let left = ns; left > 0; left -= WIDEN_SLICE_NS) {
-    c.mem.delay(left < WIDEN_SLICE_NS ? left : WIDEN_SLICE_NS);
-    handleIpi(c);
-    c.wakeWaiters(); // the sender sleeping on this CPU's ack
-  }
+  if (ns > 0) spinIrqsOn(c, ns); // --widen: KCSAN-style delay injection
 }

@@ -7,7 +7,7 @@
 // A test checks that every declared bug is read by the model and every switch the model
 // reads is declared (test/declarations.test.ts).
 import type { ViolationDef } from '../check/violations.js';
-import type { StrategyName } from '../sync/strategy.js';
+import type { BugSwitches, StrategyName } from './cpu.js';
 
 import type { MemoryModel } from './weak.js';
 
@@ -41,9 +41,6 @@ export interface BugDef {
    *  consistent, where the ordering is always there */
   readonly memory?: readonly MemoryModel[];
 }
-
-/** The switches of one run: every declared bug name, true where the run turns it on. */
-export type BugSwitches = Readonly<Record<string, boolean>>;
 
 /** The switches built so far, by declaration and bug list (a controlled executor builds a
  *  CPU's switches for each of thousands of executions). */

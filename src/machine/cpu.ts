@@ -4,9 +4,7 @@ import hdr from 'hdr-histogram-js';
 import type { Arch } from '../arch/arch.js';
 import { TRACE_EVENTS, TRACE_LEN, type TraceDef, formatTraceEvent } from '../check/trace.js';
 import { VIOLATION_KINDS, type Violation, type ViolationDef } from '../check/violations.js';
-import { WINDOWS, winActiveOf } from '../check/windows.js';
-import type { Strategy } from '../sync/strategy.js';
-import type { BugSwitches } from './bugs.js';
+import { WINDOWS, winActiveOf } from '../check/window-defs.js';
 import { HISTS, S_BLOCKS, STATS } from './stats.js';
 import {
   C_IPI_ACK, C_IPI_REQ, C_IRQ_OFF, C_OPS, C_QS_SEQ, C_RCU_CTR, C_STATE, C_WAITING_ON,
@@ -15,6 +13,26 @@ import {
 import type { KnobDef } from './knobs.js';
 import { ACQUIRE, type Mem, RELEASE, SMP_MB } from './mem.js';
 
+
+/** A strategy's name (sync/strategy.ts fills in the ops of each). */
+export type StrategyName = 'ipi' | 'rcu' | 'rcu-sync' | 'rcu-exp';
+
+/** The synchronization ops a CPU is built with, one record per strategy (sync/strategy.ts
+ *  STRATEGIES), like rcutorture's rcu_torture_ops. */
+export interface Strategy {
+  readonly name: StrategyName;
+  readonly doc: string;
+  /** flush_tlb_mm_range(): an IPI broadcast that waits for irq-off CPUs, or a hardware
+   *  broadcast invalidation (arm64 TLBI, x86 with paravirt flush) that waits for nobody. */
+  flushTlb(c: Cpu): void;
+  /** tlb_remove_table_sync_one(): empty where the flush already IPIs, an IPI otherwise. */
+  tlbRemoveTableSyncOne(c: Cpu): void;
+  /** tlb_finish_mmu()'s table free, after the flush: tables[0..n). `free` returns one frame. */
+  freeTables(c: Cpu, tables: Int32Array, n: number, free: (c: Cpu, pfn: number) => void): void;
+}
+
+/** The bug switches of a run, by name (src/machine/bugs.ts builds them): c.bug['name'] */
+export type BugSwitches = Readonly<Record<string, boolean>>;
 
 export const MAX_VIOLATION_RECORDS = 20;
 export const GUP_MAX = 64;

@@ -51,6 +51,23 @@ export function handleIpi(c: Cpu): void {
   }
 }
 
+const SPIN_SLICE_NS = 500;
+
+/** Spin ns with interrupts as they are: with irqs on (an RCU reader, a writer) the spin takes
+ *  interrupts, an IPI acknowledged in the middle of it, as a real CPU would, instead of after
+ *  it (the race windows' --widen, check/windows.ts). */
+export function spinIrqsOn(c: Cpu, ns: number): void {
+  if (c.irqDepth !== 0) {
+    c.mem.delay(ns);
+    return;
+  }
+  for (let left = ns; left > 0; left -= SPIN_SLICE_NS) {
+    c.mem.delay(left < SPIN_SLICE_NS ? left : SPIN_SLICE_NS);
+    handleIpi(c);
+    c.wakeWaiters(); // the sender sleeping on this CPU's ack
+  }
+}
+
 /** An interrupt point of a running CPU with irqs on (between operations, in spin loops):
  *  take pending IPIs and report a quiescent state for RCU (rcu_qs()). */
 export function irqPoint(c: Cpu): void {

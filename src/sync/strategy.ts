@@ -1,7 +1,7 @@
 // Synchronization strategies, one ops record each (like rcutorture's rcu_torture_ops):
 // how a TLB flush treats lockless walkers, and how an unlinked page table is freed.
 // Scenarios are written once against this record and pick it with --strategy.
-import type { Cpu } from '../machine/cpu.js';
+import type { Cpu, Strategy, StrategyName } from '../machine/cpu.js';
 import { SMP_MB } from '../machine/mem.js';
 import { defineStat } from '../machine/stats.js';
 import { freeTable } from '../mm/page_alloc.js';
@@ -11,20 +11,10 @@ import { callRcu, synchronizeRcu, synchronizeRcuExpedited } from './rcu.js';
 export const S_TLBI = defineStat('tlbiBroadcasts', 'broadcast TLB invalidations that wait for nobody (rcu strategies)');
 export const S_TABLES_FREED = defineStat('tablesFreed', 'page tables freed after a flush');
 
-export type StrategyName = 'ipi' | 'rcu' | 'rcu-sync' | 'rcu-exp';
+// the types are the machine's (a CPU is built with its strategy's ops): named here for the model
+export type { Strategy, StrategyName };
 export const STRATEGY_NAMES: readonly StrategyName[] = ['ipi', 'rcu', 'rcu-sync', 'rcu-exp'];
 
-export interface Strategy {
-  readonly name: StrategyName;
-  readonly doc: string;
-  /** flush_tlb_mm_range(): an IPI broadcast that waits for irq-off CPUs, or a hardware
-   *  broadcast invalidation (arm64 TLBI, x86 with paravirt flush) that waits for nobody. */
-  flushTlb(c: Cpu): void;
-  /** tlb_remove_table_sync_one(): empty where the flush already IPIs, an IPI otherwise. */
-  tlbRemoveTableSyncOne(c: Cpu): void;
-  /** tlb_finish_mmu()'s table free, after the flush: tables[0..n). `free` returns one frame. */
-  freeTables(c: Cpu, tables: Int32Array, n: number, free: (c: Cpu, pfn: number) => void): void;
-}
 
 function freeAll(c: Cpu, tables: Int32Array, n: number, free: (c: Cpu, pfn: number) => void): void {
   for (let i = 0; i < n; i++) free(c, tables[i]);
