@@ -117,9 +117,12 @@ const cli = yargs(hideBin(process.argv));
 await cli
   .scriptName('gupstress')
   .usage('$0 <command> [options]\n\nLockless page-table walkers (GUP-fast) racing against page-table writers, on worker_threads.')
-  .command('list', 'scenarios, their bugs, strategies and arches', (y) => y.option('json', { type: 'boolean' }), (a) =>
+  .command('list', 'scenarios, their bugs, windows, parameters, strategies, knobs and violation kinds', (y) => y.option('json', { type: 'boolean' })
+    .option('format', { type: 'string', describe: 'text (default) | json | md (the tables of docs/reference.md)' }), (a) =>
     guarded(async () => {
-      process.stdout.write(listScenarios(Boolean(a.json)) + '\n');
+      const format = parseFormat(a.format, a.json);
+      if (format === 'csv') throw new BadInput('list --format is text, json or md');
+      process.stdout.write(listScenarios(format) + '\n');
       return 0;
     }))
   .command('run', 'one run: summary table (or JSON) on stdout, results JSON in results/', (y) =>

@@ -121,3 +121,11 @@ test('a refcount is stored only when its frame is allocated: every other change 
     [...text.matchAll(/\.(store|xchg)\(\s*mdAddr\([^)]*MD_REFCOUNT\)/g)].map(() => path));
   assert.deepEqual(stores, [join('src', 'mm', 'page_alloc.ts')], 'initMeta (allocation) is the one store of a refcount');
 });
+
+test('docs/reference.md is what the declarations generate (npm run docs writes it)', async () => {
+  const { listScenarios } = await import('../harness/commands/list.js');
+  const committed = readFileSync(join(import.meta.dirname, '..', 'docs', 'reference.md'), 'utf8');
+  const generated = listScenarios('md') + '\n';
+  assert.ok(generated.includes('## Violation kinds') && generated.split('\n').length > 100);
+  assert.equal(committed, generated, 'docs/reference.md differs from the declarations: run npm run docs');
+});
