@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { CampaignResults, ExploreFile, Figure, Loaded, SweepResults } from '../run/files.js';
 import { cellFigures } from '../run/figures.js';
 import type { HistSummary, RunResults } from '../run/results.js';
-import { type ScatterPoint, barChart, esc, scatterChart, sequenceChart } from './svg.js';
+import { type ScatterPoint, type TickKind, barChart, esc, scatterChart, sequenceChart } from './svg.js';
 import { METHOD, type Spread, spread } from '../run/stats.js';
 import { STEP_NS } from '../../src/machine/controlled.js';
 import { fmtFreq, fmtInt, fmtNs, spreadCell } from './table.js';
@@ -18,8 +18,7 @@ table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}td,th{border:1px
 td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f4f4f4}
 .PASS,.clean,.caught,.ACCEPTABLE{color:#2b7a2b}.FAIL,.DIRTY,.MISSED,.FORBIDDEN{color:#b3261e;font-weight:600}.ERROR{color:#b3261e;font-weight:700}.INTERESTING{color:#a06000}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;border:1px solid currentColor;font-weight:600}
-svg.chart{display:block;margin:10px 0 18px;background:#fff}svg .title{font:600 14px system-ui,sans-serif}svg .tick,svg .label,svg .legend,svg .na{font:11px system-ui,sans-serif;fill:#444}
-svg .grid{stroke:#eee}svg .axis{stroke:#888}pre{background:#f7f7f7;padding:8px;font-size:12px;overflow:auto}
+svg.chart{display:block;margin:10px 0 18px}pre{background:#f7f7f7;padding:8px;font-size:12px;overflow:auto}
 .muted{color:#666}`;
 
 function htmlTable(head: string[], rows: (string | number)[][], numeric: boolean[] = [], classes: (string | null)[][] = []): string {
@@ -41,8 +40,8 @@ function latencyChart(r: RunResults): string {
   const present = rows.filter(([, h]) => h.count > 0);
   if (present.length === 0) return '';
   return barChart({
-    id: chartId('latency'), title: 'Latency percentiles', series: ['p50', 'p99', 'max'], unit: 'latency', log: true,
-    groups: present.map(([label, h]) => ({ label, values: [h.p50, h.p99, h.max] })), format: (v) => fmtNs(v),
+    id: chartId('latency'), title: 'Latency percentiles', series: ['p50', 'p99', 'max'], axis: 'latency', ticks: 'ns', log: true,
+    groups: present.map(([label, h]) => ({ label, values: [h.p50, h.p99, h.max] })),
   });
 }
 
@@ -50,7 +49,7 @@ function windowChart(r: RunResults): string {
   const paired = Object.entries(r.windows).filter(([, w]) => w.frequency !== null);
   if (paired.length === 0) return '';
   return barChart({
-    id: chartId('windows'), title: 'Race-window overlap frequency (overlaps / reader windows)', series: ['frequency'], unit: 'overlaps per window',
+    id: chartId('windows'), title: 'Race-window overlap frequency (overlaps / reader windows)', series: ['frequency'], axis: 'overlaps per window', ticks: 'number',
     groups: paired.map(([name, w]) => ({ label: `${name} x ${w.pairedWith}`, values: [w.frequency] })), format: (v) => fmtFreq(v),
   });
 }
@@ -133,9 +132,9 @@ function tradeOffCharts(sw: SweepResults, figs: Figs[]): string[] {
     });
   const held = 'deferred frees pending max';
   return [
-    scatterChart({ id: chartId('Trade-off: writer p99 against memory held'), title: 'Trade-off: writer latency p99 against memory held', xLabel: 'deferred frees pending at most (frames)', yLabel: 'writer op p99', points: points(held, 'writer op p99'), xFormat: (v) => fmtInt(v), yFormat: fmtNs, logY: true }),
-    scatterChart({ id: chartId('Trade-off: writer p50 against memory held'), title: 'Trade-off: writer latency p50 against memory held', xLabel: 'deferred frees pending at most (frames)', yLabel: 'writer op p50', points: points(held, 'writer op p50'), xFormat: (v) => fmtInt(v), yFormat: fmtNs, logY: true }),
-    scatterChart({ id: chartId('Trade-off: writer p99 against reader throughput'), title: 'Trade-off: writer latency p99 against reader throughput', xLabel: 'reader ops/s', yLabel: 'writer op p99', points: points('reader ops/s', 'writer op p99'), xFormat: (v) => fmtInt(v), yFormat: fmtNs, logY: true }),
+    scatterChart({ id: chartId('Trade-off: writer p99 against memory held'), title: 'Trade-off: writer latency p99 against memory held', xLabel: 'deferred frees pending at most (frames)', yLabel: 'writer op p99', points: points(held, 'writer op p99'), xTicks: 'count', yTicks: 'ns', logY: true }),
+    scatterChart({ id: chartId('Trade-off: writer p50 against memory held'), title: 'Trade-off: writer latency p50 against memory held', xLabel: 'deferred frees pending at most (frames)', yLabel: 'writer op p50', points: points(held, 'writer op p50'), xTicks: 'count', yTicks: 'ns', logY: true }),
+    scatterChart({ id: chartId('Trade-off: writer p99 against reader throughput'), title: 'Trade-off: writer latency p99 against reader throughput', xLabel: 'reader ops/s', yLabel: 'writer op p99', points: points('reader ops/s', 'writer op p99'), xTicks: 'count', yTicks: 'ns', logY: true }),
   ];
 }
 
@@ -152,20 +151,20 @@ function sweepSection(sw: SweepResults, path: string): string {
   const strategies = sw.axes.strategies;
   const labels = [...new Set(sw.cells.map(cellLabel))];
   const at = (st: string, label: string): number => sw.cells.findIndex((c) => c.strategy === st && cellLabel(c) === label);
-  const chart = (what: string, metric: string, unit: string, log = false, format?: (v: number) => string): string =>
+  const chart = (what: string, metric: string, axis: string, ticks: TickKind, log = false, format?: (v: number) => string): string =>
     barChart({
-      id: chartId(what), title: what, series: strategies, unit, log, format, groups: labels.map((label) => {
+      id: chartId(what), title: what, series: strategies, axis, ticks, log, format, groups: labels.map((label) => {
         const fs = strategies.map((st) => (at(st, label) < 0 ? null : fig(figs[at(st, label)], metric)));
         return { label, values: fs.map((f) => f?.median ?? null), lo: fs.map((f) => f?.lo ?? null), hi: fs.map((f) => f?.hi ?? null) };
       }),
     });
-  out.push(chart('Reader throughput', 'reader ops/s', 'ops/s'));
-  out.push(chart('Writer operation latency p50', 'writer op p50', 'latency', true, fmtNs));
-  out.push(chart('Writer operation latency p99', 'writer op p99', 'latency', true, fmtNs));
+  out.push(chart('Reader throughput', 'reader ops/s', 'reader ops/s', 'count'));
+  out.push(chart('Writer operation latency p50', 'writer op p50', 'writer op p50', 'ns', true));
+  out.push(chart('Writer operation latency p99', 'writer op p99', 'writer op p99', 'ns', true));
   out.push(...tradeOffCharts(sw, figs));
   const windows = [...new Set(figs.flatMap((f) => Object.keys(f).filter((m) => /^window .* frequency$/.test(m) && f[m].spread !== null)))].sort();
-  for (const w of windows) out.push(chart(`Race-window overlap frequency: ${w.replace(/^window | frequency$/g, '')}`, w, 'overlaps per reader window', false, fmtFreq));
-  out.push(chart('Memory held: deferred frees pending at most', 'deferred frees pending max', 'frames'));
+  for (const w of windows) out.push(chart(`Race-window overlap frequency: ${w.replace(/^window | frequency$/g, '')}`, w, 'overlaps per reader window', 'number', false, fmtFreq));
+  out.push(chart('Memory held: deferred frees pending at most', 'deferred frees pending max', 'deferred frees pending (frames)', 'count'));
   const cols = SWEEP_HTML_COLUMNS.filter((m) => figs.some((f) => fig(f, m)));
   out.push(htmlTable(['strategy', 'cell', 'verdicts', ...cols],
     sw.cells.map((c, i) => [c.strategy, cellLabel(c), [...new Set((c.runs ?? [c.results]).map((r) => r.verdict))].join('/'), ...cols.map((m) => spreadCell(fig(figs[i], m), figs[i][m].unit))]),
@@ -200,17 +199,17 @@ function campaignSection(cp: CampaignResults, path: string): string {
     [false, false, false, false, false, true, true, true, true], cp.rows.map((r) => [null, null, null, r.status, null, null, null, null, null])));
   const bugs = cp.rows.filter((r) => r.bug !== null && r.firstViolationMs !== null);
   if (bugs.length) {
-    out.push(barChart({ id: chartId('detection'), title: 'Time to first violation', series: ['first violation'], unit: 'ms', log: true,
+    out.push(barChart({ id: chartId('detection'), title: 'Time to first violation', series: ['first violation'], axis: 'time to first violation', ticks: 'ms', log: true,
       groups: bugs.map((r) => {
         // --repeat: the median over the repeats that caught it, with its interval
         const xs = r.firstViolationRuns.filter((x): x is number => x !== null);
         const sp = xs.length >= 2 ? spread(xs) : null;
         return { label: `${r.bug} (${r.strategy})`, values: [Math.max(r.firstViolationMs!, 0.01)], lo: [sp?.lo ?? null], hi: [sp?.hi ?? null] };
-      }), format: (v) => `${+v.toPrecision(3)}` }));
+      }) }));
   }
   const fixed = cp.rows.filter((r) => r.bug === null);
   if (fixed.length) {
-    out.push(barChart({ id: chartId('near-misses'), title: 'Fixed forms: near misses (INTERESTING outcomes) per run', series: ['near misses'], unit: 'count', log: true,
+    out.push(barChart({ id: chartId('near-misses'), title: 'Fixed forms: near misses (INTERESTING outcomes) per run', series: ['near misses'], axis: 'INTERESTING outcomes per run', ticks: 'count', log: true,
       groups: fixed.map((r) => ({ label: `${r.scenario} (${r.strategy})`, values: [r.nearMisses] })) }));
   }
   return out.join('\n');
