@@ -64,7 +64,7 @@ test('sweep writes one JSON and one HTML; report and compare read them; bad file
   }
 });
 
-test('the report in headless Chromium: every chart rendered, bars carry the JSON numbers', async () => {
+test('the report in headless Chromium: every chart rendered, bars carry the JSON numbers, every axis readable', async (t) => {
   const out = tmpOut();
   const sw = gupstress('sweep', '--scenario', 'munmap-free', '--strategy', 'ipi,rcu', '--readers', '1', '--duration', '500ms', '--repeat', '2', '--out', out);
   assert.equal(sw.status, 0, sw.stderr);
@@ -121,9 +121,67 @@ test('the report in headless Chromium: every chart rendered, bars carry the JSON
     assert.equal(lat.bars.find((b) => b.group === 'reader op' && b.series === 'p99')!.value, runRes.reader.latencyNs.p99);
     const text = await page.textContent('body');
     assert.ok(text!.includes(runRes.violations[0].detail), 'the violation is in the report');
+
+    // every chart's axes can be read: as rendered, each value axis has at least 3 tick labels,
+    // none covering another, none cut off; a log axis is labelled at 1, 2 and 5 of a decade
+    // (1 alone where room is short) with the unit on the ticks, and its title says no '(log'
+    const axes = await page.$$eval('svg.chart', (els) => els.map((e) => {
+      const box = e.getBoundingClientRect();
+      return {
+        title: e.querySelector('text.title')?.textContent ?? '',
+        box: { l: box.left, r: box.right, t: box.top, b: box.bottom },
+        groups: new Set([...e.querySelectorAll('rect.bar')].map((b) => b.getAttribute('data-group'))).size,
+        legend: [...e.querySelectorAll('g.legend-item text')].map((t) => t.textContent),
+        axes: [...e.querySelectorAll('g.x-axis, g.y-axis')].map((g) => ({
+          which: g.getAttribute('class')!,
+          scale: g.getAttribute('data-scale')!,
+          title: g.querySelector('text.axis-title')?.textContent ?? '',
+          labels: [...g.querySelectorAll('text.tick, text.label')].filter((t) => (t.textContent ?? '').trim() !== '').map((t) => {
+            const r = t.getBoundingClientRect();
+            return { text: t.textContent!, l: r.left, r: r.right, t: r.top, b: r.bottom };
+          }),
+        })),
+      };
+    }));
+    assert.equal(axes.length, charts.length + scatters.length);
+    for (const c of axes) {
+      assert.deepEqual(c.axes.map((a) => a.which).sort(), ['x-axis', 'y-axis'], `${c.title}: two axes`);
+      assert.ok(c.legend.length > 0, `${c.title}: a legend`);
+      for (const a of c.axes) {
+        const what = `${c.title}, ${a.which} (${a.scale}): ${a.labels.map((l) => l.text).join(' | ')}`;
+        if (a.scale === 'band') assert.equal(a.labels.length, c.groups, `${what}: a label per group of bars`);
+        else {
+          assert.ok(a.labels.length >= 3, `${what}: at least 3 labelled ticks`);
+          assert.ok(a.title.length > 0 && !/\(log/.test(a.title), `${what}: titled '${a.title}'`);
+        }
+        if (a.scale === 'log') {
+          for (const l of a.labels) assert.match(l.text, /^(0|[125][0,]*( (ns|us|ms|s))?)$/, `${what}: 1, 2, 5 of a decade`);
+          assert.ok(a.labels.filter((l) => /^10*( |$)/.test(l.text)).length >= 2, `${what}: at least two decades labelled`);
+        }
+        const sorted = [...a.labels].sort((p, q) => p.l - q.l || p.t - q.t);
+        for (const [i, l] of sorted.entries()) {
+          assert.ok(l.l >= c.box.l - 0.5 && l.r <= c.box.r + 0.5 && l.t >= c.box.t - 0.5 && l.b <= c.box.b + 0.5, `${what}: '${l.text}' inside the chart`);
+          for (const m of sorted.slice(i + 1)) assert.ok(l.r <= m.l || m.r <= l.l || l.b <= m.t || m.b <= l.t, `${what}: '${l.text}' and '${m.text}' do not overlap`);
+        }
+      }
+    }
+    // the time axes carry their unit on the ticks
+    for (const title of ['Writer operation latency p99', 'Latency percentiles', 'Trade-off: writer latency p99 against memory held']) {
+      const y = axes.find((c) => c.title === title)!.axes.find((a) => a.which === 'y-axis')!;
+      assert.ok(y.labels.every((l) => / (ns|us|ms|s)$/.test(l.text)), `${title}: ${y.labels.map((l) => l.text).join(' | ')}`);
+    }
+
+    // screenshots as evidence: the page, and each chart on its own
     const shot = join(out, 'report-screenshot.png');
     await page.screenshot({ path: shot, fullPage: true });
     assert.ok(statSync(shot).size > 10_000, 'a real screenshot');
+    const els = await page.$$('svg.chart');
+    for (const [i, el] of els.entries()) {
+      const png = join(out, `chart-${i + 1}.png`);
+      await el.screenshot({ path: png });
+      assert.ok(statSync(png).size > 3_000, `${png}: a chart drawn`);
+    }
+    t.diagnostic(`screenshots in ${out}`);
   } finally {
     await browser.close();
   }
