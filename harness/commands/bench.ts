@@ -8,8 +8,9 @@ import { bareMachine } from '../run/machine.js';
 import { type ControlledBench, type Rate, type SideBySide, controlledBench } from './bench-explore.js';
 import { type Baseline, type BenchFigures, beforeAfterRows, benchFigures, runBaseline } from './bench-baseline.js';
 import { scenarioById } from '../../src/scenarios/index.js';
-import { FRAME_WORDS, MAX_CPUS, MD_FLAGS, MD_GEN, MD_PREV_VPN, MD_REFCOUNT, MD_STAMP, MD_TYPE, MD_VPN, MD_WORDS, MM_PGD, PG_TABLE_DETACHED, PageType, WIN_SLOTS, mmAddr } from '../../src/machine/layout.js';
+import { FRAME_WORDS, MAX_CPUS, MD_FLAGS, MD_GEN, MD_REFCOUNT, MD_TYPE, MD_VPN, MD_WORDS, MM_PGD, PG_TABLE_DETACHED, PageType, WIN_SLOTS, mmAddr } from '../../src/machine/layout.js';
 import { TRACE_LEN } from '../../src/check/trace.js';
+import { HIST_NOT_MAPPED, mappedDuring } from '../../src/check/oracle.js';
 import { W_MUNMAP_UNLINK_FREE } from '../../src/mm/memory.js';
 import { FOLL_GET } from '../../src/mm/folio.js';
 import { gupFast, putUserPages } from '../../src/mm/gup.js';
@@ -193,7 +194,7 @@ function rawWalkChecked(w: WalkMachine, vpn: number): number {
               if (detached) hcViolations++;
               const type = m[md + pg * MD_WORDS + MD_TYPE];
               const mapped = (type === PageType.Anon || type === PageType.Ksm) && m[md + pg * MD_WORDS + MD_VPN] === vpn;
-              if (!mapped && !(m[md + pg * MD_WORDS + MD_PREV_VPN] === vpn && m[md + pg * MD_WORDS + MD_STAMP] - stamp > 0)) hcViolations++;
+              if (!mapped && mappedDuring(c, pg, vpn, stamp) === HIST_NOT_MAPPED) hcViolations++; // (out of line: the history, rare)
               page = pg;
             }
           }

@@ -1,13 +1,16 @@
 // Naming a shared-memory word for humans (stall reports: "cpu 2 waits on ptl of pfn 812").
 import {
   C_IPI_ACK, C_IPI_REQ, C_IRQ_OFF, C_OPS, C_QS_SEQ, C_RCU_CTR, C_STATE, C_WAITING_ON, CPU_WORDS, FRAME_WORDS, type Layout,
-  MD_WORDS, MM_WORDS, cpuAddr,
+  MD_HIST, MD_WORDS, MM_WORDS, cpuAddr,
 } from '../../src/machine/layout.js';
 
 const G_NAMES = ['stop', 'start', 'zone->lock', 'free_head', 'free_count', 'huge_head', 'huge_count', 'gp_ctr', 'gp_done', 'gp_doorbell', 'gp_req', 'stamp', 'drain', 'violations', 'rcu_pending', 'rcu_pending_max'];
 const MM_NAMES = ['pgd', 'levels', 'mmap_lock', 'write_protect_seq', 'page_table_lock'];
 const CPU_NAMES = ['state', 'irq_off', 'rcu_ctr', 'qs_seq', 'ipi_req', 'ipi_ack', 'wake', 'ops', 'waiting_on', 'phase', 'cb_head', 'cb_tail', 'want'];
-const MD_NAMES = ['type', 'gen', 'refcount', 'mapcount', 'pincount', 'flags', 'owner_mm', 'vpn', 'prev_vpn', 'stamp', 'level', 'ptl', 'next', 'head', 'order'];
+const MD_NAMES = [
+  'type', 'gen', 'refcount', 'mapcount', 'pincount', 'flags', 'owner_mm', 'vpn', 'hist_seq', 'spare', 'level', 'ptl', 'next', 'head', 'order', 'spare',
+  ...Array.from({ length: (MD_WORDS - MD_HIST) / 2 }, (_, k) => [`hist[${k}].vpn`, `hist[${k}].from`]).flat(),
+];
 const STATE_NAMES = ['init', 'running', 'blocked', 'done'];
 
 export function describeWord(L: Layout, p: number): string {

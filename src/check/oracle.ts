@@ -1,9 +1,69 @@
 // The oracle: checks that ride along with the model's own steps. None of them changes
 // what the model does; each one records a violation with the CPU's trace.
+//
+// ---- The judge's contract ----
+//
+// What the oracle reads. Struct-page words the model keeps anyway (type, generation,
+// refcount, flags) and three records kept for the oracle alone:
+//   - a table frame's generation (MD_GEN): page_alloc.ts bumps it at every alloc and free;
+//   - a page's mapping history (MD_VPN, MD_HIST_SEQ, MD_HIST): where it was mapped, from when,
+//     on the event clock G_STAMP. Writers keep it through the rmap calls of mm/rmap.ts, and
+//     only through them (see below);
+//   - PG_TABLE_DETACHED on a table frame: set by a writer that unlinks a table and leaves it
+//     to lockless readers for a grace period (retract_page_tables), after the pmd is cleared.
+// A walker keeps its own record in CPU-local scratch: c.walkStamp (the clock at the start of
+// its protected section: gup_fast's local_irq_save, a lockless reader's walk start, a locked
+// lookup's start) and each table it entered with its generation (walkEnterTable).
+//
+// The rmap calls a writer must make (mm/rmap.ts), at the place the kernel makes its own:
+//   map a page:            folioAddNewAnonRmap / folioAddKsmRmap, before the entry is written
+//   unmap it:              folioRemoveRmap, after the entry is cleared
+//   move its mapping:      folioMoveRmap(c, head, from, to), after the old entry is cleared
+//                          and before the new one is written (mremap's move_normal_pmd)
+// A writer that keeps to them needs no change here. One writer per page at a time: the one
+// holding the lock of the entry that maps it. Freeing a table through mmu_gather, call_rcu or
+// pte_free needs nothing of the oracle (the generation moves on in page_alloc.ts).
+//
+// The violation kinds this file reports, what each assumes, and when its check runs:
+//   stale-page             GUP (fast or slow) or a lockless reader is about to use a page it
+//                          holds a reference on (checkGotPage, after the re-checks): the page
+//                          must have been mapped at that vpn at some time during [walkStamp,
+//                          now] (mappedDuring). Assumes the rmap calls above; a page freed
+//                          and reused counts as another page. When the history cannot tell
+//                          (a walk outlived HIST_ENTRIES - 1 changes of the page) the check
+//                          accepts and counts oracleHistoryUnknown: never a false report.
+//   pgtable-use-after-free a lockless walker entered a frame that is not a page table any
+//                          more (walkEnterTable), read an entry of a table whose generation
+//                          changed since it entered it (walkEntryLive, at every entry read),
+//                          or one of its tables changed generation before its section ended
+//                          (walkCheckTables, before local_irq_restore / rcu_read_unlock).
+//                          Assumes a table is freed only through page_alloc.ts.
+//   walk-past-table        a walker read an entry outside the table it entered (walkEntryLive).
+//   wild-pfn               a walker used a pfn that is no frame, walked a frame that never was
+//                          a table, or a present pmd leaf names no PMD-sized folio
+//                          (checkGotPage, walkEnterTable, checkPmdLeafPfn: at the read).
+//   special-refcounted     a reference was taken on a reserved frame (a pfnmap's device
+//                          memory): checkGotPage.
+//   detached-nonempty      a lockless pte_offset_map reader read a non-empty pte from a table
+//                          marked PG_TABLE_DETACHED, and the read returned the newest write
+//                          there (checkDetachedEmpty). Assumes the writer marks the table after
+//                          clearing its pmd.
+//   pinned-from-detached   reported by gup_fast_pte_range (mm/gup.ts) with tableDetached(): the
+//                          table was marked detached before the pin's re-check passed.
+//   lost-update            a writer holding a pte table's ptl wrote a pte into a table its pmd
+//                          no longer links (checkPtlStillLinked, after the write).
+// Kinds declared elsewhere: refcount-underflow (mm/folio.ts, at every put), refcount-leak
+// (accounting.ts, the end of the run: every reference and table explained by the page tables),
+// and the scenarios' own (lost-dma-write, pin-not-mapped, cow-pinned-shared, sync-broken,
+// selftest-fail), each documented where it is declared.
 import type { Cpu } from '../machine/cpu.js';
 import { isHugeFolioHead } from '../mm/page_alloc.js';
 import { LVL_PMD } from '../arch/arch.js';
-import { FANOUT, FRAME_WORDS, MD_FLAGS, PG_TABLE_DETACHED, MD_GEN, MD_LEVEL, MD_PREV_VPN, MD_STAMP, MD_TYPE, MD_VPN, PageType, frameAddr, mdAddr } from '../machine/layout.js';
+import { defineStat } from '../machine/stats.js';
+import {
+  FANOUT, FRAME_WORDS, HIST_ENTRIES, MD_FLAGS, PG_TABLE_DETACHED, MD_GEN, MD_HIST, MD_HIST_SEQ, MD_LEVEL, MD_TYPE, MD_VPN, PageType,
+  frameAddr, mdAddr,
+} from '../machine/layout.js';
 import { defineViolation } from './violations.js';
 
 export const V_STALE_PAGE = defineViolation('stale-page', 'GUP returned a page that was not mapped there at any time during the walk');
@@ -122,10 +182,66 @@ function judgeGotPage(c: Cpu, page: number, head: number, vpn: number): void {
   }
   const expect = head === page ? vpn : vpn & ~(FANOUT - 1);
   if (m.peek(mdAddr(L, head, MD_VPN)) === expect) return;
-  // unmapped after our walk started, from this very address: a legitimate race
-  if (m.peek(mdAddr(L, head, MD_PREV_VPN)) === expect && m.peek(mdAddr(L, head, MD_STAMP)) - c.walkStamp > 0) return;
+  // moved or unmapped after our walk started, from this very address: a legitimate race
+  const r = mappedDuring(c, head, expect, c.walkStamp);
+  if (r === HIST_MAPPED) return;
+  if (r === HIST_UNKNOWN) {
+    c.stats[S_HIST_UNKNOWN.id]++; // the history lost the walk's start: accept, never a false report
+    return;
+  }
+  const now = m.peek(mdAddr(L, head, MD_VPN));
   c.violation(V_STALE_PAGE, vpn,
-    `GUP returned pfn ${page}, mapped at 0x${((m.peek(mdAddr(L, head, MD_VPN)) >>> 0) * 4096).toString(16)}, not here at any time during the walk`);
+    `GUP returned pfn ${page}, ${now === -1 ? 'mapped nowhere' : `mapped at 0x${((now >>> 0) * 4096).toString(16)}`}, not here at any time during the walk`);
+}
+
+// ---- The mapping history (written by mm/rmap.ts rmapRecord) ----
+
+export const S_HIST_UNKNOWN = defineStat('oracleHistoryUnknown', 'stale-page checks the mapping history could not decide (a walk outlived its ring): accepted');
+
+/** mappedDuring(): the page was mapped at vpn at some time during the walk */
+export const HIST_MAPPED = 0;
+/** mappedDuring(): it was not (the history since the page's allocation is complete) */
+export const HIST_NOT_MAPPED = 1;
+/** mappedDuring(): the ring no longer holds the walk's start, or writers kept changing it */
+export const HIST_UNKNOWN = 2;
+
+/** Was the page (head) mapped at vpn at some time during [since, now]? `since` is a stamp of
+ *  the event clock read at the walk's start (c.walkStamp): events stamped at or before it
+ *  happened before the walk. Record k (vpn_k, from_k) holds from from_k until from_k+1 (the
+ *  newest until now); the answer is yes if some record of vpn holds past `since`. Reads the
+ *  newest HIST_ENTRIES - 1 records newest first, down to the one in force at `since`; if the
+ *  ring no longer reaches back that far and nothing matched, the answer is unknown.
+ *  Lock-free against a writer appending: the record count is read before and after, and a
+ *  scan that a completed append overlapped is done again (at most a few times, then unknown);
+ *  an append in progress writes only the slot the scan skips. The checker's plain reads
+ *  (peek): an instant-old value can make it accept, never report. */
+export function mappedDuring(c: Cpu, head: number, vpn: number, since: number): number {
+  const m = c.mem;
+  const L = c.L;
+  const seqp = mdAddr(L, head, MD_HIST_SEQ);
+  const ring = mdAddr(L, head, MD_HIST);
+  for (let tries = 0; tries < 4; tries++) {
+    const n = m.peek(seqp);
+    const oldest = n > HIST_ENTRIES - 1 ? n - (HIST_ENTRIES - 1) : 0;
+    let r = oldest === 0 ? HIST_NOT_MAPPED : HIST_UNKNOWN; // if the scan finds no record in force at `since`
+    let until = 0; // the newer record's from-stamp: when record k stopped holding
+    for (let k = n - 1; k >= oldest; k--) {
+      const rec = ring + 2 * (k & (HIST_ENTRIES - 1));
+      const from = m.peek(rec + 1);
+      // held past `since`: the newest record holds now; an older one until its successor
+      if (m.peek(rec) === vpn && (k === n - 1 || ((until - since) | 0) > 0)) {
+        r = HIST_MAPPED;
+        break;
+      }
+      if (((from - since) | 0) <= 0) {
+        r = HIST_NOT_MAPPED; // in force at the walk's start; every older record ended before it
+        break;
+      }
+      until = from;
+    }
+    if (m.peek(seqp) === n) return r;
+  }
+  return HIST_UNKNOWN;
 }
 
 /** A present pmd leaf names a PMD-sized folio: its pfn must be the head of one. That is a

@@ -9,7 +9,7 @@ export const FANOUT = 64;
 export const FANOUT_SHIFT = 6;
 
 // ---- struct page: per-frame metadata words ----
-export const MD_WORDS = 16;
+export const MD_WORDS = 32;
 export const MD_TYPE = 0; //      PageType below
 export const MD_GEN = 1; //       bumped at every alloc and free: a walker compares it at entry and exit
 export const MD_REFCOUNT = 2; //  folio->_refcount (head page for large folios)
@@ -17,14 +17,22 @@ export const MD_MAPCOUNT = 3; //  folio mapcount (number of pte/pmd mappings)
 export const MD_PINCOUNT = 4; //  folio->_pincount (large folios only)
 export const MD_FLAGS = 5; //     PG_anon_exclusive and friends
 export const MD_OWNER_MM = 6; //  mm id the frame belongs to
-export const MD_VPN = 7; //       tables: first vpn covered; data: vpn mapped at, or -1
-export const MD_PREV_VPN = 8; //  data: the vpn it was mapped at before the last change
-export const MD_STAMP = 9; //     data: global event stamp of the last map/unmap
+export const MD_VPN = 7; //       tables: first vpn covered; data: vpn mapped at now, or -1
+export const MD_HIST_SEQ = 8; //  data: the oracle's mapping history: records appended since the alloc
+//                                (word 9 is spare)
 export const MD_LEVEL = 10; //    tables: level (1 = pte table ... 5 = pgd)
 export const MD_PTL = 11; //      split page-table lock (ptlock_ptr(page)): pte tables, and the pmd lock
 export const MD_NEXT = 12; //     free-list link
 export const MD_HEAD = 13; //     tail pages: pfn of the head; head: its own pfn
 export const MD_ORDER = 14; //    folio order (0 small, FANOUT_SHIFT for a PMD-sized folio)
+//                                (word 15 is spare)
+export const MD_HIST = 16; //     data: the history ring, HIST_ENTRIES records of (vpn, from-stamp):
+//                                record k at MD_HIST + 2 * (k & (HIST_ENTRIES - 1)). Written by
+//                                mm/rmap.ts (rmapRecord), read by check/oracle.ts (mappedDuring)
+/** Records of the mapping-history ring (a power of two; MD_HIST + 2 * HIST_ENTRIES <= MD_WORDS).
+ *  The oracle reads the newest HIST_ENTRIES - 1 of them (the oldest slot may be the one a writer
+ *  is filling); a walk that outlives that many changes of one page is judged "unknown". */
+export const HIST_ENTRIES = 8;
 
 export const enum PageType {
   Free = 0,
@@ -53,7 +61,7 @@ export const G_GP_CTR = 7; //         RCU: grace-period counter (starts at 1, a 
 export const G_GP_DONE = 8; //        RCU: highest grace period known complete
 export const G_GP_DOORBELL = 9; //    RCU: rung by call_rcu / synchronize_rcu to wake the gp worker
 export const G_GP_REQ = 10; //        RCU: highest grace period a synchronize_rcu caller asked for
-export const G_STAMP = 11; //         global event clock for map/unmap stamps
+export const G_STAMP = 11; //         global event clock: the oracle's mapping-history stamps, a walk's start
 export const G_DRAIN = 12; //         the gp worker drains its queues and exits when this is 1
 export const G_VIOLATIONS = 13; //    count of violations seen by every CPU (for --stop-on-violation)
 export const G_RCU_PENDING = 14; //   deferred frees queued but not run

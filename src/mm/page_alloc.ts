@@ -5,7 +5,7 @@ import type { Cpu } from '../machine/cpu.js';
 import { defineStat } from '../machine/stats.js';
 import {
   FANOUT, G_FREE_COUNT, G_FREE_HEAD, G_HUGE_COUNT, G_HUGE_HEAD, G_ZONE_LOCK, type Layout, MD_FLAGS, MD_GEN,
-  MD_HEAD, MD_LEVEL, MD_MAPCOUNT, MD_NEXT, MD_ORDER, MD_OWNER_MM, MD_PINCOUNT, MD_PREV_VPN, MD_PTL, MD_REFCOUNT, MD_STAMP,
+  MD_HEAD, MD_HIST_SEQ, MD_LEVEL, MD_MAPCOUNT, MD_NEXT, MD_ORDER, MD_OWNER_MM, MD_PINCOUNT, MD_PTL, MD_REFCOUNT,
   MD_TYPE, MD_VPN, PageType, dataWords, frameAddr, mdAddr, FANOUT_SHIFT,
 } from '../machine/layout.js';
 import { type Mem, RELAXED } from '../machine/mem.js';
@@ -71,8 +71,7 @@ function initMeta(m: Mem, L: Layout, pfn: number, type: number, mm: number, vpn:
   m.store(mdAddr(L, pfn, MD_FLAGS), 0);
   m.store(mdAddr(L, pfn, MD_OWNER_MM), mm);
   m.store(mdAddr(L, pfn, MD_VPN), vpn);
-  m.store(mdAddr(L, pfn, MD_PREV_VPN), -1);
-  m.store(mdAddr(L, pfn, MD_STAMP), 0);
+  m.store(mdAddr(L, pfn, MD_HIST_SEQ), 0); // the oracle's mapping history starts afresh: a new page
   m.store(mdAddr(L, pfn, MD_PTL), 0);
   m.store(mdAddr(L, pfn, MD_HEAD), pfn);
   m.store(mdAddr(L, pfn, MD_ORDER), order);
