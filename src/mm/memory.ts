@@ -217,7 +217,7 @@ function zapPmdRange(c: Cpu, mm: number, vma: number, tlb: MmuGather, pmdp: numb
 }
 
 /** unmap_page_range() */
-function unmapPageRange(c: Cpu, mm: number, vma: number, tlb: MmuGather, start: number, end: number): void {
+export function unmapPageRange(c: Cpu, mm: number, vma: number, tlb: MmuGather, start: number, end: number): void {
   for (let vpn = start; vpn < end; ) {
     const next = Math.min(end, (vpn + FANOUT) & ~(FANOUT - 1));
     const pmdp = entryOffset(c, mm, vpn, LVL_PMD, false);
@@ -242,7 +242,7 @@ function unlinkTable(c: Cpu, mm: number, tlb: MmuGather, parentp: number, level:
 
 /** free_pgtables() -> free_pmd_range(): [start, end) spans whole pmds; floor/ceiling say
  *  whether the pmd table itself is ours alone (then pud_clear + pmd_free_tlb). */
-function freePgtables(c: Cpu, mm: number, tlb: MmuGather, start: number, end: number, floor: number, ceiling: number): void {
+export function freePgtables(c: Cpu, mm: number, tlb: MmuGather, start: number, end: number, floor: number, ceiling: number): void {
   const m = c.mem;
   const a = c.arch;
   for (let vpn = start; vpn < end; vpn += FANOUT) {
