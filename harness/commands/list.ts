@@ -121,7 +121,7 @@ function markdown(data: ReturnType<typeof scenarioData>): string {
     '',
     '## Violation kinds',
     '',
-    'What the judge reports (see [the judge\'s contract](adding-a-race.md#the-judges-contract)).',
+    'What the judge reports (see [what the oracle judges](adding-a-race.md#3-what-the-oracle-judges)).',
     '',
     ...mdTable(['kind', 'meaning'], VIOLATION_KINDS.all.map((v) => [`\`${v.name}\``, v.doc])),
     '',
