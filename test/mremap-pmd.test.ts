@@ -3,7 +3,7 @@
 // saving them), and the table kept under the old pmd is found.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { exploreToFile, resolveExplore } from '../harness/explore.js';
+import { exploreToFile, resolveExplore } from '../harness/commands/explore.js';
 import { exploreSummary, silent } from './helpers.js';
 
 const EXECUTIONS = 400;
