@@ -80,7 +80,10 @@ test('the report in headless Chromium: every chart rendered, bars carry the JSON
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   try {
     const page = await browser.newPage({ viewport: { width: 1150, height: 900 } });
+    const requests: string[] = [];
+    page.on('request', (r) => requests.push(r.url()));
     await page.goto('file://' + htmlPath);
+    assert.deepEqual(requests, ['file://' + htmlPath], 'the report is one file: it loads nothing else (no script, font or image)');
     // the trade-off charts: a point per cell at its medians, error bars from the repeats
     const scatters = await page.$$eval('svg.scatter', (els) => els.map((e) => ({
       title: e.querySelector('text.title')?.textContent ?? '',
