@@ -53,10 +53,10 @@ test('compare: the verdict speaks of speed where one way is better (throughput u
   assert.equal(diff.ratio!.of, 'difference');
   assert.equal(diff.ratio!.ratio, 628);
   assert.equal(diff.ratio!.says, 'B slower');
-  const table = compareTable([diff], false);
+  const table = compareTable([diff]);
   assert.match(table.rows[0][3], /^\+628 \[\+\d+, \+\d+\] \(B-A\)$/);
   // fewer than 5 runs a side: the verdict says so
-  assert.match(compareTable(compareSets(a.slice(0, 3), b.slice(0, 3)), true).rows[0][4], /B faster \(few runs\)/);
+  assert.match(compareTable(compareSets(a.slice(0, 3), b.slice(0, 3))).rows[0][4], /B faster \(few runs\)/);
 });
 
 test('formats: text keeps to 100 columns and starts with the command; md and csv are tables', () => {

@@ -104,10 +104,13 @@ function ratioCell(r: CompareRow['ratio'], unit: Unit): string {
   return r.lo === null ? r.ratio.toFixed(2) : `${r.ratio.toFixed(2)} [${r.lo.toFixed(2)}, ${r.hi!.toFixed(2)}]`;
 }
 
-export function compareTable(rows: CompareRow[], few = false): Table {
+/** A verdict from fewer than FEW_RUNS values on a side says so (each side's n is in its spread). */
+const fewRuns = (r: CompareRow): boolean => Math.min(r.a?.n ?? 0, r.b?.n ?? 0) < FEW_RUNS;
+
+export function compareTable(rows: CompareRow[]): Table {
   return {
     head: ['metric', 'A', 'B', 'B/A (or B-A)', 'verdict'],
-    rows: rows.map((r) => [r.metric, spreadCell(r.a, r.unit), spreadCell(r.b, r.unit), ratioCell(r.ratio, r.unit), r.ratio?.says ? `${r.ratio.says}${few && r.ratio.lo !== null ? ' (few runs)' : ''}` : '-']),
+    rows: rows.map((r) => [r.metric, spreadCell(r.a, r.unit), spreadCell(r.b, r.unit), ratioCell(r.ratio, r.unit), r.ratio?.says ? `${r.ratio.says}${fewRuns(r) && r.ratio.lo !== null ? ' (few runs)' : ''}` : '-']),
     right: [false, true, true, true, false],
   };
 }
@@ -135,7 +138,7 @@ export function runCompare(aSpec: string, bSpec: string, format: Format): number
       : `Cells: median [95% interval]; verdict from the interval of B/A (${METHOD}): 1 inside it is no significant difference; where A's median is 0, of B-A: 0 inside it.`,
     ...(few && !one ? [`Few runs: ${a.length} in A, ${b.length} in B (fewer than ${FEW_RUNS} a side): the intervals are wide and a verdict rests on little; repeat more (run --repeat ${FEW_RUNS * 2}).`] : []),
   ];
-  process.stdout.write(renderTable(compareTable(rows, few), format, commandLine(), format === 'csv' ? [] : notes) + '\n');
+  process.stdout.write(renderTable(compareTable(rows), format, commandLine(), format === 'csv' ? [] : notes) + '\n');
   return 0;
 }
 
