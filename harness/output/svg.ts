@@ -138,6 +138,19 @@ function yAxisSvg(a: ValueAxis, x: number, x2: number, title: string, top: numbe
   return out.join('');
 }
 
+/** A value axis drawn across at y = `y` (gridlines up to `y2`), with its title at `titleY`. */
+function xAxisSvg(a: ValueAxis, y: number, y2: number, title: string, left: number, right: number, titleY: number): string {
+  const out: string[] = [`<g class="x-axis" data-scale="${a.log ? 'log' : 'linear'}">`];
+  for (const m of a.minor) out.push(`<line class="minor" x1="${px(m)}" x2="${px(m)}" y1="${y2}" y2="${y}" stroke="#f4f4f4"/>`);
+  for (const t of a.ticks) {
+    out.push(`<line class="grid" x1="${px(t.at)}" x2="${px(t.at)}" y1="${y2}" y2="${y}" stroke="#e4e4e4"/><line x1="${px(t.at)}" x2="${px(t.at)}" y1="${y}" y2="${y + 4}" stroke="#888"/>`);
+    out.push(`<text x="${px(t.at)}" y="${y + 16}" text-anchor="middle" class="tick">${esc(t.label)}</text>`);
+  }
+  out.push(`<line class="axis" x1="${left}" x2="${right}" y1="${y}" y2="${y}" stroke="#888"/>`);
+  out.push(`<text class="axis-title" x="${px((left + right) / 2)}" y="${titleY}" text-anchor="middle" font-size="12" fill="#222">${esc(title)}</text></g>`);
+  return out.join('');
+}
+
 /** Legend entries in rows from x0 to x1: a swatch and a name each; returns the SVG and its height. */
 function legendSvg(names: string[], x0: number, x1: number, y0: number, swatch: (i: number, x: number, y: number) => string): { svg: string; height: number } {
   const out: string[] = ['<g class="legend">'];
@@ -333,15 +346,7 @@ export function scatterChart(spec: ScatterSpec): string {
   const yFmt = spec.yFormat ?? ((v: number) => valueText(spec.yTicks, v));
   const out: string[] = [svgOpen('chart scatter', spec.id, W, H, spec.title)];
   out.push(yAxisSvg(y, left, right, spec.yLabel, top, bottom));
-  const xa: string[] = [`<g class="x-axis" data-scale="${x.log ? 'log' : 'linear'}">`];
-  for (const m of x.minor) xa.push(`<line class="minor" x1="${px(m)}" x2="${px(m)}" y1="${top}" y2="${bottom}" stroke="#f4f4f4"/>`);
-  for (const t of x.ticks) {
-    xa.push(`<line class="grid" x1="${px(t.at)}" x2="${px(t.at)}" y1="${top}" y2="${bottom}" stroke="#e4e4e4"/><line x1="${px(t.at)}" x2="${px(t.at)}" y1="${bottom}" y2="${bottom + 4}" stroke="#888"/>`);
-    xa.push(`<text x="${px(t.at)}" y="${bottom + 16}" text-anchor="middle" class="tick">${esc(t.label)}</text>`);
-  }
-  xa.push(`<line class="axis" x1="${left}" x2="${right}" y1="${bottom}" y2="${bottom}" stroke="#888"/>`);
-  xa.push(`<text class="axis-title" x="${px((left + right) / 2)}" y="${H - 12}" text-anchor="middle" font-size="12" fill="#222">${esc(spec.xLabel)}</text></g>`);
-  out.push(xa.join(''));
+  out.push(xAxisSvg(x, bottom, top, spec.xLabel, left, right, H - 12));
   const legend = legendSvg(series, right + 16, W - 4, top + 10, (i, lx, ly) => `<circle cx="${lx + 6}" cy="${ly}" r="5" fill="${PALETTE[i % PALETTE.length]}"/>`);
   // legend entries wrap one a row in the right margin
   const legendBox: Box = { x0: right + 10, x1: W, y0: top, y1: top + 10 + legend.height };
