@@ -20,6 +20,8 @@ import { BadInput, type RawRunArgs, intOpt, resolveRunConfig } from './run/confi
 import { runExplore, runReplay } from './commands/explore.js';
 import { runLitmusCommand } from './commands/litmus.js';
 import { runLimits } from './commands/limits.js';
+import { runMerge } from './commands/merge.js';
+import { shardRunOf } from './run/shard.js';
 import { listScenarios } from './commands/list.js';
 import { makeLogger } from './run/log.js';
 import { makeProgress } from './output/progress.js';
@@ -69,6 +71,12 @@ function machineOptions<T>(y: Argv<T>) {
     .option('rcu-tick', { type: 'string', describe: 'the same as --set rcu.tick=VALUE (default 250us)' })
     .option('rcu', { type: 'string', describe: 'RCU flavor: preempt (default: CONFIG_PREEMPT_RCU, as distro kernels build) | nonpreempt; the same as --set rcu.flavor=' })
     .option('out', { type: 'string', describe: 'results folder (default results/)' });;
+}
+
+/** --shard i/N: this process runs shard i of N (GUPSTRESS_SHARD=i/N, or a Kubernetes Indexed
+ *  Job's JOB_COMPLETION_INDEX with GUPSTRESS_SHARDS=N, say the same); gupstress merge joins them. */
+function shardOption<T>(y: Argv<T>, items: string) {
+  return y.option('shard', { type: 'string', describe: `i/N: run shard i of N (${items}), for gupstress merge; or GUPSTRESS_SHARD=i/N, or JOB_COMPLETION_INDEX with GUPSTRESS_SHARDS=N` });
 }
 
 /** A stress run's own: how long, widening and jitter, when to stop, the stall watchdog. */
@@ -199,7 +207,7 @@ await cli
       .option('format', { type: 'string', describe: 'text (default) | md | csv | json' }),
     (a) => guarded(async () => runCompare(String(a.a), String(a.b), parseFormat(a.format, a.json))))
   .command('explore', 'controlled executions (one CPU at a time, a seeded scheduler), no widening: the failing schedule is written and replays', (y) =>
-    machineOptions(y).option('scenario', { type: 'string', demandOption: true, describe: 'scenario id (see list)' })
+    shardOption(machineOptions(y), 'executions seed+i-1, seed+i-1+N, ...; --exhaustive: instances').option('scenario', { type: 'string', demandOption: true, describe: 'scenario id (see list)' })
       .option('duration', { type: 'string', describe: 'explore for this long instead of --runs (e.g. 60s)' })
       .option('width', { type: 'string', describe: 'columns of a CPU in the interleaving drawn (default: the longest cell, within the terminal\'s width; a longer cell wraps, never cut)' })
       .option('sched', { type: 'string', describe: 'pct (default) | random' })
@@ -216,7 +224,7 @@ await cli
       .option('executor', { type: 'string', describe: 'sequential (default: every CPU on one thread, generators) | workers (a worker thread a CPU: the reference)' })
       .option('memory', { type: 'string', describe: 'memory model: sc (default: sequentially consistent) | tso (x86: store buffers) | lkmm (as weak as arm64 within the kernel\'s memory model); weak models on the sequential executor' })
       .option('json', { type: 'boolean' }),
-    (a) => guarded(() => runExplore({ ...rawArgs(a), sched: a.sched, depth: a.depth, runs: a.runs, maxPreemptions: a.maxPreemptions, preempt: a.preempt, readerOps: a.readerOps, writerOps: a.writerOps, minimize: a.minimize, keepGoing: a.keepGoing, exhaustive: a.exhaustive, instances: a.instances, executor: a.executor, memory: a.memory, width: a.width, out: a.out, json: Boolean(a.json) }, log, interruptible().signal)))
+    (a) => guarded(() => runExplore({ ...rawArgs(a), sched: a.sched, depth: a.depth, runs: a.runs, maxPreemptions: a.maxPreemptions, preempt: a.preempt, readerOps: a.readerOps, writerOps: a.writerOps, minimize: a.minimize, keepGoing: a.keepGoing, exhaustive: a.exhaustive, instances: a.instances, executor: a.executor, memory: a.memory, width: a.width, out: a.out, json: Boolean(a.json), sharded: shardRunOf(a) }, log, interruptible().signal)))
   .command('replay <file>', 'the recorded schedule of an explore result again: the same violation (exit 1), or exit 2 if it no longer applies', (y) =>
     y.positional('file', { type: 'string', demandOption: true }).option('json', { type: 'boolean' })
       .option('width', { type: 'string', describe: 'columns of a CPU in the interleaving drawn (default: the longest cell, within the terminal\'s width; a longer cell wraps, never cut)' }),
@@ -240,12 +248,20 @@ await cli
       .option('duration', { type: 'string', describe: 'each run (default 300ms)' })
       .option('json', { type: 'boolean' }),
     (a) => guarded(() => runLimits({ scenarios: a.scenario, duration: a.duration, json: Boolean(a.json) }, log, interruptible().signal)))
+  .command('merge <paths..>', 'the results of a command run as shards (--shard i/N) joined into the one result the unsharded command gives, with its exit code', (y) =>
+    y.positional('paths', { type: 'string', array: true, demandOption: true, describe: 'shard results files, or folders holding them (searched recursively)' })
+      .option('out', { type: 'string', describe: 'results folder for the merged result (default results/)' })
+      .option('format', { type: 'string', describe: 'text (default) | md | csv | json' })
+      .option('junit', { type: 'string', describe: 'a campaign\'s shards: also write a JUnit XML report to FILE' })
+      .option('html', { type: 'string', describe: 'the HTML report\'s file (default: next to the merged result)' })
+      .option('json', { type: 'boolean' }),
+    (a) => guarded(() => runMerge({ paths: (a.paths as string[]).map(String), out: a.out, format: a.format, json: Boolean(a.json), junit: a.junit, html: a.html }, log)))
   .command('bench', 'micro-benchmarks: Atomics, the walk (raw vs harness), IPI and grace-period latency', (y) =>
     y.option('json', { type: 'boolean' }).option('time', { type: 'string', describe: 'time per micro-benchmark (default 1s)' })
       .option('baseline', { type: 'string', describe: 'DIR: a checkout of another build (dist/ built) whose bench runs first, for before and after in one run' }),
     (a) => guarded(() => runBench({ json: Boolean(a.json), time: a.time, baseline: a.baseline }, log)))
   .option('log-json', { type: 'boolean', global: true, describe: 'log to stderr as JSON lines (default: readable lines)' })
-  .demandCommand(1, 'give a command: list, run, explore, replay, litmus, sweep, report, compare, campaign, selftest, limits, bench')
+  .demandCommand(1, 'give a command: list, run, explore, replay, litmus, sweep, report, compare, campaign, selftest, limits, merge, bench')
   .strict()
   .fail((msg, err) => {
     if (err && !(err instanceof BadInput)) {

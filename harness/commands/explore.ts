@@ -19,6 +19,7 @@ import type { Logger } from '../run/log.js';
 import { minFramesToBoot, registryNames } from '../run/machine.js';
 import { hostInfo, writeJsonAtomic } from '../run/results.js';
 import { EXPLORE_SCHEMA, type ExploreFile } from '../run/files.js';
+import { type Shard, type ShardFile, type ShardRun, mergedFrom, needSeed, shardItems, shardSuffix, shardTag } from '../run/shard.js';
 
 export type { Execution, ExploreOptions } from '../run/executor.js';
 
@@ -211,6 +212,8 @@ export interface ExploreLimits {
   executor: ExecutorName;
   /** --width: columns of a CPU in the interleaving drawn (null: fit the longest cell) */
   width?: number | null;
+  /** --shard: this process explores shard i of N (executions, or --exhaustive's instances) */
+  shard?: Shard | null;
   /** each execution as it ends (PCT and random); true stops the exploration there */
   onExecution?: (ex: Execution) => boolean | void;
 }
@@ -319,27 +322,36 @@ export function resolveExplore(a: ExploreArgs): { cfg: RunConfig; o: ExploreOpti
   };
 }
 
-export async function runExplore(a: ExploreArgs & { out?: unknown; json: boolean }, log: Logger, signal: AbortSignal): Promise<number> {
+export async function runExplore(a: ExploreArgs & { out?: unknown; json: boolean; sharded?: ShardRun | null }, log: Logger, signal: AbortSignal): Promise<number> {
   const { cfg, o, ...lim } = resolveExplore(a);
-  const file = await exploreToFile(cfg, o, lim, log, signal);
+  const run = a.sharded ?? null;
+  needSeed(run, a.seed, 'explores its part');
+  if (run && lim.exhaustive && lim.exhaustive.instances < run.shard.count) throw new BadInput(`--shard ${run.shard.index}/${run.shard.count} with --exhaustive splits the instances: give --instances ${run.shard.count} or more`);
+  const file = await exploreToFile(cfg, o, { ...lim, shard: run?.shard ?? null }, log, signal);
+  if (run) file.shard = shardTag(run.shard, run.whole, file.shardExplore!.items, lim.exhaustive ? lim.exhaustive.instances : (lim.runs ?? file.shardExplore!.items.length));
   const out = a.out === undefined ? 'results' : String(a.out);
-  const name = `explore.${cfg.scenario}.${cfg.strategy}.${cfg.bugs.join('+') || 'fixed'}.${file.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}.json`;
-  const path = writeJsonAtomic(out, name, file);
+  const path = writeJsonAtomic(out, exploreFileName(file), file);
   if (a.json) process.stdout.write(JSON.stringify(file, null, 2) + '\n');
   else process.stdout.write(formatExplore(file, path) + '\n');
   return file.failure ? 1 : 0;
 }
 
+/** explore.SCENARIO.STRATEGY.BUGS.STAMP[.shard-i-of-N].json */
+export function exploreFileName(f: ExploreFile, merged = false): string {
+  const c = f.config;
+  return `explore.${c.scenario}.${c.strategy}.${c.bugs.join('+') || 'fixed'}.${f.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}${merged ? '.merged' : shardSuffix(f.shard ?? null)}.json`;
+}
+
 /** Explores until the first violation (or on, with keepGoing), `runs` executions or for
  *  `durationMs`; the result is what gupstress/explore@1 files hold. */
 export async function exploreToFile(cfg: RunConfig, o: ExploreOptions, lim: Partial<ExploreLimits> & Pick<ExploreLimits, 'runs' | 'durationMs' | 'keepGoing' | 'minimizeMs'>, log: Logger, signal?: AbortSignal): Promise<ExploreFile> {
-  const { runs, durationMs, keepGoing, minimizeMs, exhaustive = null, executor = 'sequential', onExecution, width = null } = lim;
+  const { runs, durationMs, keepGoing, minimizeMs, exhaustive = null, executor = 'sequential', onExecution, width = null, shard = null } = lim;
   const s = scenarioById(cfg.scenario)!;
   const cm = new ControlledMachine(cfg, s, executor);
   await cm.start();
   if (exhaustive) {
     try {
-      return await exhaustiveFile(cm, cfg, o, { runs, durationMs, minimizeMs, instances: exhaustive.instances, width }, log, signal);
+      return await exhaustiveFile(cm, cfg, o, { runs, durationMs, minimizeMs, items: shardItems(exhaustive.instances, shard), shard: shard !== null, width }, log, signal);
     } finally {
       await cm.stop();
     }
@@ -347,33 +359,38 @@ export async function exploreToFile(cfg: RunConfig, o: ExploreOptions, lim: Part
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
   const seen = new Set<string>();
-  let n = 0;
+  const items: number[] = [];
+  const hashes: string[] = [];
   let steps = 0;
   let aborted = 0;
   let failure: ExploreFile['failure'] = null;
-  let meanSteps = 0;
-  let meanPoints = 20;
   let points = 0;
   let minimizeTime = 0; // not exploring: left out of the rates
   const outcomes: ExploreFile['explore']['outcomes'] = { reader: {}, writer: {} };
+  const horizon = new PctHorizon();
   try {
-    while (!signal?.aborted && (runs === null || n < runs) && (durationMs === null || performance.now() - t0 - minimizeTime < durationMs)) {
+    // execution n of the whole (seed + n); a shard runs every count-th, and learns the PCT
+    // horizon from the whole's first executions, as the unsharded exploration does
+    for (let n = shard === null ? 0 : shard.index - 1; ; n += shard === null ? 1 : shard.count) {
+      if (signal?.aborted || (runs !== null && n >= runs) || (durationMs !== null && performance.now() - t0 - minimizeTime >= durationMs)) break;
+      for (let j = horizon.learned; j < Math.min(n, PCT_WARMUP); j++) horizon.learn(await cm.execute((cfg.seed + j) >>> 0, o, horizon.at(j)));
       const seed = (cfg.seed + n) >>> 0;
-      const ex = await cm.execute(seed, o, { pctSteps: Math.round(meanPoints), pctRunSteps: Math.round(meanSteps || 2000) });
-      n++;
+      const ex = await cm.execute(seed, o, horizon.at(n));
+      if (n === horizon.learned && n < PCT_WARMUP) horizon.learn(ex);
+      items.push(n);
       steps += ex.steps;
       points += ex.points;
-      meanSteps = steps / n;
-      meanPoints = Math.max(1, points / n);
       if (ex.aborted !== null) aborted++;
-      seen.add(createHash('sha1').update(ex.schedule).digest('hex'));
+      const h = scheduleHash(ex.schedule);
+      seen.add(h);
+      if (shard !== null) hashes.push(h);
       for (const role of ['reader', 'writer'] as const) for (const [k, v] of Object.entries(ex.outcomes[role])) outcomes[role][k] = (outcomes[role][k] ?? 0) + v;
       if (onExecution?.(ex) === true) break;
       if (ex.violations.length > 0 && failure === null) {
         const tm = performance.now();
-        failure = await failureOf(cm, cfg, ex, o, minimizeMs, n - 1, width);
+        failure = await failureOf(cm, cfg, ex, o, minimizeMs, n, width);
         minimizeTime += performance.now() - tm;
-        log.info({ run: n, kind: failure.violation.kind }, 'explore: violation');
+        log.info({ run: n + 1, kind: failure.violation.kind }, 'explore: violation');
         if (!keepGoing) break;
       }
     }
@@ -381,23 +398,60 @@ export async function exploreToFile(cfg: RunConfig, o: ExploreOptions, lim: Part
     await cm.stop();
   }
   const seconds = (performance.now() - t0 - minimizeTime) / 1000;
-  const participants = cfg.readers + cfg.writers + 1;
   const file: ExploreFile = {
     schema: EXPLORE_SCHEMA, startedAt, host: hostInfo(), build: buildFingerprint(s), config: cfg,
-    explore: {
-      ...o, runs: n, distinctSchedules: seen.size, seconds: Math.round(seconds * 100) / 100, minimizeSeconds: Math.round(minimizeTime / 10) / 100, runsPerSec: Math.round(n / seconds), stepsPerSec: Math.round(steps / seconds),
-      pctBound: o.sched === 'pct' ? pctBound(participants, Math.round(meanPoints), o.depth) : null, meanSteps: Math.round(meanSteps), meanPoints: Math.round(meanPoints), aborted, outcomes,
-    },
+    explore: { ...o, ...exploreFigures(cfg, o, { runs: items.length, distinct: seen.size, seconds, steps, points, aborted }), minimizeSeconds: Math.round(minimizeTime / 10) / 100, outcomes },
     failure,
   };
+  if (shard !== null) file.shardExplore = { items, schedules: hashes, keepGoing };
   return file;
 }
 
+/** The figures of an exploration from its totals (one process's, or the shards' summed). */
+export function exploreFigures(cfg: RunConfig, o: ExploreOptions, t: { runs: number; distinct: number; seconds: number; steps: number; points: number; aborted: number }): Omit<ExploreFile['explore'], keyof ExploreOptions | 'minimizeSeconds' | 'outcomes'> {
+  const secs = Math.max(t.seconds, 1e-9);
+  const meanPoints = t.runs ? Math.max(1, t.points / t.runs) : 20;
+  return {
+    runs: t.runs, distinctSchedules: t.distinct, seconds: Math.round(t.seconds * 100) / 100, runsPerSec: Math.round(t.runs / secs), stepsPerSec: Math.round(t.steps / secs),
+    pctBound: o.sched === 'pct' ? pctBound(cfg.readers + cfg.writers + 1, Math.round(meanPoints), o.depth) : null, meanSteps: t.runs ? Math.round(t.steps / t.runs) : 0, meanPoints: Math.round(meanPoints), aborted: t.aborted,
+    totalSteps: t.steps, totalPoints: t.points,
+  };
+}
+
+/** A schedule's identity, for counting distinct schedules (64 bits of its SHA-1). */
+export function scheduleHash(schedule: Int8Array): string {
+  return createHash('sha1').update(schedule).digest('hex').slice(0, 16);
+}
+
+/** PCT's horizons (how many window points, and steps, an execution has: where its change
+ *  points are drawn), learned from the exploration's first PCT_WARMUP executions and then
+ *  fixed: execution n is a function of its seed and of those alone, so any shard of an
+ *  exploration runs exactly the executions the whole runs. */
+export const PCT_WARMUP = 64;
+
+class PctHorizon {
+  learned = 0;
+  private steps = 0;
+  private points = 0;
+  learn(ex: Execution): void {
+    this.learned++;
+    this.steps += ex.steps;
+    this.points += ex.points;
+  }
+  /** the horizons of execution n: the means over the executions before it, up to PCT_WARMUP */
+  at(n: number): { pctSteps: number; pctRunSteps: number } {
+    if (Math.min(n, PCT_WARMUP) !== this.learned) throw new Error(`PCT horizon of execution ${n} asked with ${this.learned} learned`);
+    const k = this.learned;
+    return { pctSteps: Math.round(k ? Math.max(1, this.points / k) : 20), pctRunSteps: Math.round(k && this.steps ? this.steps / k : 2000) };
+  }
+}
+
 /** explore --exhaustive: the instances exhausted, as an explore file. */
-async function exhaustiveFile(cm: ControlledMachine, cfg: RunConfig, o: ExploreOptions, lim: { runs: number | null; durationMs: number | null; minimizeMs: number; instances: number; width: number | null }, log: Logger, signal?: AbortSignal): Promise<ExploreFile> {
+async function exhaustiveFile(cm: ControlledMachine, cfg: RunConfig, o: ExploreOptions, lim: { runs: number | null; durationMs: number | null; minimizeMs: number; items: number[]; shard: boolean; width: number | null }, log: Logger, signal?: AbortSignal): Promise<ExploreFile> {
   const s = cm.s;
   const startedAt = new Date().toISOString();
-  const r = await exhaustInstances(cm, o, { seed: cfg.seed, maxPreemptions: o.maxPreemptions, runs: lim.runs, durationMs: lim.durationMs, instances: lim.instances, signal });
+  // (instance j of the whole is seed + j; a shard exhausts every count-th)
+  const r = await exhaustInstances(cm, o, { seeds: lim.items.map((j) => (cfg.seed + j) >>> 0), maxPreemptions: o.maxPreemptions, runs: lim.runs, durationMs: lim.durationMs, signal });
   const replay = { ...o, sched: 'replay' as const };
   const tm = performance.now();
   const failure = r.failure ? await failureOf(cm, cfg, r.failure, replay, lim.minimizeMs, r.executions - 1, lim.width) : null;
@@ -411,6 +465,7 @@ async function exhaustiveFile(cm: ControlledMachine, cfg: RunConfig, o: ExploreO
     },
     exhaustive: r.summary,
     failure,
+    ...(lim.shard ? { shardExplore: { items: lim.items, schedules: [] } } : {}),
   };
 }
 
@@ -513,3 +568,48 @@ export async function runReplay(file: string, json: boolean, width?: unknown): P
   return report.reproduced ? 1 : 3;
 }
 
+
+/** The shards of one exploration as the whole would have written it: its executions and
+ *  distinct schedules (up to the first failure, unless --keep-going), the failure of the
+ *  lowest execution (the one the whole meets first), the figures over every shard's work.
+ *  --exhaustive: the instances together, exhausted when every shard's were, the failure at
+ *  the lowest preemption bound, then the lowest instance (the order the whole goes in). */
+export function mergeExplore(shards: readonly ShardFile<ExploreFile>[]): ExploreFile {
+  const fs = shards.map((s) => s.data);
+  const [a] = fs;
+  const sum = (f: (x: ExploreFile) => number): number => fs.reduce((acc, x) => acc + f(x), 0);
+  const outcomes: ExploreFile['explore']['outcomes'] = { reader: {}, writer: {} };
+  for (const f of fs) for (const role of ['reader', 'writer'] as const) for (const [k, v] of Object.entries(f.explore.outcomes[role])) outcomes[role][k] = (outcomes[role][k] ?? 0) + v;
+  const base = { schema: EXPLORE_SCHEMA, startedAt: fs.map((f) => f.startedAt).sort()[0], host: a.host, build: a.build, config: a.config, merged: mergedFrom(shards) } as const;
+  const seconds = sum((f) => f.explore.seconds);
+  const minimizeSeconds = Math.round(sum((f) => f.explore.minimizeSeconds) * 100) / 100;
+  if (a.exhaustive) {
+    const x = fs.map((f) => f.exhaustive!);
+    const instances = x.flatMap((i) => i.instances).sort((p, q) => p.seed - q.seed);
+    const failing = fs.filter((f) => f.failure !== null);
+    const boundOf = (f: ExploreFile): number => f.exhaustive!.instances.find((i) => i.seed === f.failure!.seed)?.bound ?? Infinity;
+    const first = failing.sort((p, q) => boundOf(p) - boundOf(q) || p.failure!.seed - q.failure!.seed)[0];
+    const runs = sum((f) => f.explore.runs);
+    return {
+      ...base,
+      explore: { ...a.explore, runs, distinctSchedules: sum((f) => f.explore.distinctSchedules), seconds: Math.round(seconds * 100) / 100, minimizeSeconds, runsPerSec: Math.round(runs / Math.max(seconds, 1e-9)), outcomes },
+      exhaustive: { maxPreemptions: x[0].maxPreemptions, instances, complete: x.every((i) => i.complete), schedules: x.reduce((acc, i) => acc + i.schedules, 0), schedulesPerSec: Math.round(runs / Math.max(seconds, 1e-9)) },
+      failure: first?.failure ?? null,
+    };
+  }
+  const failure = fs.map((f) => f.failure).filter((f) => f !== null).sort((p, q) => p.runIndex - q.runIndex)[0] ?? null;
+  // without --keep-going the whole stops at its first failure: what it ran is every execution
+  // up to that one
+  const cut = failure === null || fs.some((f) => f.shardExplore?.keepGoing) ? Infinity : failure.runIndex;
+  const seen = new Set<string>();
+  let runs = 0;
+  for (const f of fs) {
+    const { items, schedules } = f.shardExplore!;
+    for (const [k, n] of items.entries()) if (n <= cut) {
+      runs++;
+      seen.add(schedules[k]);
+    }
+  }
+  const figures = exploreFigures(a.config, a.explore, { runs: sum((f) => f.explore.runs), distinct: seen.size, seconds, steps: sum((f) => f.explore.totalSteps ?? 0), points: sum((f) => f.explore.totalPoints ?? 0), aborted: sum((f) => f.explore.aborted) });
+  return { ...base, explore: { ...a.explore, ...figures, runs, distinctSchedules: seen.size, minimizeSeconds, outcomes }, failure };
+}

@@ -288,7 +288,7 @@ export interface ExhaustiveSummary {
  *  that needs few preemptions is found before the deep end of the K tree is searched; the
  *  passes below K repeat the schedules of the one before (a small share: the count grows
  *  quickly with the bound). */
-export async function exhaustInstances(cm: ControlledMachine, o: ExploreOptions, lim: Omit<ExhaustiveLimits, 'seed'> & { seed: number; instances: number }): Promise<{ summary: ExhaustiveSummary; failure: Execution | null; executions: number; seconds: number }> {
+export async function exhaustInstances(cm: ControlledMachine, o: ExploreOptions, lim: Omit<ExhaustiveLimits, 'seed'> & { seeds: readonly number[] }): Promise<{ summary: ExhaustiveSummary; failure: Execution | null; executions: number; seconds: number }> {
   const t0 = performance.now();
   const instances: InstanceSummary[] = [];
   let failure: Execution | null = null;
@@ -296,7 +296,7 @@ export async function exhaustInstances(cm: ControlledMachine, o: ExploreOptions,
   let cut = false;
   const K = lim.maxPreemptions < 0 ? [-1] : Array.from({ length: lim.maxPreemptions + 1 }, (_, k) => k);
   for (const bound of K) {
-    for (let i = 0; i < lim.instances && failure === null && !cut; i++) {
+    for (let i = 0; i < lim.seeds.length && failure === null && !cut; i++) {
       const left = (x: number | null, used: number): number | null => (x === null ? null : x - used);
       const runs = left(lim.runs, executions);
       const durationMs = left(lim.durationMs, performance.now() - t0);
@@ -304,7 +304,7 @@ export async function exhaustInstances(cm: ControlledMachine, o: ExploreOptions,
         cut = true;
         break;
       }
-      const seed = (lim.seed + i) >>> 0;
+      const seed = lim.seeds[i];
       const r = await exhaust(cm, o, { seed, maxPreemptions: bound, runs, durationMs, signal: lim.signal });
       executions += r.schedules + r.pruned;
       failure = r.failure;
@@ -319,7 +319,7 @@ export async function exhaustInstances(cm: ControlledMachine, o: ExploreOptions,
   }
   const seconds = (performance.now() - t0) / 1000;
   const schedules = instances.reduce((a, x) => a + x.schedules, 0);
-  const complete = failure === null && instances.length === lim.instances && instances.every((x) => x.complete && x.bound === lim.maxPreemptions);
+  const complete = failure === null && instances.length === lim.seeds.length && instances.every((x) => x.complete && x.bound === lim.maxPreemptions);
   return { summary: { maxPreemptions: lim.maxPreemptions, instances, complete, schedules, schedulesPerSec: Math.round(executions / Math.max(seconds, 1e-9)) }, failure, executions, seconds };
 }
 

@@ -10,6 +10,7 @@ import type { ExploreOptions } from './executor.js';
 import type { ExhaustiveSummary } from './exhaustive.js';
 import type { RunConfig } from './machine.js';
 import { type Evidence, RUN_SCHEMA, type RunResults, type hostInfo } from './results.js';
+import type { MergedFrom, ShardTag } from './shard.js';
 import type { Spread } from './stats.js';
 
 export const SWEEP_SCHEMA = 'gupstress/sweep@1';
@@ -89,11 +90,21 @@ export interface ExploreFile {
   config: RunConfig;
   explore: ExploreOptions & {
     runs: number; distinctSchedules: number; seconds: number; minimizeSeconds: number; runsPerSec: number; stepsPerSec: number; pctBound: number | null; meanSteps: number; meanPoints: number; aborted: number;
+    /** the steps and window points of every execution, summed (what the means are of) */
+    totalSteps?: number;
+    totalPoints?: number;
     /** every execution's outcomes and events summed, by role and name (near misses under control) */
     outcomes: { reader: Record<string, number>; writer: Record<string, number> };
   };
   /** explore --exhaustive: each instance (seed) explored, and whether every one was exhausted */
   exhaustive?: ExhaustiveSummary;
+  /** --shard: which shard of which exploration this is */
+  shard?: ShardTag;
+  /** --shard: the executions this shard ran (their index n in the whole: seed + n) and each
+   *  one's schedule hash, in order, so the merge counts distinct schedules as the whole does */
+  shardExplore?: { items: number[]; schedules: string[]; keepGoing?: boolean };
+  /** a merge of shards (gupstress merge): which */
+  merged?: MergedFrom;
   failure: null | {
     seed: number;
     runIndex: number;

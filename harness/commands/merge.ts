@@ -1,0 +1,88 @@
+// `gupstress merge FILES|DIRS...`: the results of a command run as N shards (--shard i/N, on
+// N machines or N processes) put back together: one result, written and shown as the
+// unsharded command writes and shows it, with its exit code. The shards must be one whole:
+// the same command and build, each shard once, none missing (else exit 2, one line).
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { BadInput } from '../run/config.js';
+import { CAMPAIGN_SCHEMA, EXPLORE_SCHEMA, type ExploreFile } from '../run/files.js';
+import type { Logger } from '../run/log.js';
+import { writeJsonAtomic } from '../run/results.js';
+import { type ShardFile, type ShardTag, completeSet } from '../run/shard.js';
+import { type Format, parseFormat } from '../output/format.js';
+import { exploreFileName, formatExplore, mergeExplore } from './explore.js';
+
+export interface MergeOptions {
+  paths: string[];
+  out?: unknown;
+  format?: unknown;
+  json: boolean;
+  junit?: unknown;
+  html?: unknown;
+}
+
+/** What a merge is given besides the shards: where and how to show the result. */
+export interface MergeTarget {
+  out: string;
+  format: Format;
+  junit: string | null;
+  html: string | null;
+}
+
+/** How each command's shards merge: into the whole's result, written, shown; the exit code
+ *  the unsharded command would have given. */
+const MERGERS: Record<string, (shards: ShardFile<never>[], t: MergeTarget, log: Logger) => number | Promise<number>> = {
+  [EXPLORE_SCHEMA]: (shards: ShardFile<ExploreFile>[], t) => {
+    const f = mergeExplore(shards);
+    const path = writeJsonAtomic(t.out, exploreFileName(f, true), f);
+    process.stdout.write((t.format === 'json' ? JSON.stringify(f, null, 2) : `merged ${shards.length} shards of: ${f.merged!.command}\n${formatExplore(f, path)}`) + '\n');
+    return f.failure ? 1 : 0;
+  },
+};
+
+/** The shards among the paths: files as given (each must be a shard's results), folders
+ *  searched recursively for the shards' files in them (other files there are passed over). */
+export function readShards(paths: readonly string[]): ShardFile[] {
+  const out: ShardFile[] = [];
+  const read = (p: string, given: boolean): void => {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      throw new BadInput(`${p}: no such file or folder`);
+    }
+    if (st.isDirectory()) {
+      for (const e of readdirSync(p).sort()) {
+        const q = join(p, e);
+        if (e.endsWith('.json') || statSync(q).isDirectory()) read(q, false);
+      }
+      return;
+    }
+    let data: { schema?: unknown; shard?: ShardTag };
+    try {
+      data = JSON.parse(readFileSync(p, 'utf8'));
+    } catch {
+      if (given) throw new BadInput(`${p} is not JSON`);
+      return;
+    }
+    if (data?.shard === undefined || typeof data.schema !== 'string') {
+      if (given) throw new BadInput(`${p} is not a shard's results (a command run with --shard i/N writes them)`);
+      return;
+    }
+    if (!(data.schema in MERGERS)) throw new BadInput(`${p}: no merge for ${data.schema}`);
+    out.push({ path: p, schema: data.schema, tag: data.shard, data });
+  };
+  for (const p of paths) read(p, true);
+  if (out.length === 0) throw new BadInput(`no shard results in ${paths.join(' ')} (a command run with --shard i/N writes them)`);
+  return out;
+}
+
+export async function runMerge(o: MergeOptions, log: Logger): Promise<number> {
+  const shards = completeSet(readShards(o.paths));
+  const t: MergeTarget = {
+    out: o.out === undefined ? 'results' : String(o.out), format: parseFormat(o.format, o.json),
+    junit: o.junit === undefined ? null : String(o.junit), html: o.html === undefined ? null : String(o.html),
+  };
+  if (t.junit !== null && shards[0].schema !== CAMPAIGN_SCHEMA) throw new BadInput('--junit is for a campaign\'s shards');
+  return MERGERS[shards[0].schema](shards as ShardFile<never>[], t, log);
+}
