@@ -159,7 +159,7 @@ await cli
       return exitCodeOf(r);
     }))
   .command('campaign', 'every scenario, fixed and each bug: the detection table (what npm start runs)', (y) =>
-    y.option('duration', { type: 'string', describe: 'each fixed run (default 3s)' })
+    shardOption(y, 'rows i, i+N, ... of the table; with --memory, cells of the matrix').option('duration', { type: 'string', describe: 'each fixed run (default 3s)' })
       .option('bug-timeout', { type: 'string', describe: 'longest wait for a bug to show (default 20s)' })
       .option('scenario', { type: 'string', array: true, describe: 'only these scenarios' })
       .option('selftests', { type: 'boolean', default: true, describe: 'include the sync selftests' })
@@ -176,7 +176,7 @@ await cli
       .option('json', { type: 'boolean' }),
     (a) => guarded(() => runCampaign({ rcu: a.rcu, unwidened: Boolean(a.unwidened),
       duration: a.duration, bugTimeout: a.bugTimeout, scenarios: a.scenario, selftests: a.selftests, out: a.out, repeat: a.repeat,
-      budget: a.budget, junit: a.junit, failFast: Boolean(a.failFast), explore: a.explore, format: a.format, json: Boolean(a.json), memory: a.memory,
+      budget: a.budget, junit: a.junit, failFast: Boolean(a.failFast), explore: a.explore, format: a.format, json: Boolean(a.json), memory: a.memory, sharded: shardRunOf(a),
     }, log, interruptible().signal)))
   .command('sweep', 'one scenario over strategies x readers x writers x widen: one JSON + one HTML report', (y) =>
     y.option('scenario', { type: 'string', demandOption: true })

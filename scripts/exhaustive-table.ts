@@ -21,7 +21,7 @@ for (const s of SCENARIOS) {
     const x = resolveExplore({ scenario: s.id, seed: 1, strategy, exhaustive: true, instances: String(instances), ...(bug ? { bug } : {}), ...(rcu ? { rcu } : {}) });
     const cm = new ControlledMachine(x.cfg, s);
     await cm.start();
-    const r = await exhaustInstances(cm, x.o, { seed: 1, maxPreemptions: x.o.maxPreemptions, runs, durationMs: null, instances });
+    const r = await exhaustInstances(cm, x.o, { seeds: Array.from({ length: instances }, (_, i) => 1 + i), maxPreemptions: x.o.maxPreemptions, runs, durationMs: null });
     await cm.stop();
     const inst = r.summary.instances;
     const bound = Math.min(...inst.map((i) => (i.complete ? i.bound : i.bound - 1)));

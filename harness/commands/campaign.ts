@@ -1,6 +1,6 @@
 // `gupstress campaign` (npm start): every scenario, its fixed form under each strategy and
 // each bug under each strategy it shows under; then the detection table.
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { SCENARIOS } from '../../src/scenarios/index.js';
 import type { Scenario } from '../../src/scenarios/scenario.js';
 import type { StrategyName } from '../../src/sync/strategy.js';
@@ -11,12 +11,13 @@ import type { MemoryModel } from '../../src/machine/weak.js';
 import { CAMPAIGN_SCHEMA, type CampaignResults, type CampaignRow, type ExploreCell, type JobKey } from '../run/files.js';
 import type { Logger } from '../run/log.js';
 import { durationArg, rerunCommand, writeJunit } from '../output/junit.js';
-import { buildResults, evidenceOf, hostInfo, type RunResults, writeJsonAtomic, writeResults } from '../run/results.js';
+import { buildResults, evidenceOf, hostInfo, type RunResults, writeJsonAtomic, writeResults, stampOf } from '../run/results.js';
 import { writeReport } from '../output/report.js';
 import { runScenario } from '../run/runner.js';
 import { median } from '../run/stats.js';
 import { fmtInt } from '../output/table.js';
 import { type Format, type Table, commandLine, parseFormat, renderTable } from '../output/format.js';
+import { type MergedFrom, type ShardFile, type ShardRun, type ShardTag, inOrder, mergedFrom, shardItems, shardSuffix, shardTag } from '../run/shard.js';
 
 
 
@@ -53,6 +54,8 @@ export interface CampaignOptions {
   /** RCU flavors (--rcu preempt,nonpreempt): every row under each (default: the knob's default) */
   rcu?: unknown;
   json: boolean;
+  /** --shard: this process runs shard i of N of the jobs */
+  sharded?: ShardRun | null;
 }
 
 interface Job {
@@ -341,6 +344,36 @@ export interface MatrixCell {
 /** EXPLORE executions per cell of the barrier matrix (the issue's fixed-form count) */
 export const MATRIX_RUNS = 10_000;
 
+export const MATRIX_SCHEMA = 'gupstress/memory-matrix@1';
+
+/** The barrier matrix's file. */
+export interface MatrixFile {
+  schema: typeof MATRIX_SCHEMA;
+  startedAt: string;
+  host: ReturnType<typeof hostInfo>;
+  models: MemoryModel[];
+  cells: MatrixCell[];
+  ok: boolean;
+  /** the seconds it took (summed over the shards, merged) */
+  seconds: number;
+  shard?: ShardTag;
+  merged?: MergedFrom;
+}
+
+/** The cells of the barrier matrix, in order: each scenario's fixed form under each strategy,
+ *  then each ordering it can take away under its first strategy, each under every model. */
+function matrixCells(scenarios: readonly Scenario[], models: readonly MemoryModel[]): Omit<MatrixCell, 'needed' | 'cell'>[] {
+  const out: Omit<MatrixCell, 'needed' | 'cell'>[] = [];
+  for (const s of scenarios) {
+    for (const strategy of s.strategies) for (const memory of models) out.push({ scenario: s.id, strategy, bug: null, memory, expected: false });
+    for (const [name, b] of Object.entries(s.bugs)) {
+      if (!b.memory) continue;
+      for (const memory of models) out.push({ scenario: s.id, strategy: (b.strategies ?? s.strategies)[0], bug: name, memory, expected: b.memory.includes(memory) });
+    }
+  }
+  return out;
+}
+
 /** `campaign --memory sc,tso,lkmm`: every ordering the model can take away (a bug declared
  *  with BugDef.memory) explored under each memory model: needed (found, after how many
  *  executions, the schedule replayed) or not needed (clean in MATRIX_RUNS executions). Exit 1
@@ -348,29 +381,33 @@ export const MATRIX_RUNS = 10_000;
 export async function runMemoryMatrix(o: CampaignOptions, models: readonly MemoryModel[], log: Logger, signal: AbortSignal): Promise<number> {
   const only = o.scenarios === undefined ? null : ([] as string[]).concat(o.scenarios as string[]).map((x) => requireScenario(x).id);
   const format = parseFormat(o.format, o.json);
+  const all = matrixCells(SCENARIOS.filter((x) => !only || only.includes(x.id)), models);
+  const run = o.sharded ?? null;
+  const items = shardItems(all.length, run?.shard ?? null);
   const cells: MatrixCell[] = [];
   const started = performance.now();
-  for (const s of SCENARIOS.filter((x) => !only || only.includes(x.id))) {
-    // the fixed form (every ordering in place) under each strategy: clean under every model
-    for (const strategy of s.strategies) {
-      for (const memory of models) {
-        if (signal.aborted) break;
-        const cell = await exploreCell(s.id, strategy, K_RCU_FLAVOR.choices![K_RCU_FLAVOR.value], null, 0, log, memory, MATRIX_RUNS);
-        cells.push({ scenario: s.id, strategy, bug: null, memory, needed: cell.found, expected: false, cell });
-      }
-    }
-    for (const [name, b] of Object.entries(s.bugs)) {
-      if (!b.memory) continue;
-      const strategy = (b.strategies ?? s.strategies)[0];
-      for (const memory of models) {
-        if (signal.aborted) break;
-        const cell = await exploreCell(s.id, strategy, K_RCU_FLAVOR.choices![K_RCU_FLAVOR.value], name, 0, log, memory, MATRIX_RUNS);
-        cells.push({ scenario: s.id, strategy, bug: name, memory, needed: cell.found, expected: b.memory.includes(memory), cell });
-      }
-    }
+  const startedAt = new Date().toISOString();
+  for (const c of items.map((i) => all[i])) {
+    if (signal.aborted) break;
+    // (the fixed form, every ordering in place, is clean under every model)
+    const cell = await exploreCell(c.scenario, c.strategy, K_RCU_FLAVOR.choices![K_RCU_FLAVOR.value], c.bug, 0, log, c.memory, MATRIX_RUNS);
+    cells.push({ ...c, needed: cell.found, cell });
   }
-  const ok = !signal.aborted && cells.every((c) => c.needed === c.expected && (!c.needed || c.cell.replayVerified));
-  const file = writeJsonAtomic(o.out === undefined ? 'results' : String(o.out), `memory-matrix.${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}.json`, { schema: 'gupstress/memory-matrix@1', host: hostInfo(), models, cells, ok });
+  const f: MatrixFile = {
+    schema: MATRIX_SCHEMA, startedAt, host: hostInfo(), models: [...models], cells, ok: !signal.aborted && cells.length === items.length && matrixOk(cells), seconds: Math.round((performance.now() - started) / 1000),
+    ...(run ? { shard: shardTag(run.shard, run.whole, items, all.length) } : {}),
+  };
+  const out = o.out === undefined ? 'results' : String(o.out);
+  return finishMatrix(f, writeJsonAtomic(out, `memory-matrix.${stampOf(startedAt)}${shardSuffix(run?.shard ?? null)}.json`, f), format);
+}
+
+function matrixOk(cells: readonly MatrixCell[]): boolean {
+  return cells.every((c) => c.needed === c.expected && (!c.needed || c.cell.replayVerified));
+}
+
+/** The barrier matrix shown; exit 0 when every cell is as declared. */
+export function finishMatrix(f: MatrixFile, file: string, format: Format): number {
+  const { models, cells, ok } = f;
   if (format === 'json') {
     process.stdout.write(JSON.stringify({ models, cells, ok }, null, 2) + '\n');
     return ok ? 0 : 1;
@@ -391,8 +428,19 @@ export async function runMemoryMatrix(o: CampaignOptions, models: readonly Memor
     key: 3,
   };
   process.stdout.write(renderTable(t, format, commandLine()) + '\n');
-  process.stdout.write(`${cells.filter((c) => c.needed === c.expected).length}/${cells.length} cells as declared; ${Math.round((performance.now() - started) / 1000)} s; ${file}\n`);
+  process.stdout.write(`${cells.filter((c) => c.needed === c.expected).length}/${cells.length} cells as declared; ${f.seconds} s; ${file}\n`);
   return ok ? 0 : 1;
+}
+
+/** The matrix's shards as the whole matrix: its cells in order. */
+export function mergeMatrix(shards: readonly ShardFile<MatrixFile>[]): MatrixFile {
+  const cells = inOrder(shards, (s) => s.data.cells);
+  const ran = cells.filter((c): c is MatrixCell => c !== undefined);
+  const fs = shards.map((s) => s.data);
+  return {
+    schema: MATRIX_SCHEMA, startedAt: fs.map((f) => f.startedAt).sort()[0], host: fs[0].host, models: fs[0].models, cells: ran, ok: ran.length === cells.length && fs.every((f) => f.ok) && matrixOk(ran),
+    seconds: fs.reduce((a, f) => a + f.seconds, 0), merged: mergedFrom(shards),
+  };
 }
 
 export async function runCampaign(o: CampaignOptions, log: Logger, signal: AbortSignal): Promise<number> {
@@ -409,17 +457,23 @@ export async function runCampaign(o: CampaignOptions, log: Logger, signal: Abort
   const only = o.scenarios === undefined ? null : ([] as string[]).concat(o.scenarios as string[]).map((x) => requireScenario(x).id);
   const scenarios = SCENARIOS.filter((s) => (only ? only.includes(s.id) : o.selftests !== false || !s.selftest));
   if (scenarios.length === 0) throw new BadInput('no scenario to run');
-  const jobs = campaignJobs(scenarios, campaignFlavors(o.rcu));
+  const all = campaignJobs(scenarios, campaignFlavors(o.rcu));
+  // (--shard: this shard's jobs; job i keeps its seeds, so a row is the same sharded or not)
+  const run = o.sharded ?? null;
+  const items = shardItems(all.length, run?.shard ?? null);
+  const jobs = items.map((i) => all[i]);
   const limits = parseLimits(o, campaignRuns(jobs, repeat), scenarios);
   const exploreMs = o.explore === undefined || o.explore === false ? null : o.explore === true || o.explore === '' ? 10000 : parseDuration(String(o.explore), '--explore');
   if (limits.budget) log.info({ budgetMs: limits.budget.totalMs, runs: limits.budget.runsLeft }, `campaign budget: ${nextRunMs(limits.budget.totalMs, limits.budget.runsLeft)} ms per run to start with`);
   const startedAt = new Date().toISOString();
-  const stamp = startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+  const stamp = `${stampOf(startedAt)}${shardSuffix(run?.shard ?? null)}`;
   // every run's file in one folder, next to the campaign's JSON and report
   const runsDir = join(out, `campaign.${stamp}`);
   const rows: CampaignRow[] = [];
-  for (const [i, job] of jobs.entries()) {
+  for (const [k, job] of jobs.entries()) {
     if (signal.aborted) break;
+    const i = items[k];
+    const progress = `campaign ${k + 1}/${jobs.length}${run ? ` (job ${i + 1} of ${all.length}, shard ${run.shard.index}/${run.shard.count})` : ''}`;
     const weak = job.bug === null ? undefined : job.s.bugs[job.bug].memory;
     if (weak !== undefined) {
       // a missing barrier: stress (sequentially consistent) cannot show it; explored under the
@@ -428,7 +482,7 @@ export async function runCampaign(o: CampaignOptions, log: Logger, signal: Abort
       if (signal.aborted && !cell.found) break;
       const row = weakRow(job, cell, weak[0]);
       rows.push(row);
-      log.info({ scenario: row.scenario, strategy: row.strategy, bug: row.bug, memory: weak[0], status: row.status }, `campaign ${i + 1}/${jobs.length}`);
+      log.info({ scenario: row.scenario, strategy: row.strategy, bug: row.bug, memory: weak[0], status: row.status }, progress);
       if (stopsCampaign(row, Boolean(o.failFast))) break;
       continue;
     }
@@ -447,20 +501,43 @@ export async function runCampaign(o: CampaignOptions, log: Logger, signal: Abort
       else if (parallel && row.status === 'MISSED') row.expected = true;
     }
     rows.push(row);
-    log.info({ scenario: row.scenario, strategy: row.strategy, bug: row.bug, status: row.status, kinds: row.kinds, firstViolationMs: row.firstViolationMs, runMs: row.runMs }, `campaign ${i + 1}/${jobs.length}`);
+    log.info({ scenario: row.scenario, strategy: row.strategy, bug: row.bug, status: row.status, kinds: row.kinds, firstViolationMs: row.firstViolationMs, runMs: row.runMs }, progress);
     if (stopsCampaign(row, Boolean(o.failFast))) break;
   }
-  const ok = rows.length === jobs.length && rows.every((r) => r.expected);
-  const skipped: JobKey[] = jobs.slice(rows.length).map((j) => ({ scenario: j.s.id, strategy: j.strategy, rcu: j.rcu, bug: j.bug }));
   const summary: CampaignResults = {
-    schema: CAMPAIGN_SCHEMA, startedAt, host: hostInfo(), rows, ok, interrupted: signal.aborted, report: null,
-    budgetMs: limits.budget?.totalMs ?? null, skipped,
+    schema: CAMPAIGN_SCHEMA, startedAt, host: hostInfo(), rows, ok: rows.length === jobs.length && rows.every((r) => r.expected), interrupted: signal.aborted, report: null,
+    budgetMs: limits.budget?.totalMs ?? null, skipped: jobs.slice(rows.length).map(jobKey), failFast: Boolean(o.failFast),
+    ...(run ? { shard: shardTag(run.shard, run.whole, items, all.length) } : {}),
   };
-  summary.report = writeReport(out, `campaign.${stamp}.html`, [{ kind: 'campaign', path: 'campaign', data: summary }]);
-  const path = writeJsonAtomic(out, `campaign.${stamp}.json`, summary);
-  const junit = o.junit === undefined ? null : writeJunit(String(o.junit), rows, skipped, signal.aborted ? 'the campaign was interrupted' : '--fail-fast stopped the campaign at an unexpected result');
-  if (format === 'json') process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-  else printCampaign(summary, path, junit, format);
-  // interrupted: judge what ran
-  return rows.every((r) => r.expected) && (ok || signal.aborted) ? 0 : 1;
+  return finishCampaign(summary, { out, stamp, junit: o.junit === undefined ? null : String(o.junit), html: null, format });
+}
+
+function jobKey(j: Job): JobKey {
+  return { scenario: j.s.id, strategy: j.strategy, rcu: j.rcu, bug: j.bug };
+}
+
+/** A campaign's results written (JSON, HTML report, JUnit) and shown; its exit code: 0 when
+ *  every row ran is as expected (an interrupted campaign is judged on what ran), else 1. */
+export function finishCampaign(summary: CampaignResults, t: { out: string; stamp: string; junit: string | null; html: string | null; format: Format }): number {
+  const { rows, skipped } = summary;
+  summary.report = t.html === null ? writeReport(t.out, `campaign.${t.stamp}.html`, [{ kind: 'campaign', path: 'campaign', data: summary }]) : writeReport(dirname(t.html), basename(t.html), [{ kind: 'campaign', path: 'campaign', data: summary }]);
+  const path = writeJsonAtomic(t.out, `campaign.${t.stamp}.json`, summary);
+  const junit = t.junit === null ? null : writeJunit(t.junit, rows, skipped, summary.interrupted ? 'the campaign was interrupted' : '--fail-fast stopped the campaign at an unexpected result');
+  if (t.format === 'json') process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  else printCampaign(summary, path, junit, t.format);
+  return rows.every((r) => r.expected) && (summary.ok || summary.interrupted) ? 0 : 1;
+}
+
+/** A campaign's shards as the whole campaign: its rows in job order, the jobs no shard ran
+ *  (Ctrl-C, --fail-fast) skipped, ok when every job ran as expected. */
+export function mergeCampaign(shards: readonly ShardFile<CampaignResults>[]): CampaignResults {
+  const fs = shards.map((s) => s.data);
+  // each shard's jobs in the order it had them: the rows it ran, then the ones it skipped
+  const jobs = inOrder(shards, (s) => [...s.data.rows.map((row) => ({ row })), ...s.data.skipped.map((key) => ({ key }))]);
+  const rows = jobs.flatMap((j) => (j && 'row' in j ? [j.row] : []));
+  const skipped = jobs.flatMap((j) => (j && 'key' in j ? [j.key] : []));
+  return {
+    schema: CAMPAIGN_SCHEMA, startedAt: fs.map((f) => f.startedAt).sort()[0], host: fs[0].host, rows, interrupted: fs.some((f) => f.interrupted), report: null,
+    ok: rows.length === jobs.length && rows.every((r) => r.expected), budgetMs: fs[0].budgetMs, skipped, failFast: fs[0].failFast, merged: mergedFrom(shards),
+  };
 }

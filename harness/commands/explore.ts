@@ -17,7 +17,7 @@ import { type ExhaustiveSummary, exhaustInstances } from '../run/exhaustive.js';
 import { MEMORY_MODELS, type MemoryModel } from '../../src/machine/weak.js';
 import type { Logger } from '../run/log.js';
 import { minFramesToBoot, registryNames } from '../run/machine.js';
-import { hostInfo, writeJsonAtomic } from '../run/results.js';
+import { hostInfo, writeJsonAtomic, stampOf } from '../run/results.js';
 import { EXPLORE_SCHEMA, type ExploreFile } from '../run/files.js';
 import { type Shard, type ShardFile, type ShardRun, mergedFrom, needSeed, shardItems, shardSuffix, shardTag } from '../run/shard.js';
 
@@ -339,7 +339,7 @@ export async function runExplore(a: ExploreArgs & { out?: unknown; json: boolean
 /** explore.SCENARIO.STRATEGY.BUGS.STAMP[.shard-i-of-N].json */
 export function exploreFileName(f: ExploreFile, merged = false): string {
   const c = f.config;
-  return `explore.${c.scenario}.${c.strategy}.${c.bugs.join('+') || 'fixed'}.${f.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}${merged ? '.merged' : shardSuffix(f.shard ?? null)}.json`;
+  return `explore.${c.scenario}.${c.strategy}.${c.bugs.join('+') || 'fixed'}.${stampOf(f.startedAt)}${merged ? '.merged' : shardSuffix(f.shard ?? null)}.json`;
 }
 
 /** Explores until the first violation (or on, with keepGoing), `runs` executions or for

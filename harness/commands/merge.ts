@@ -5,9 +5,10 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInput } from '../run/config.js';
-import { CAMPAIGN_SCHEMA, EXPLORE_SCHEMA, type ExploreFile } from '../run/files.js';
+import { SWEEP_SCHEMA, CAMPAIGN_SCHEMA, type CampaignResults, EXPLORE_SCHEMA, type ExploreFile } from '../run/files.js';
+import { MATRIX_SCHEMA, type MatrixFile, finishCampaign, finishMatrix, mergeCampaign, mergeMatrix } from './campaign.js';
 import type { Logger } from '../run/log.js';
-import { writeJsonAtomic } from '../run/results.js';
+import { stampOf, writeJsonAtomic } from '../run/results.js';
 import { type ShardFile, type ShardTag, completeSet } from '../run/shard.js';
 import { type Format, parseFormat } from '../output/format.js';
 import { exploreFileName, formatExplore, mergeExplore } from './explore.js';
@@ -37,6 +38,15 @@ const MERGERS: Record<string, (shards: ShardFile<never>[], t: MergeTarget, log: 
     const path = writeJsonAtomic(t.out, exploreFileName(f, true), f);
     process.stdout.write((t.format === 'json' ? JSON.stringify(f, null, 2) : `merged ${shards.length} shards of: ${f.merged!.command}\n${formatExplore(f, path)}`) + '\n');
     return f.failure ? 1 : 0;
+  },
+  [CAMPAIGN_SCHEMA]: (shards: ShardFile<CampaignResults>[], t) => {
+    const summary = mergeCampaign(shards);
+    if (t.format !== 'json') process.stdout.write(`merged ${shards.length} shards of: ${summary.merged!.command}\n`);
+    return finishCampaign(summary, { out: t.out, stamp: `${stampOf(summary.startedAt)}.merged`, junit: t.junit, html: t.html, format: t.format });
+  },
+  [MATRIX_SCHEMA]: (shards: ShardFile<MatrixFile>[], t) => {
+    const f = mergeMatrix(shards);
+    return finishMatrix(f, writeJsonAtomic(t.out, `memory-matrix.${stampOf(f.startedAt)}.merged.json`, f), t.format);
   },
 };
 
@@ -84,5 +94,6 @@ export async function runMerge(o: MergeOptions, log: Logger): Promise<number> {
     junit: o.junit === undefined ? null : String(o.junit), html: o.html === undefined ? null : String(o.html),
   };
   if (t.junit !== null && shards[0].schema !== CAMPAIGN_SCHEMA) throw new BadInput('--junit is for a campaign\'s shards');
+  if (t.html !== null && ![CAMPAIGN_SCHEMA, SWEEP_SCHEMA].includes(shards[0].schema)) throw new BadInput('--html is for the shards of a campaign or a sweep');
   return MERGERS[shards[0].schema](shards as ShardFile<never>[], t, log);
 }

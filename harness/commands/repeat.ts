@@ -7,12 +7,12 @@ import { figures } from '../run/figures.js';
 import type { RunConfig } from '../run/machine.js';
 import { type Format, commandLine, renderTable } from '../output/format.js';
 import type { Logger } from '../run/log.js';
-import { type RunResults, buildResults, exitCodeOf, writeResults } from '../run/results.js';
+import { type RunResults, buildResults, exitCodeOf, writeResults, stampOf } from '../run/results.js';
 import { runScenario } from '../run/runner.js';
 import { METHOD } from '../run/stats.js';
 
 export async function runRepeated(cfg: RunConfig, n: number, format: Format, log: Logger, signal: AbortSignal): Promise<number> {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+  const stamp = stampOf(new Date().toISOString());
   const dir = join(cfg.out, `${cfg.scenario}.${cfg.strategy}.${cfg.bugs.join('+') || 'fixed'}.x${n}.${stamp}`);
   const runs: RunResults[] = [];
   for (let i = 0; i < n && !signal.aborted; i++) {

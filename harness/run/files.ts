@@ -212,4 +212,10 @@ export interface CampaignResults {
   budgetMs: number | null;
   /** jobs never run, stopped by --fail-fast or Ctrl-C */
   skipped: JobKey[];
+  /** --fail-fast was given */
+  failFast?: boolean;
+  /** --shard: which shard of which campaign this is (its rows are the jobs ShardTag.items) */
+  shard?: ShardTag;
+  /** a merge of shards (gupstress merge): which */
+  merged?: MergedFrom;
 }

@@ -143,7 +143,7 @@ function sumStat(rs: WorkerResult[], st: StatDef): number {
 }
 
 function runId(cfg: RunConfig, startedAt: string): string {
-  const t = startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+  const t = stampOf(startedAt);
   const rand = Math.floor(Math.random() * 0x10000).toString(16).padStart(4, '0');
   return `${cfg.scenario}.${cfg.strategy}.${cfg.bugs.length ? cfg.bugs.join('+') : 'fixed'}.${t}.${rand}`;
 }
@@ -260,6 +260,11 @@ export function writeTextAtomic(dir: string, name: string, text: string): string
 }
 
 /** Writes JSON atomically: a temp file in the same folder, then rename. */
+/** A time as results files name it: 20261205T064015 (UTC, to the second). */
+export function stampOf(iso: string): string {
+  return iso.replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+}
+
 export function writeJsonAtomic(dir: string, name: string, data: unknown): string {
   return writeTextAtomic(dir, name, JSON.stringify(data, null, 2) + '\n');
 }
