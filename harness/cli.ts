@@ -179,7 +179,7 @@ await cli
       budget: a.budget, junit: a.junit, failFast: Boolean(a.failFast), explore: a.explore, format: a.format, json: Boolean(a.json), memory: a.memory, sharded: shardRunOf(a),
     }, log, interruptible().signal)))
   .command('sweep', 'one scenario over strategies x readers x writers x widen: one JSON + one HTML report', (y) =>
-    y.option('scenario', { type: 'string', demandOption: true })
+    shardOption(y, 'cells i, i+N, ... in the order of the table').option('scenario', { type: 'string', demandOption: true })
       .option('strategy', { type: 'string', describe: 'comma-separated strategies' })
       .option('readers', { type: 'string', describe: 'comma-separated reader counts' })
       .option('writers', { type: 'string', describe: 'comma-separated writer counts' })
@@ -192,7 +192,7 @@ await cli
       .option('repeat', { type: 'string', describe: 'runs per cell (seeds seed, seed+1, ...): each cell a median with its 95% interval (default 1)' })
       .option('format', { type: 'string', describe: 'the table on stdout: text (default) | md | csv | json' })
       .option('json', { type: 'boolean' }),
-    (a) => guarded(() => runSweep({ scenario: a.scenario, strategy: a.strategy, readers: a.readers, writers: a.writers, widen: a.widen, duration: a.duration, seed: a.seed, out: a.out, repeat: a.repeat, format: a.format, set: [...(a.set ?? []), ...(a.rcu === undefined ? [] : [`rcu.flavor=${a.rcu}`])], json: Boolean(a.json) }, log, interruptible().signal)))
+    (a) => guarded(() => runSweep({ scenario: a.scenario, strategy: a.strategy, readers: a.readers, writers: a.writers, widen: a.widen, duration: a.duration, seed: a.seed, out: a.out, repeat: a.repeat, format: a.format, set: [...(a.set ?? []), ...(a.rcu === undefined ? [] : [`rcu.flavor=${a.rcu}`])], json: Boolean(a.json), sharded: shardRunOf(a) }, log, interruptible().signal)))
   .command('report <files..>', 'render results files (runs, sweeps, campaigns) to one self-contained HTML file', (y) =>
     y.positional('files', { type: 'string', array: true, demandOption: true }).option('html', { type: 'string', describe: 'output file (default: next to the first input)' }),
     (a) => guarded(async () => {

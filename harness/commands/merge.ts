@@ -5,13 +5,14 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInput } from '../run/config.js';
-import { SWEEP_SCHEMA, CAMPAIGN_SCHEMA, type CampaignResults, EXPLORE_SCHEMA, type ExploreFile } from '../run/files.js';
+import { CAMPAIGN_SCHEMA, type CampaignResults, EXPLORE_SCHEMA, type ExploreFile, SWEEP_SCHEMA, type SweepResults } from '../run/files.js';
 import { MATRIX_SCHEMA, type MatrixFile, finishCampaign, finishMatrix, mergeCampaign, mergeMatrix } from './campaign.js';
 import type { Logger } from '../run/log.js';
 import { stampOf, writeJsonAtomic } from '../run/results.js';
 import { type ShardFile, type ShardTag, completeSet } from '../run/shard.js';
 import { type Format, parseFormat } from '../output/format.js';
 import { exploreFileName, formatExplore, mergeExplore } from './explore.js';
+import { mergeSweep, showSweep } from './sweep.js';
 
 export interface MergeOptions {
   paths: string[];
@@ -36,19 +37,31 @@ const MERGERS: Record<string, (shards: ShardFile<never>[], t: MergeTarget, log: 
   [EXPLORE_SCHEMA]: (shards: ShardFile<ExploreFile>[], t) => {
     const f = mergeExplore(shards);
     const path = writeJsonAtomic(t.out, exploreFileName(f, true), f);
-    process.stdout.write((t.format === 'json' ? JSON.stringify(f, null, 2) : `merged ${shards.length} shards of: ${f.merged!.command}\n${formatExplore(f, path)}`) + '\n');
+    process.stdout.write(mergedLine(shards, t.format) + (t.format === 'json' ? JSON.stringify(f, null, 2) : formatExplore(f, path)) + '\n');
     return f.failure ? 1 : 0;
   },
   [CAMPAIGN_SCHEMA]: (shards: ShardFile<CampaignResults>[], t) => {
     const summary = mergeCampaign(shards);
-    if (t.format !== 'json') process.stdout.write(`merged ${shards.length} shards of: ${summary.merged!.command}\n`);
+    process.stdout.write(mergedLine(shards, t.format));
     return finishCampaign(summary, { out: t.out, stamp: `${stampOf(summary.startedAt)}.merged`, junit: t.junit, html: t.html, format: t.format });
   },
   [MATRIX_SCHEMA]: (shards: ShardFile<MatrixFile>[], t) => {
     const f = mergeMatrix(shards);
+    process.stdout.write(mergedLine(shards, t.format));
     return finishMatrix(f, writeJsonAtomic(t.out, `memory-matrix.${stampOf(f.startedAt)}.merged.json`, f), t.format);
   },
+  [SWEEP_SCHEMA]: (shards: ShardFile<SweepResults>[], t) => {
+    const m = mergeSweep(shards, t.out, t.html);
+    process.stdout.write(mergedLine(shards, t.format));
+    return showSweep(m.sweep, t.format, m.json, m.html, m.sweep.merged!.command);
+  },
 };
+
+/** The line a merge's text (and markdown) output opens with: how many shards of what; none
+ *  before JSON or CSV, which a program reads. */
+function mergedLine(shards: readonly ShardFile[], format: Format): string {
+  return format === 'json' || format === 'csv' ? '' : `merged ${shards.length} shards of: ${shards[0].tag.command}\n`;
+}
 
 /** The shards among the paths: files as given (each must be a shard's results), folders
  *  searched recursively for the shards' files in them (other files there are passed over). */

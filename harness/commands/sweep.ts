@@ -1,16 +1,20 @@
 // `gupstress sweep`: one scenario over strategies x readers x writers x widen values; one
-// JSON holding every cell and one HTML report.
+// JSON holding every cell and one HTML report. With --shard i/N, the cells i-1, i-1+N, ...
+// (each cell's seeds are its own, so it gives the same results sharded or not); the merge
+// puts the cells back in order.
+import { basename, dirname } from 'node:path';
 import { cellFigures, figures } from '../run/figures.js';
 import { fmtUnit, spreadCell } from '../output/table.js';
 import { KNOBS, formatKnob } from '../../src/machine/knobs.js';
 import { requireScenario, resolveRunConfig, BadInput, intOpt, knobValue, listOpt, parseDuration } from '../run/config.js';
-import { type Table, commandLine, parseFormat, renderTable } from '../output/format.js';
+import { type Format, type Table, commandLine, parseFormat, renderTable } from '../output/format.js';
 import { METHOD } from '../run/stats.js';
 import { SWEEP_SCHEMA, type SweepCell, type SweepResults } from '../run/files.js';
 import type { Logger } from '../run/log.js';
 import { writeReport } from '../output/report.js';
 import { type RunResults, buildResults, hostInfo, writeJsonAtomic } from '../run/results.js';
 import { runScenario } from '../run/runner.js';
+import { type ShardFile, type ShardRun, inOrder, mergedFrom, ownsItem, shardSuffix, shardTag } from '../run/shard.js';
 
 export interface SweepOptions {
   scenario: unknown;
@@ -26,6 +30,8 @@ export interface SweepOptions {
   /** KNOB=V1,V2,... (repeatable): knob axes */
   set?: unknown;
   json: boolean;
+  /** --shard: this process runs shard i of N (the cells) */
+  sharded?: ShardRun | null;
 }
 
 function ints(v: unknown, what: string, fallback: number): number[] {
@@ -87,8 +93,10 @@ export async function runSweep(o: SweepOptions, log: Logger, signal: AbortSignal
     }),
   })))));
   const startedAt = new Date().toISOString();
+  const run = o.sharded ?? null;
   const done: SweepCell[] = [];
   for (const [i, c] of cells.entries()) {
+    if (!ownsItem(run?.shard ?? null, i)) continue;
     if (signal.aborted) break;
     const runs: RunResults[] = [];
     for (let k = 0; k < repeat && !signal.aborted; k++) {
@@ -112,16 +120,43 @@ export async function runSweep(o: SweepOptions, log: Logger, signal: AbortSignal
     },
     durationMs: parseDuration(duration, '--duration'), repeat, cells: done,
   };
-  const stamp = startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
-  const json = writeJsonAtomic(out, `sweep.${s.id}.${stamp}.json`, sweep);
-  const html = writeReport(out, `sweep.${s.id}.${stamp}.html`, [{ kind: 'sweep', path: json, data: sweep }]);
+  if (run) sweep.shard = shardTag(run.shard, run.whole, cells.flatMap((_, i) => (ownsItem(run.shard, i) ? [i] : [])), cells.length);
+  const json = writeJsonAtomic(out, sweepFileName(sweep), sweep);
+  const html = writeReport(out, sweepFileName(sweep).replace(/\.json$/, '.html'), [{ kind: 'sweep', path: json, data: sweep }]);
+  return showSweep(sweep, format, json, html, commandLine());
+}
+
+/** sweep.SCENARIO.STAMP[.shard-i-of-N | .merged].json */
+export function sweepFileName(sw: SweepResults): string {
+  return `sweep.${sw.scenario}.${sw.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}${sw.merged ? '.merged' : shardSuffix(sw.shard ?? null)}.json`;
+}
+
+/** What sweep prints (the table under the command that made it, with where the JSON and the
+ *  report went; or the JSON), and its exit code: 3 when a run was an ERROR, 1 when one FAILed, else 0. */
+export function showSweep(sweep: SweepResults, format: Format, json: string, html: string, command: string): number {
+  const done = sweep.cells;
+  const repeat = sweep.repeat ?? 1;
   if (format === 'json') process.stdout.write(JSON.stringify(sweep, null, 2) + '\n');
   else {
     const notes = [`${done.length} cells x ${repeat} run${repeat > 1 ? 's' : ''}${repeat > 1 ? `; median [95% interval: ${METHOD}]` : ''}`, `results: ${json}`, `report:  ${html}`];
-    process.stdout.write(renderTable(sweepTable(sweep), format, commandLine(), format === 'csv' ? [] : notes) + '\n');
+    process.stdout.write(renderTable(sweepTable(sweep), format, command, format === 'csv' ? [] : notes) + '\n');
   }
   const verdicts = done.flatMap((c) => (c.runs ?? [c.results]).map((r) => r.verdict));
   return verdicts.includes('ERROR') ? 3 : verdicts.includes('FAIL') ? 1 : 0;
+}
+
+/** The shards of one sweep as the whole would have written it: every cell in the whole's
+ *  order (a cell a shard never reached, cut short, is left out, as the whole leaves out the
+ *  cells after it stopped), the axes as given, the earliest start. Written next to the
+ *  shards' as .merged, with its report (`html`, or next to it). */
+export function mergeSweep(shards: readonly ShardFile<SweepResults>[], out: string, html: string | null): { sweep: SweepResults; json: string; html: string } {
+  const [a] = shards.map((s) => s.data);
+  const { shard: _, ...rest } = a;
+  const cells = inOrder(shards, (s) => s.data.cells).filter((c) => c !== undefined);
+  const sweep: SweepResults = { ...rest, startedAt: shards.map((s) => s.data.startedAt).sort()[0], cells, merged: mergedFrom(shards) };
+  const json = writeJsonAtomic(out, sweepFileName(sweep), sweep);
+  const target = html ?? json.replace(/\.json$/, '.html');
+  return { sweep, json, html: writeReport(dirname(target), basename(target), [{ kind: 'sweep', path: json, data: sweep }]) };
 }
 
 /** The columns of the sweep table: what a strategy and knob choice trades (metric names of

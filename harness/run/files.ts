@@ -42,6 +42,10 @@ export interface SweepResults {
   /** runs per cell (--repeat) */
   repeat?: number;
   cells: SweepCell[];
+  /** --shard: which shard of which sweep this is (its cells are the shard's, in order) */
+  shard?: ShardTag;
+  /** a merge of shards (gupstress merge): which */
+  merged?: MergedFrom;
 }
 
 export type Loaded =
