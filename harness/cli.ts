@@ -244,10 +244,11 @@ await cli
       .option('json', { type: 'boolean' }),
     (a) => guarded(() => runSelftest({ bug: a.bug, stress: a.stress, format: a.format, json: Boolean(a.json), out: a.out }, log, interruptible().signal)))
   .command('limits', 'every fixed form at each end of every range the CLI accepts (a false verdict check)', (y) =>
-    y.option('scenario', { type: 'string', array: true, describe: 'only these scenarios' })
+    shardOption(y, 'cases i, i+N, ... in the order of the table').option('scenario', { type: 'string', array: true, describe: 'only these scenarios' })
       .option('duration', { type: 'string', describe: 'each run (default 300ms)' })
+      .option('out', { type: 'string', describe: 'with --shard: the folder for the shard\'s results, for gupstress merge (default results/)' })
       .option('json', { type: 'boolean' }),
-    (a) => guarded(() => runLimits({ scenarios: a.scenario, duration: a.duration, json: Boolean(a.json) }, log, interruptible().signal)))
+    (a) => guarded(() => runLimits({ scenarios: a.scenario, duration: a.duration, json: Boolean(a.json), out: a.out, sharded: shardRunOf(a) }, log, interruptible().signal)))
   .command('merge <paths..>', 'the results of a command run as shards (--shard i/N) joined into the one result the unsharded command gives, with its exit code', (y) =>
     y.positional('paths', { type: 'string', array: true, demandOption: true, describe: 'shard results files, or folders holding them (searched recursively)' })
       .option('out', { type: 'string', describe: 'results folder for the merged result (default results/)' })

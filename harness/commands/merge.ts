@@ -12,6 +12,7 @@ import { stampOf, writeJsonAtomic } from '../run/results.js';
 import { type ShardFile, type ShardTag, completeSet } from '../run/shard.js';
 import { type Format, parseFormat } from '../output/format.js';
 import { exploreFileName, formatExplore, mergeExplore } from './explore.js';
+import { LIMITS_SCHEMA, type LimitsFile, limitsFileName, mergeLimits, showLimits } from './limits.js';
 import { mergeSweep, showSweep } from './sweep.js';
 
 export interface MergeOptions {
@@ -54,6 +55,13 @@ const MERGERS: Record<string, (shards: ShardFile<never>[], t: MergeTarget, log: 
     const m = mergeSweep(shards, t.out, t.html);
     process.stdout.write(mergedLine(shards, t.format));
     return showSweep(m.sweep, t.format, m.json, m.html, m.sweep.merged!.command);
+  },
+  [LIMITS_SCHEMA]: (shards: ShardFile<LimitsFile>[], t) => {
+    if (t.format !== 'text' && t.format !== 'json') throw new BadInput(`limits prints text or json (got --format ${t.format})`);
+    const f = mergeLimits(shards);
+    const path = writeJsonAtomic(t.out, limitsFileName(f), f);
+    process.stdout.write(mergedLine(shards, t.format));
+    return showLimits(f, t.format, path);
   },
 };
 
