@@ -237,12 +237,12 @@ await cli
       .option('json', { type: 'boolean' }),
     (a) => guarded(() => runLitmusCommand({ paths: (a.paths as string[]).map(String), memory: a.memory, format: a.format, json: Boolean(a.json), maxExecutions: a.maxExecutions }, interruptible().signal)))
   .command('selftest', 'the kernel\'s cow.c and gup_longterm.c cases on the model: each once (PASS / FAIL / SKIP, and the model changes each fails under), then all of them under stress', (y) =>
-    y.option('bug', { type: 'string', array: true, describe: 'run them under a model change (a kernel-selftests bug switch): the cases it breaks FAIL' })
+    shardOption(y, 'cases i, i+N, ... of cow.c and gup_longterm.c; the --stress run in shard 1').option('bug', { type: 'string', array: true, describe: 'run them under a model change (a kernel-selftests bug switch): the cases it breaks FAIL' })
       .option('stress', { type: 'string', describe: 'then the kernel-selftests scenario this long, every reader CPU running the cases at once (default 3s; 0: none)' })
       .option('out', { type: 'string', describe: 'results folder (default results/)' })
       .option('format', { type: 'string', describe: 'text (default) | md | csv | json' })
       .option('json', { type: 'boolean' }),
-    (a) => guarded(() => runSelftest({ bug: a.bug, stress: a.stress, format: a.format, json: Boolean(a.json), out: a.out }, log, interruptible().signal)))
+    (a) => guarded(() => runSelftest({ bug: a.bug, stress: a.stress, format: a.format, json: Boolean(a.json), out: a.out, sharded: shardRunOf(a) }, log, interruptible().signal)))
   .command('limits', 'every fixed form at each end of every range the CLI accepts (a false verdict check)', (y) =>
     shardOption(y, 'cases i, i+N, ... in the order of the table').option('scenario', { type: 'string', array: true, describe: 'only these scenarios' })
       .option('duration', { type: 'string', describe: 'each run (default 300ms)' })

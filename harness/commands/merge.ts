@@ -13,6 +13,7 @@ import { type ShardFile, type ShardTag, completeSet } from '../run/shard.js';
 import { type Format, parseFormat } from '../output/format.js';
 import { exploreFileName, formatExplore, mergeExplore } from './explore.js';
 import { LIMITS_SCHEMA, type LimitsFile, limitsFileName, mergeLimits, showLimits } from './limits.js';
+import { SELFTEST_SCHEMA, type SelftestFile, mergeSelftest, selftestFileName, showSelftest } from './selftest.js';
 import { mergeSweep, showSweep } from './sweep.js';
 
 export interface MergeOptions {
@@ -62,6 +63,12 @@ const MERGERS: Record<string, (shards: ShardFile<never>[], t: MergeTarget, log: 
     const path = writeJsonAtomic(t.out, limitsFileName(f), f);
     process.stdout.write(mergedLine(shards, t.format));
     return showLimits(f, t.format, path);
+  },
+  [SELFTEST_SCHEMA]: (shards: ShardFile<SelftestFile>[], t) => {
+    const f = mergeSelftest(shards);
+    const path = writeJsonAtomic(t.out, selftestFileName(f), f);
+    process.stdout.write(mergedLine(shards, t.format));
+    return showSelftest(f, t.format, path, f.merged!.command);
   },
 };
 
