@@ -230,12 +230,13 @@ await cli
       .option('width', { type: 'string', describe: 'columns of a CPU in the interleaving drawn (default: the longest cell, within the terminal\'s width; a longer cell wraps, never cut)' }),
     (a) => guarded(() => runReplay(String(a.file), Boolean(a.json), a.width)))
   .command('litmus <paths..>', 'C litmus tests (the kernel\'s tools/memory-model format) run exhaustively on the emulated primitives under each memory model: outcomes, verdict, agreement with the stated result', (y) =>
-    y.positional('paths', { type: 'string', array: true, demandOption: true, describe: '.litmus files or folders (searched recursively)' })
+    shardOption(y, '(test, model) pairs i, i+N, ... in the order of the tests, each under every model in turn').positional('paths', { type: 'string', array: true, demandOption: true, describe: '.litmus files or folders (searched recursively)' })
+      .option('out', { type: 'string', describe: 'with --shard: the folder for the shard\'s results, for gupstress merge (default results/)' })
       .option('memory', { type: 'string', describe: 'memory models, comma-separated: sc | tso | lkmm (default lkmm)' })
       .option('format', { type: 'string', describe: 'text (default) | md | json' })
       .option('max-executions', { type: 'string', describe: 'give up on a test after this many executions (reported unsupported; default 5000000)' })
       .option('json', { type: 'boolean' }),
-    (a) => guarded(() => runLitmusCommand({ paths: (a.paths as string[]).map(String), memory: a.memory, format: a.format, json: Boolean(a.json), maxExecutions: a.maxExecutions }, interruptible().signal)))
+    (a) => guarded(() => runLitmusCommand({ paths: (a.paths as string[]).map(String), memory: a.memory, format: a.format, json: Boolean(a.json), maxExecutions: a.maxExecutions, out: a.out, sharded: shardRunOf(a) }, interruptible().signal)))
   .command('selftest', 'the kernel\'s cow.c and gup_longterm.c cases on the model: each once (PASS / FAIL / SKIP, and the model changes each fails under), then all of them under stress', (y) =>
     shardOption(y, 'cases i, i+N, ... of cow.c and gup_longterm.c; the --stress run in shard 1').option('bug', { type: 'string', array: true, describe: 'run them under a model change (a kernel-selftests bug switch): the cases it breaks FAIL' })
       .option('stress', { type: 'string', describe: 'then the kernel-selftests scenario this long, every reader CPU running the cases at once (default 3s; 0: none)' })

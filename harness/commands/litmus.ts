@@ -4,6 +4,8 @@
 // execution's final state told by the test's `locations` and conditions, the verdict
 // (Always / Sometimes / Never; DEADLOCK when no execution passes the `filter`) against the
 // test's stated `Result:` (or, for the project's own tests, its expectation per model).
+// With --shard i/N, the (test, model) pairs i-1, i-1+N, ... in the order the whole runs
+// them, written as gupstress/litmus@1 for the merge.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SLEEP_BLOCKED_ABORT, SequentialMem, controlChoices, controlResult, controlWeak, newControl, runSequential, weakChoice } from '../../src/machine/controlled.js';
@@ -12,6 +14,8 @@ import { LitmusUnsupported, holds, initialMemory, layoutOf, observed, runProc, s
 import { LitmusParseError, type LitmusTest, parseLitmus } from '../../src/litmus/parse.js';
 import { type Recorded, enumerateAll } from '../run/exhaustive.js';
 import { BadInput, listOpt } from '../run/config.js';
+import { writeJsonAtomic } from '../run/results.js';
+import { type MergedFrom, type ShardFile, type ShardRun, type ShardTag, inOrder, mergedFrom, shardItems, shardSuffix, shardTag } from '../run/shard.js';
 
 export const VERDICTS = ['Always', 'Sometimes', 'Never', 'DEADLOCK'] as const;
 export type Verdict = (typeof VERDICTS)[number];
@@ -193,29 +197,78 @@ export function formatLitmus(results: readonly LitmusResult[], format: 'text' | 
   return out;
 }
 
+export const LITMUS_SCHEMA = 'gupstress/litmus@1';
+
+/** What litmus --format json prints; with --shard (and merged) written as a file, with the rest. */
+export interface LitmusFile {
+  schema: typeof LITMUS_SCHEMA;
+  startedAt: string;
+  models: MemoryModel[];
+  results: LitmusResult[];
+  /** stopped by Ctrl-C before every test ran under every model */
+  interrupted: boolean;
+  /** --shard: which shard of which litmus run this is (its results are the shard's pairs) */
+  shard?: ShardTag;
+  /** a merge of shards (gupstress merge): which */
+  merged?: MergedFrom;
+}
+
 /** `gupstress litmus FILE|DIR...`: every test under every memory model asked for; exit 0 when
  *  each agrees with what it expects (a known gap of the model counts, and is named), 1 when
  *  one disagrees or cannot be run, 2 for a file that does not parse. */
-export async function runLitmusCommand(a: { paths: string[]; memory?: unknown; format?: unknown; json: boolean; maxExecutions?: unknown }, signal: AbortSignal): Promise<number> {
+export async function runLitmusCommand(a: { paths: string[]; memory?: unknown; format?: unknown; json: boolean; maxExecutions?: unknown; out?: unknown; sharded?: ShardRun | null }, signal: AbortSignal): Promise<number> {
   const models = a.memory === undefined ? (['lkmm'] as MemoryModel[]) : listOpt(a.memory).map((m) => {
     if (!(MEMORY_MODELS as readonly string[]).includes(m)) throw new BadInput(`--memory is ${MEMORY_MODELS.join(', ')} (got '${m}')`);
     return m as MemoryModel;
   });
-  const format = a.json ? 'json' : a.format === undefined ? 'text' : String(a.format);
-  if (!['text', 'md', 'json'].includes(format)) throw new BadInput(`--format is text, md or json (got '${format}')`);
+  const format = litmusFormat(a.json ? 'json' : a.format === undefined ? 'text' : String(a.format));
   const maxExecutions = a.maxExecutions === undefined ? 5_000_000 : Number(a.maxExecutions);
   if (!Number.isInteger(maxExecutions) || maxExecutions < 1) throw new BadInput(`--max-executions is a positive integer (got ${String(a.maxExecutions)})`);
   // parse every file first: a file that does not parse is bad input, before anything runs
   const tests = litmusFiles(a.paths).map((f) => ({ file: f, ...readLitmus(f) }));
+  // item j of the whole: test j / models, under model j % models (the order the whole runs them)
+  const run = a.sharded ?? null;
+  const items = shardItems(tests.length * models.length, run?.shard ?? null);
+  const startedAt = new Date().toISOString();
   const results: LitmusResult[] = [];
-  for (const t of tests) {
-    for (const m of models) {
-      if (signal.aborted) break;
-      results.push(await runLitmus(t.file, t.text, t.test, m, { maxExecutions, signal }));
-    }
+  for (const j of items) {
+    if (signal.aborted) break;
+    const t = tests[Math.floor(j / models.length)];
+    results.push(await runLitmus(t.file, t.text, t.test, models[j % models.length], { maxExecutions, signal }));
   }
+  const f: LitmusFile = { schema: LITMUS_SCHEMA, startedAt, models, results, interrupted: signal.aborted };
+  if (run === null) return showLitmus(f, format, null);
+  f.shard = shardTag(run.shard, run.whole, items, tests.length * models.length);
+  return showLitmus(f, format, writeJsonAtomic(a.out === undefined ? 'results' : String(a.out), litmusFileName(f), f));
+}
+
+/** litmus's --format: text, md or json. */
+export function litmusFormat(format: string): 'text' | 'md' | 'json' {
+  if (!['text', 'md', 'json'].includes(format)) throw new BadInput(`--format is text, md or json (got '${format}')`);
+  return format as 'text' | 'md' | 'json';
+}
+
+/** litmus.STAMP[.shard-i-of-N | .merged].json */
+export function litmusFileName(f: LitmusFile): string {
+  return `litmus.${f.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}${f.merged ? '.merged' : shardSuffix(f.shard ?? null)}.json`;
+}
+
+/** What litmus prints (the table, outcomes and a line a model, where the results file went
+ *  if one was written; or the JSON), and its exit code: 130 when interrupted, 0 when every
+ *  test agrees (or is a known gap), else 1. */
+export function showLitmus(f: LitmusFile, format: 'text' | 'md' | 'json', path: string | null): number {
+  const { models, results } = f;
   if (format === 'json') process.stdout.write(JSON.stringify({ models, results }, null, 2) + '\n');
-  else process.stdout.write(formatLitmus(results, format as 'text' | 'md').join('\n') + '\n');
-  if (signal.aborted) return 130;
+  else process.stdout.write([...formatLitmus(results, format), ...(path === null ? [] : [`results: ${path}`])].join('\n') + '\n');
+  if (f.interrupted) return 130;
   return results.every((r) => r.judgement === 'agree' || r.judgement === 'gap') ? 0 : 1;
+}
+
+/** The shards of one litmus run as the whole would have made it: every (test, model) pair in
+ *  the whole's order (those a shard never reached, cut short, left out, and the whole marked
+ *  interrupted). */
+export function mergeLitmus(shards: readonly ShardFile<LitmusFile>[]): LitmusFile {
+  const results = inOrder(shards, (s) => s.data.results).filter((r) => r !== undefined);
+  const interrupted = shards.some((s) => s.data.interrupted) || results.length < shards[0].tag.total;
+  return { schema: LITMUS_SCHEMA, startedAt: shards.map((s) => s.data.startedAt).sort()[0], models: shards[0].data.models, results, interrupted, merged: mergedFrom(shards) };
 }

@@ -12,6 +12,7 @@ import { stampOf, writeJsonAtomic } from '../run/results.js';
 import { type ShardFile, type ShardTag, completeSet } from '../run/shard.js';
 import { type Format, parseFormat } from '../output/format.js';
 import { exploreFileName, formatExplore, mergeExplore } from './explore.js';
+import { LITMUS_SCHEMA, type LitmusFile, litmusFileName, litmusFormat, mergeLitmus, showLitmus } from './litmus.js';
 import { LIMITS_SCHEMA, type LimitsFile, limitsFileName, mergeLimits, showLimits } from './limits.js';
 import { SELFTEST_SCHEMA, type SelftestFile, mergeSelftest, selftestFileName, showSelftest } from './selftest.js';
 import { mergeSweep, showSweep } from './sweep.js';
@@ -69,6 +70,13 @@ const MERGERS: Record<string, (shards: ShardFile<never>[], t: MergeTarget, log: 
     const path = writeJsonAtomic(t.out, selftestFileName(f), f);
     process.stdout.write(mergedLine(shards, t.format));
     return showSelftest(f, t.format, path, f.merged!.command);
+  },
+  [LITMUS_SCHEMA]: (shards: ShardFile<LitmusFile>[], t) => {
+    const format = litmusFormat(t.format);
+    const f = mergeLitmus(shards);
+    const path = writeJsonAtomic(t.out, litmusFileName(f), f);
+    process.stdout.write(mergedLine(shards, t.format));
+    return showLitmus(f, format, path);
   },
 };
 
