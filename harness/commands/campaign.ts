@@ -17,7 +17,7 @@ import { runScenario } from '../run/runner.js';
 import { median } from '../run/stats.js';
 import { fmtInt } from '../output/table.js';
 import { type Format, type Table, commandLine, parseFormat, renderTable } from '../output/format.js';
-import { type MergedFrom, type ShardFile, type ShardRun, type ShardTag, inOrder, mergedFrom, shardItems, shardSuffix, shardTag } from '../run/shard.js';
+import { type MergedFrom, type ShardFile, type ShardRun, type ShardTag, inOrder, mergedFrom, resultsFileName, shardItems, shardSuffix, shardTag } from '../run/shard.js';
 
 
 
@@ -398,7 +398,7 @@ export async function runMemoryMatrix(o: CampaignOptions, models: readonly Memor
     ...(run ? { shard: shardTag(run.shard, run.whole, items, all.length) } : {}),
   };
   const out = o.out === undefined ? 'results' : String(o.out);
-  return finishMatrix(f, writeJsonAtomic(out, `memory-matrix.${stampOf(startedAt)}${shardSuffix(run?.shard ?? null)}.json`, f), format);
+  return finishMatrix(f, writeJsonAtomic(out, resultsFileName('memory-matrix', f), f), format);
 }
 
 function matrixOk(cells: readonly MatrixCell[]): boolean {

@@ -17,9 +17,9 @@ import { type ExhaustiveSummary, exhaustInstances } from '../run/exhaustive.js';
 import { MEMORY_MODELS, type MemoryModel } from '../../src/machine/weak.js';
 import type { Logger } from '../run/log.js';
 import { minFramesToBoot, registryNames } from '../run/machine.js';
-import { hostInfo, writeJsonAtomic, stampOf } from '../run/results.js';
+import { hostInfo, writeJsonAtomic } from '../run/results.js';
 import { EXPLORE_SCHEMA, type ExploreFile } from '../run/files.js';
-import { type Shard, type ShardFile, type ShardRun, mergedFrom, needSeed, shardItems, shardSuffix, shardTag } from '../run/shard.js';
+import { type Shard, type ShardFile, type ShardRun, mergedFrom, needSeed, shardItems, shardTag, resultsFileName } from '../run/shard.js';
 
 export type { Execution, ExploreOptions } from '../run/executor.js';
 
@@ -336,10 +336,10 @@ export async function runExplore(a: ExploreArgs & { out?: unknown; json: boolean
   return file.failure ? 1 : 0;
 }
 
-/** explore.SCENARIO.STRATEGY.BUGS.STAMP[.shard-i-of-N].json */
-export function exploreFileName(f: ExploreFile, merged = false): string {
+/** explore.SCENARIO.STRATEGY.BUGS.STAMP[.shard-i-of-N | .merged].json */
+export function exploreFileName(f: ExploreFile): string {
   const c = f.config;
-  return `explore.${c.scenario}.${c.strategy}.${c.bugs.join('+') || 'fixed'}.${stampOf(f.startedAt)}${merged ? '.merged' : shardSuffix(f.shard ?? null)}.json`;
+  return resultsFileName(`explore.${c.scenario}.${c.strategy}.${c.bugs.join('+') || 'fixed'}`, f);
 }
 
 /** Explores until the first violation (or on, with keepGoing), `runs` executions or for

@@ -13,7 +13,7 @@ import type { Logger } from '../run/log.js';
 import { maxParamToBoot, minFramesToBoot } from '../run/machine.js';
 import { buildResults, writeJsonAtomic } from '../run/results.js';
 import { runScenario } from '../run/runner.js';
-import { type MergedFrom, type ShardFile, type ShardRun, type ShardTag, inOrder, mergedFrom, shardItems, shardSuffix, shardTag } from '../run/shard.js';
+import { type MergedFrom, type ShardFile, type ShardRun, type ShardTag, inOrder, mergedFrom, shardItems, shardTag, resultsFileName } from '../run/shard.js';
 import { fmtInt, table } from '../output/table.js';
 
 export interface LimitCase {
@@ -107,7 +107,7 @@ export async function runLimits(o: { scenarios?: unknown; duration?: unknown; js
 
 /** limits.STAMP[.shard-i-of-N | .merged].json */
 export function limitsFileName(f: LimitsFile): string {
-  return `limits.${f.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}${f.merged ? '.merged' : shardSuffix(f.shard ?? null)}.json`;
+  return resultsFileName('limits', f);
 }
 
 /** What limits prints (the table and its line, where the results file went if one was

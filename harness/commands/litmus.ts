@@ -15,7 +15,7 @@ import { LitmusParseError, type LitmusTest, parseLitmus } from '../../src/litmus
 import { type Recorded, enumerateAll } from '../run/exhaustive.js';
 import { BadInput, listOpt } from '../run/config.js';
 import { writeJsonAtomic } from '../run/results.js';
-import { type MergedFrom, type ShardFile, type ShardRun, type ShardTag, inOrder, mergedFrom, shardItems, shardSuffix, shardTag } from '../run/shard.js';
+import { type MergedFrom, type ShardFile, type ShardRun, type ShardTag, inOrder, mergedFrom, shardItems, shardTag, resultsFileName } from '../run/shard.js';
 
 export const VERDICTS = ['Always', 'Sometimes', 'Never', 'DEADLOCK'] as const;
 export type Verdict = (typeof VERDICTS)[number];
@@ -250,7 +250,7 @@ export function litmusFormat(format: string): 'text' | 'md' | 'json' {
 
 /** litmus.STAMP[.shard-i-of-N | .merged].json */
 export function litmusFileName(f: LitmusFile): string {
-  return `litmus.${f.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}${f.merged ? '.merged' : shardSuffix(f.shard ?? null)}.json`;
+  return resultsFileName('litmus', f);
 }
 
 /** What litmus prints (the table, outcomes and a line a model, where the results file went

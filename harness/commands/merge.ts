@@ -9,7 +9,7 @@ import { CAMPAIGN_SCHEMA, type CampaignResults, EXPLORE_SCHEMA, type ExploreFile
 import { MATRIX_SCHEMA, type MatrixFile, finishCampaign, finishMatrix, mergeCampaign, mergeMatrix } from './campaign.js';
 import type { Logger } from '../run/log.js';
 import { stampOf, writeJsonAtomic } from '../run/results.js';
-import { type ShardFile, type ShardTag, completeSet } from '../run/shard.js';
+import { type ShardFile, type ShardTag, completeSet, resultsFileName } from '../run/shard.js';
 import { type Format, parseFormat } from '../output/format.js';
 import { exploreFileName, formatExplore, mergeExplore } from './explore.js';
 import { LITMUS_SCHEMA, type LitmusFile, litmusFileName, litmusFormat, mergeLitmus, showLitmus } from './litmus.js';
@@ -39,7 +39,7 @@ export interface MergeTarget {
 const MERGERS: Record<string, (shards: ShardFile<never>[], t: MergeTarget, log: Logger) => number | Promise<number>> = {
   [EXPLORE_SCHEMA]: (shards: ShardFile<ExploreFile>[], t) => {
     const f = mergeExplore(shards);
-    const path = writeJsonAtomic(t.out, exploreFileName(f, true), f);
+    const path = writeJsonAtomic(t.out, exploreFileName(f), f);
     process.stdout.write(mergedLine(shards, t.format) + (t.format === 'json' ? JSON.stringify(f, null, 2) : formatExplore(f, path)) + '\n');
     return f.failure ? 1 : 0;
   },
@@ -51,7 +51,7 @@ const MERGERS: Record<string, (shards: ShardFile<never>[], t: MergeTarget, log: 
   [MATRIX_SCHEMA]: (shards: ShardFile<MatrixFile>[], t) => {
     const f = mergeMatrix(shards);
     process.stdout.write(mergedLine(shards, t.format));
-    return finishMatrix(f, writeJsonAtomic(t.out, `memory-matrix.${stampOf(f.startedAt)}.merged.json`, f), t.format);
+    return finishMatrix(f, writeJsonAtomic(t.out, resultsFileName('memory-matrix', f), f), t.format);
   },
   [SWEEP_SCHEMA]: (shards: ShardFile<SweepResults>[], t) => {
     const m = mergeSweep(shards, t.out, t.html);

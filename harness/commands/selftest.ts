@@ -15,7 +15,7 @@ import type { Logger } from '../run/log.js';
 import { bareMachine } from '../run/machine.js';
 import { buildResults, writeJsonAtomic, writeResults } from '../run/results.js';
 import { runScenario } from '../run/runner.js';
-import { type MergedFrom, type Shard, type ShardFile, type ShardRun, type ShardTag, inOrder, mergedFrom, ownsItem, shardItems, shardSuffix, shardTag } from '../run/shard.js';
+import { type MergedFrom, type Shard, type ShardFile, type ShardRun, type ShardTag, inOrder, mergedFrom, ownsItem, shardItems, shardTag, resultsFileName } from '../run/shard.js';
 
 export interface CaseResult {
   name: string;
@@ -137,7 +137,7 @@ export async function runSelftest(o: SelftestOptions, log: Logger, signal: Abort
 
 /** selftest.STAMP[.shard-i-of-N | .merged].json */
 export function selftestFileName(f: SelftestFile): string {
-  return `selftest.${f.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}${f.merged ? '.merged' : shardSuffix(f.shard ?? null)}.json`;
+  return resultsFileName('selftest', f);
 }
 
 /** What selftest prints (the cases under `command`, the summary, the stress, where the

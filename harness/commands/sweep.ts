@@ -14,7 +14,7 @@ import type { Logger } from '../run/log.js';
 import { writeReport } from '../output/report.js';
 import { type RunResults, buildResults, hostInfo, writeJsonAtomic } from '../run/results.js';
 import { runScenario } from '../run/runner.js';
-import { type ShardFile, type ShardRun, inOrder, mergedFrom, ownsItem, shardSuffix, shardTag } from '../run/shard.js';
+import { type ShardFile, type ShardRun, inOrder, mergedFrom, ownsItem, shardTag, resultsFileName } from '../run/shard.js';
 
 export interface SweepOptions {
   scenario: unknown;
@@ -128,7 +128,7 @@ export async function runSweep(o: SweepOptions, log: Logger, signal: AbortSignal
 
 /** sweep.SCENARIO.STAMP[.shard-i-of-N | .merged].json */
 export function sweepFileName(sw: SweepResults): string {
-  return `sweep.${sw.scenario}.${sw.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}${sw.merged ? '.merged' : shardSuffix(sw.shard ?? null)}.json`;
+  return resultsFileName(`sweep.${sw.scenario}`, sw);
 }
 
 /** What sweep prints (the table under the command that made it, with where the JSON and the

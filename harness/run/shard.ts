@@ -10,6 +10,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BadInput } from './config.js';
+import { stampOf } from './results.js';
 
 /** Shard `index` (1-based, as Playwright and Jest count) of `count`. */
 export interface Shard {
@@ -212,4 +213,10 @@ export interface MergedFrom {
 export function mergedFrom(shards: readonly ShardFile<{ startedAt?: string }>[]): MergedFrom {
   const t = shards[0].tag;
   return { command: t.command, build: t.build, count: t.count, shards: shards.map((s) => ({ index: s.tag.index, path: s.path, startedAt: s.data.startedAt })) };
+}
+
+/** A results file's name: PREFIX.STAMP.json, with `.shard-i-of-N` for a shard's and `.merged`
+ *  for a merge's. */
+export function resultsFileName(prefix: string, f: { startedAt: string; shard?: Shard; merged?: unknown }): string {
+  return `${prefix}.${stampOf(f.startedAt)}${f.merged ? '.merged' : shardSuffix(f.shard ?? null)}.json`;
 }
