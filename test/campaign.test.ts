@@ -1,6 +1,5 @@
 // campaign for CI: --budget (its split), --junit (the XML), --fail-fast (where it stops).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -8,10 +7,8 @@ import { MIN_RUN_MS, nextRunMs, stopsCampaign } from '../harness/commands/campai
 import type { CampaignRow } from '../harness/run/files.js';
 import { durationArg, junitXml, rerunCommand, xmlText } from '../harness/output/junit.js';
 import { parseDuration } from '../harness/run/config.js';
-import { tmpOut } from './helpers.js';
+import { tmpOut, gupstress } from './helpers.js';
 
-const CLI = join(import.meta.dirname, '..', 'dist', 'harness', 'cli.js');
-const gupstress = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, GUPSTRESS_LOG: 'warn' } });
 const count = (xml: string, re: RegExp): number => (xml.match(re) ?? []).length;
 
 function row(over: Partial<CampaignRow>): CampaignRow {

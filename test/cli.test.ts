@@ -6,15 +6,13 @@ import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } fro
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
-import { tmpOut } from './helpers.js';
+import { CLI, cliEnv, tmpOut, gupstress } from './helpers.js';
 
-const CLI = join(import.meta.dirname, '..', 'dist', 'harness', 'cli.js');
-const gupstress = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, GUPSTRESS_LOG: 'warn' } });
 
 /** Several CLI calls, two at a time (each is mostly Node's start-up): their exit codes and stderr. */
 async function gupstressAll(calls: string[][]): Promise<{ status: number | null; stderr: string }[]> {
   const one = (args: string[]) => new Promise<{ status: number | null; stderr: string }>((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, GUPSTRESS_LOG: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(process.execPath, [CLI, ...args], { env: cliEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     p.on('close', (status) => resolve({ status, stderr }));
@@ -83,7 +81,7 @@ test('what a newcomer tripped over (issue 12): option hints, arch help, readable
   const long = gupstress('run', '--scenario', 'ksm-merge', '--widen', 'gup.walk=20s');
   assert.match(long.stderr, /not shorter than the stall timeout/);
   const out = tmpOut();
-  const env = { ...process.env, GUPSTRESS_LOG: 'info' };
+  const env = cliEnv({ GUPSTRESS_LOG: 'info' });
   const r = spawnSync(process.execPath, [CLI, 'run', '--scenario', 'munmap-free', '--strategy', 'rcu', '--ops', '20000', '--out', out, '--json'], { encoding: 'utf8', env });
   assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /^\{"level"/m, 'stderr is readable lines when it is not a terminal');
@@ -167,7 +165,7 @@ test('a wait longer than --stall-timeout is a stall: exit 3 with every CPU\'s st
  *  one `againMs` after the first. */
 async function interrupt(atMs: number | null, args: string[], againMs: number | null = null, command = 'run', started = 1): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; files: string[]; out: string; ms: number }> {
   const out = tmpOut();
-  const child = spawn(process.execPath, [CLI, command, ...args, '--out', out], { env: { ...process.env, GUPSTRESS_LOG: atMs === null ? 'debug' : 'warn', GUPSTRESS_LOG_JSON: '1' } });
+  const child = spawn(process.execPath, [CLI, command, ...args, '--out', out], { env: cliEnv({ GUPSTRESS_LOG: atMs === null ? 'debug' : 'warn', GUPSTRESS_LOG_JSON: '1' }) });
   let stdout = '';
   let stderr = '';
   let sent = 0;

@@ -1,7 +1,6 @@
 // The controlled executor: one CPU at a time, the next chosen by a seeded scheduler at every
 // shared access. Same seed, same schedule, same result; a failing schedule replays.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -11,11 +10,9 @@ import { pctBound } from '../src/machine/controlled.js';
 import { SCENARIOS, scenarioById } from '../src/scenarios/index.js';
 import type { Scenario } from '../src/scenarios/scenario.js';
 import type { RunConfig } from '../harness/run/machine.js';
-import { tmpOut } from './helpers.js';
+import { tmpOut, gupstress } from './helpers.js';
 
 process.env.GUPSTRESS_COMPILED_WORKERS = '1';
-const CLI = join(import.meta.dirname, '..', 'dist', 'harness', 'cli.js');
-const gupstress = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, GUPSTRESS_LOG: 'warn' } });
 
 async function twice(sched: 'random' | 'pct', bug: string[]): Promise<void> {
   const { cfg, o } = resolveExplore({ scenario: 'sync-locks', bug, sched, seed: 5 });

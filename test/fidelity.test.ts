@@ -3,8 +3,6 @@
 // irqs on and never by one with irqs off, a freed table reported at the first access to it,
 // and GUP-fast pinning readers on retracted tables. Each point both sides.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { C_IPI_ACK, C_IPI_REQ, cpuAddr } from '../src/machine/layout.js';
 
@@ -15,7 +13,7 @@ import { mmAlloc } from '../src/mm/mm.js';
 import { mmapPopulate } from '../src/mm/memory.js';
 import { VM_READ, VM_WRITE, vmaDefine } from '../src/mm/vma.js';
 import { pmdOffsetLockless } from '../src/mm/pgtable.js';
-import { describeRun, exploreSummary, machine, run, tmpOut } from './helpers.js';
+import { describeRun, exploreSummary, gupstress, machine, run, tmpOut } from './helpers.js';
 
 const flavor = (name: string): Record<string, number> => ({ [K_RCU_FLAVOR.name]: K_RCU_FLAVOR.choices!.indexOf(name) });
 
@@ -109,8 +107,6 @@ test('retract-pgtable: the pmd re-check is what keeps GUP-fast pins off a table 
 });
 
 test('--rcu on run, sweep and campaign: a bad flavor is exit 2; the campaign runs every row under each flavor given', () => {
-  const CLI = join(import.meta.dirname, '..', 'dist', 'harness', 'cli.js');
-  const gupstress = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, GUPSTRESS_LOG: 'warn' } });
   for (const cmd of [['run', '--scenario', 'munmap-free'], ['sweep', '--scenario', 'munmap-free'], ['campaign']]) {
     const r = gupstress(...cmd, '--rcu', 'tree', '--duration', '100ms');
     assert.equal(r.status, 2, `${cmd[0]}: ${r.stderr}`);

@@ -1,3 +1,4 @@
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,20 @@ import { runScenario } from '../harness/run/runner.js';
 process.env.GUPSTRESS_COMPILED_WORKERS ??= '1';
 
 export const silent = pino({ level: 'silent' });
+
+/** The compiled CLI (npm test builds it first). */
+export const CLI = join(import.meta.dirname, '..', 'dist', 'harness', 'cli.js');
+
+/** The environment a test runs the CLI in: warnings only, and no shard, even where the tests
+ *  themselves run as one (a CI matrix's GUPSTRESS_SHARD, an Indexed Job's index), with `extra`. */
+export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, GUPSTRESS_LOG: 'warn' };
+  for (const k of ['GUPSTRESS_SHARD', 'GUPSTRESS_SHARDS', 'JOB_COMPLETION_INDEX']) delete env[k];
+  return { ...env, ...extra };
+}
+
+/** `gupstress ARGS...` as a user runs it. */
+export const gupstress = (...args: string[]): SpawnSyncReturns<string> => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: cliEnv() });
 export const tmpOut = (): string => mkdtempSync(join(tmpdir(), 'gupstress-test-'));
 
 /** One real run (workers and all), results built but not written. */

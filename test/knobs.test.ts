@@ -1,15 +1,12 @@
 // The tuning knobs: declared with ranges, set per run and swept; a fixed form stays clean at
 // each end of every range, and a value outside one is refused.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { KNOBS, formatKnob } from '../src/machine/knobs.js';
-import { describeRun, exploreSummary, run, tmpOut } from './helpers.js';
+import { describeRun, exploreSummary, run, tmpOut, gupstress } from './helpers.js';
 
-const CLI = join(import.meta.dirname, '..', 'dist', 'harness', 'cli.js');
-const gupstress = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, GUPSTRESS_LOG: 'warn' } });
 
 test('every knob at its min and its max: munmap-free stays clean (under ipi for the IPI knob, rcu for the others), explored and under stress', async () => {
   assert.ok(KNOBS.size >= 4);

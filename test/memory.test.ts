@@ -3,7 +3,6 @@
 // choices, the barrier bugs found under lkmm and nowhere SC or x86 would not break, the fixed
 // forms clean under tso and lkmm, and the litmus command's contract.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -12,10 +11,9 @@ import { exploreToFile, replayFailure, resolveExplore, weakChoices } from '../ha
 import { KNOWN_GAPS, litmusFiles, readLitmus, runLitmus } from '../harness/commands/litmus.js';
 import { SCENARIOS, scenarioById } from '../src/scenarios/index.js';
 import { MEMORY_MODELS, type MemoryModel } from '../src/machine/weak.js';
-import { silent, tmpOut } from './helpers.js';
+import { gupstress, silent, tmpOut } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'harness', 'cli.js');
 const KERNEL = join(ROOT, '..', 'shared', 'litmus', 'linux');
 
 test('the project\'s litmus tests: every one as its gupstress line expects, under sc, tso and lkmm', async () => {
@@ -126,7 +124,7 @@ test('every fixed form explores clean under tso and lkmm (a sample: 150 executio
 });
 
 test('gupstress litmus: exit 0 when every test agrees, 1 on a disagreement, 2 for a file it cannot parse (one line)', () => {
-  const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  const cli = gupstress;
   const ok = cli('litmus', join(ROOT, 'litmus', 'SB.litmus'), join(ROOT, 'litmus', 'MP.litmus'), '--memory', 'sc,tso,lkmm');
   assert.equal(ok.status, 0, ok.stdout + ok.stderr);
   assert.match(ok.stdout, /--memory lkmm: 2\/2 agree/);

@@ -2,7 +2,6 @@
 // headless Debian Chromium (playwright-core) checks that every chart rendered, with the
 // numbers of the JSON, and saves a screenshot in the test's temp folder (a test writes only there).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -10,11 +9,8 @@ import { median } from '../harness/run/stats.js';
 import { chromium } from 'playwright-core';
 import type { SweepResults } from '../harness/run/files.js';
 import type { RunResults } from '../harness/run/results.js';
-import { describeRun, run, tmpOut } from './helpers.js';
+import { describeRun, run, tmpOut, gupstress } from './helpers.js';
 
-const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'harness', 'cli.js');
-const gupstress = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, GUPSTRESS_LOG: 'warn' } });
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 test('widening a window raises its measured overlap frequency', async () => {

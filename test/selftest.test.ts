@@ -2,16 +2,11 @@
 // kernel expects, each fails on a model change that breaks what it checks, and under stress
 // (several CPUs at once) the fixed model stays clean while each model change is caught.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { selftestResults } from '../harness/commands/selftest.js';
 import { kernelSelftests } from '../src/scenarios/kernel-selftests.js';
 import { SELFTEST_CASES } from '../src/selftests/cases.js';
-import { describeRun, run, tmpOut } from './helpers.js';
-
-const CLI = join(import.meta.dirname, '..', 'dist', 'harness', 'cli.js');
-const gupstress = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, GUPSTRESS_LOG: 'warn' } });
+import { describeRun, run, tmpOut, gupstress } from './helpers.js';
 
 const rows = selftestResults([]);
 

@@ -1,23 +1,18 @@
 // Sharding sweep, limits, selftest and litmus (--shard i/N) and gupstress merge putting the
 // shards back together: the merged table is the unsharded one, row for row, with its exit
-// code; selftest's cases give the same result whichever others run with them; shards that
-// are not one whole (two commands, a shard twice, a shard missing) are refused: exit 2, one
-// line. Runs the compiled CLI (npm test builds it first), as a CI matrix would.
+// code; selftest's cases give the same result whichever others run with them. Runs the
+// compiled CLI (npm test builds it first), as a CI matrix would. (explore and campaign, and
+// merge's refusals: shard.test.ts)
 import assert from 'node:assert/strict';
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import type { SpawnSyncReturns } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCases, selftestResults } from '../harness/commands/selftest.js';
 import { SELFTEST_CASES } from '../src/selftests/cases.js';
-import { tmpOut } from './helpers.js';
+import { gupstress, tmpOut } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'harness', 'cli.js');
-const ENV: NodeJS.ProcessEnv = { ...process.env, GUPSTRESS_LOG: 'warn' };
-// a shard asked for by the environment would shard the unsharded runs too
-for (const k of ['GUPSTRESS_SHARD', 'GUPSTRESS_SHARDS', 'JOB_COMPLETION_INDEX']) delete ENV[k];
-const gupstress = (...args: string[]): SpawnSyncReturns<string> => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: ENV });
 
 interface Sharded {
   dir: string;
@@ -76,7 +71,7 @@ test('sweep --shard: the merged table is the unsharded one, cell for cell, its J
 });
 
 test('limits --shard: the merged table is the unsharded one, case for case, with its exit code; unsharded it writes nothing', () => {
-  const r = wholeAndShards(['limits', '--scenario', 'ksm-merge', '--duration', '200ms'], 2);
+  const r = wholeAndShards(['limits', '--scenario', 'kernel-selftests', '--duration', '100ms'], 2);
   assert.equal(r.whole.status, 0, r.whole.stderr);
   assert.equal(r.merged.status, r.whole.status, r.merged.stderr);
   assert.deepEqual(files(join(r.dir, 'whole')), [], 'no file unsharded');
@@ -157,28 +152,4 @@ test('litmus --shard: (test, model) pairs split, merged into the unsharded table
   assert.equal(json.status, 1);
   assert.deepEqual(Object.keys(JSON.parse(json.stdout)), ['models', 'results'], 'what litmus --format json prints');
   assert.equal(gupstress('merge', join(r.dir, 'shards'), '--out', join(r.dir, 'merged'), '--format', 'csv').status, 2);
-});
-
-test('merge: shards of two commands, a shard twice, a shard missing: exit 2, one line', () => {
-  const dir = tmpOut();
-  const explore = (i: number, out: string) => gupstress('explore', '--scenario', 'ksm-merge', '--runs', '50', '--seed', '3', '--out', out, '--shard', `${i}/2`);
-  for (const i of [1, 2]) assert.equal(explore(i, join(dir, 'explore')).status, 0);
-  assert.equal(gupstress('merge', join(dir, 'explore'), '--out', join(dir, 'merged')).status, 0, 'the two are one whole');
-  const [one, two] = files(join(dir, 'explore')).map((f) => join(dir, 'explore', f));
-  assert.match(one, /shard-1-of-2/);
-  assert.equal(gupstress('litmus', join(ROOT, 'litmus', 'SB.litmus'), '--out', join(dir, 'litmus'), '--shard', '1/2').status, 0);
-  const litmus = join(dir, 'litmus', files(join(dir, 'litmus'))[0]);
-  mkdirSync(join(dir, 'again'));
-  const again = join(dir, 'again', 'copy.json');
-  copyFileSync(one, again);
-  for (const [paths, why] of [
-    [[one, litmus], /are shards of different commands \(gupstress\/explore@1, gupstress\/litmus@1\)/],
-    [[one, two, again], /shard 1\/2 is given twice/],
-    [[one], /shard 2\/2 of 'gupstress explore --scenario ksm-merge --runs 50 --seed 3' missing \(have 1 of 2\)/],
-  ] as const) {
-    const r = gupstress('merge', ...paths, '--out', join(dir, 'merged'));
-    assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, why);
-    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-  }
 });

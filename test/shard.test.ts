@@ -11,11 +11,9 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { BadInput } from '../harness/run/config.js';
 import type { CampaignResults, ExploreFile } from '../harness/run/files.js';
 import { completeSet, ownsItem, parseShard, resolveShard, shardItems } from '../harness/run/shard.js';
-import { tmpOut } from './helpers.js';
+import { CLI, cliEnv, tmpOut } from './helpers.js';
 
-const CLI = join(import.meta.dirname, '..', 'dist', 'harness', 'cli.js');
-const gupstress = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, GUPSTRESS_LOG: 'warn', GUPSTRESS_SHARD: '', JOB_COMPLETION_INDEX: '', ...env } });
+const gupstress = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: cliEnv(env) });
 const jsonIn = <T>(dir: string, prefix: string): T => JSON.parse(readFileSync(join(dir, readdirSync(dir).find((f) => f.startsWith(prefix) && f.endsWith('.json'))!), 'utf8')) as T;
 
 test('shards partition the items: every item in exactly one shard, round-robin', () => {
@@ -124,12 +122,15 @@ test('merge refuses shards of two commands, a shard twice, a shard missing, a fi
   const run = (dir: string, shard: string, seed = '3') => gupstress(['explore', '--scenario', 'ksm-merge', '--runs', '40', '--seed', seed, '--shard', shard, '--out', join(out, dir)]);
   for (const s of ['1/2', '2/2']) assert.equal(run('a', s).status, 0);
   assert.equal(run('b', '2/2', '4').status, 0);
+  assert.equal(gupstress(['litmus', join(import.meta.dirname, '..', 'litmus', 'SB.litmus'), '--out', join(out, 'litmus'), '--shard', '1/2']).status, 0);
+  const [litmus] = readdirSync(join(out, 'litmus')).map((f) => join(out, 'litmus', f));
   const [a1, a2] = readdirSync(join(out, 'a')).sort().map((f) => join(out, 'a', f));
   const [b2] = readdirSync(join(out, 'b')).map((f) => join(out, 'b', f));
   mkdirSync(join(out, 'dup'));
   copyFileSync(a2, join(out, 'dup', 'again.json'));
   const cases: [string[], RegExp][] = [
     [[a1, b2], /are shards of different commands: their settings differ/],
+    [[a1, litmus], /are shards of different commands \(gupstress\/explore@1, gupstress\/litmus@1\)/],
     [[a1, a2, join(out, 'dup')], /shard 2\/2 is given twice/],
     [[a1], /shard 2\/2 of 'gupstress explore --scenario ksm-merge --runs 40 --seed 3' missing \(have 1 of 2\)/],
     [[CLI], /is not JSON/],

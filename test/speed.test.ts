@@ -3,13 +3,12 @@
 // --unwidened runs each row again without widening. (Speed itself is measured by `gupstress
 // bench`, never asserted here.)
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { campaignTable } from '../harness/commands/campaign.js';
 import type { CampaignRow } from '../harness/run/files.js';
 import { resolveRunConfig } from '../harness/run/config.js';
-import { machine, run, tmpOut } from './helpers.js';
+import { machine, run, tmpOut, gupstress } from './helpers.js';
 import { windowArrays } from '../harness/run/runner.js';
 import { scenarioById } from '../src/scenarios/index.js';
 import { Cpu } from '../src/machine/cpu.js';
@@ -26,8 +25,6 @@ import { mmAlloc } from '../src/mm/mm.js';
 import { EV_PTE } from '../src/mm/pgtable.js';
 import { VM_READ, VM_WRITE, vmaDefine } from '../src/mm/vma.js';
 
-const CLI = join(import.meta.dirname, '..', 'dist', 'harness', 'cli.js');
-const gupstress = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, GUPSTRESS_LOG: 'warn' } });
 
 test('--widen none: the scenario\'s widening off, its device latency kept, a window widened on top', () => {
   const d = resolveRunConfig({ scenario: 'ksm-merge', seed: 1 });

@@ -119,12 +119,9 @@ test('window statistics time the entries that reached the critical step, apart f
 });
 
 test('--format for each command: run, sweep, compare, campaign (text, md, csv, json)', async () => {
-  const { spawnSync } = await import('node:child_process');
   const { join } = await import('node:path');
   const { readdirSync } = await import('node:fs');
-  const { tmpOut } = await import('./helpers.js');
-  const CLI = join(import.meta.dirname, '..', 'dist', 'harness', 'cli.js');
-  const g = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, GUPSTRESS_LOG: 'warn' } });
+  const { gupstress: g, tmpOut } = await import('./helpers.js');
   const out = tmpOut();
   const check = (args: string[], format: string): string => {
     const r = g(...args, '--format', format);
