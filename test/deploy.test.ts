@@ -1,8 +1,8 @@
 // The ways to run gupstress sharded (docs/sharding.md), checked as far as a machine without a
 // container engine or a cluster allows: the GitHub Actions workflow and the Kubernetes manifests
 // parse and carry the fields their engines require, and their commands run (the workflow's
-// steps and the containers' arguments, each shard, then the merge) with a short exploration in
-// place of the long campaign; the GNU parallel lines of the docs run where parallel is
+// steps and the containers' arguments, each shard, then the merge) with a short campaign in place
+// of the long one; the GNU parallel lines of the docs run where parallel is
 // installed; the Dockerfile's build is replayed from its build context (.dockerignore applied)
 // and its entry point run.
 import assert from 'node:assert/strict';
@@ -21,13 +21,12 @@ const JOB = 'deploy/kubernetes/gupstress-job.yaml';
 const MERGE_JOB = 'deploy/kubernetes/gupstress-merge.yaml';
 const PVC = 'deploy/kubernetes/results-pvc.yaml';
 
-/** The long campaign of the examples, and the short exploration the tests run in its place
- *  (a shard of it takes about a second); a merge of explorations takes no --junit; the docs'
- *  16 processes on one machine are 4 here. */
+/** The long campaign of the examples, and the short one the tests run in its place (one
+ *  scenario of 4 rows, about a second a row); the docs' 16 processes on one machine are 4 here. */
 const HEAVY = /campaign --repeat 5/g;
-const LIGHT = 'explore --scenario ksm-merge --runs 60 --seed 1';
-const light = (cmd: string): string => cmd.replace(HEAVY, LIGHT).replace(/ --junit \S+/g, '').replace(/^N=16$/m, 'N=4');
-const lightArgs = (args: readonly string[]): string[] => light(args.join('\u0000').replace(/\u0000/g, ' ')).split(' ');
+const LIGHT = 'campaign --scenario sync-locks --duration 200ms --bug-timeout 10s';
+const light = (cmd: string): string => cmd.replace(HEAVY, LIGHT).replace(/^N=16$/m, 'N=4');
+const lightArgs = (args: readonly string[]): string[] => light(args.join(' ')).split(' ');
 
 const text = (f: string): string => readFileSync(join(ROOT, f), 'utf8');
 const yaml = (f: string): Record<string, any> => parse(text(f)) as Record<string, any>;
@@ -145,9 +144,9 @@ test('the workflow runs: each shard of the matrix, then the merge job on their a
   const artifacts = freshDir('artifacts');
   for (const shard of w.jobs.shard.strategy.matrix.shard) assert.deepEqual(runJob(w.jobs.shard, { shard }, artifacts).codes, [0]);
   const m = runJob(w.jobs.merge, {}, artifacts);
-  assert.deepEqual(m.codes, [0], 'the merge: exit 0, the exploration clean');
-  assert.ok(existsSync(join(artifacts, 'gupstress-merged')));
-  assert.ok(files(join(artifacts, 'gupstress-merged')).some((f) => /^explore\..*\.merged\.json$/.test(f)), 'the merged result uploaded');
+  assert.deepEqual(m.codes, [0], 'the merge: exit 0, every row as expected');
+  const merged = files(join(artifacts, 'gupstress-merged'));
+  for (const re of [/^campaign\.\d+T\d+\.merged\.json$/, /^campaign\.\d+T\d+\.merged\.html$/, /^junit\.xml$/]) assert.ok(merged.some((f) => re.test(f)), `${re} uploaded: ${merged.join(' ')}`);
 });
 
 // ---- Kubernetes
@@ -256,7 +255,9 @@ test('the Indexed Job runs: a pod per completion index writes its shard to the v
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, new RegExp(`merged ${j.spec.completions} shards of: gupstress ${LIGHT}`));
   const merged = join(volume, outOf(m.args).slice(mountPath.length));
-  assert.ok(readdirSync(merged).some((f) => /\.merged\.json$/.test(f)), `the merged result in ${merged}`);
+  assert.ok(readdirSync(merged).some((f) => /^campaign\..*\.merged\.json$/.test(f)), `the merged result in ${merged}`);
+  const junit = m.args[m.args.indexOf('--junit') + 1];
+  assert.match(readFileSync(volume + junit.slice(mountPath.length), 'utf8'), /<testsuite[^>]* name="sync-locks"/);
 });
 
 test('a shard\'s pod succeeds when its shard ran to a verdict, clean or not, and fails otherwise', () => {
@@ -294,7 +295,8 @@ test('the GNU parallel lines of the docs run: the shards as processes, then the 
   const n = Number(/^N=(\d+)$/m.exec(light(lines))![1]);
   assert.equal(readdirSync(join(dir, 'results')).filter((f) => /\.shard-\d+-of-\d+\.json$/.test(f)).length, n);
   assert.match(r.stdout, new RegExp(`merged ${n} shards of`));
-  assert.ok(readdirSync(join(dir, 'results')).some((f) => /\.merged\.json$/.test(f)));
+  assert.ok(readdirSync(join(dir, 'results')).some((f) => /^campaign\..*\.merged\.json$/.test(f)));
+  assert.ok(existsSync(join(dir, 'junit.xml')));
 });
 
 // ---- the Dockerfile
