@@ -5,7 +5,7 @@
 # The arguments after the image name replace CMD: a gupstress command and its options. With a
 # host folder for /results (-v "$PWD/results:/results"), add --user "$(id -u):$(id -g)" so the
 # container can write there.
-ARG NODE_VERSION=20
+ARG NODE_VERSION=24
 
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
