@@ -11,7 +11,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { BadInput } from '../harness/run/config.js';
 import type { CampaignResults, ExploreFile } from '../harness/run/files.js';
 import { completeSet, ownsItem, parseShard, resolveShard, shardItems } from '../harness/run/shard.js';
-import { CLI, cliEnv, tmpOut } from './helpers.js';
+import { CLI, cliEnv, gupstressAsync, tmpOut } from './helpers.js';
 
 const gupstress = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: cliEnv(env) });
 const jsonIn = <T>(dir: string, prefix: string): T => JSON.parse(readFileSync(join(dir, readdirSync(dir).find((f) => f.startsWith(prefix) && f.endsWith('.json'))!), 'utf8')) as T;
@@ -51,29 +51,24 @@ test('completeSet: shards of one whole, each once, none missing', () => {
   assert.throws(() => completeSet([]), BadInput);
 });
 
-/** explore as N shards into `dir`, each exiting `code`; then their merge. */
-function exploreShards(args: string[], n: number, code: number): { merged: ExploreFile; status: number | null; stdout: string } {
+/** explore whole (exiting `code`) and as N shards into one folder, all at once, as a CI
+ *  matrix runs them; then the shards' merge (exiting `code` too). */
+async function exploreWholeAndShards(args: string[], n: number, code: number): Promise<{ whole: ExploreFile; merged: ExploreFile; stdout: string }> {
   const out = tmpOut();
-  for (let i = 1; i <= n; i++) {
-    const r = gupstress(['explore', ...args, '--shard', `${i}/${n}`, '--out', join(out, 'shards')]);
-    assert.ok(r.status === 0 || r.status === 1, `shard ${i}: exit ${r.status} ${r.stderr}`);
-  }
+  const [whole, ...shards] = await Promise.all([
+    gupstressAsync(['explore', ...args, '--out', join(out, 'whole')]),
+    ...Array.from({ length: n }, (_, k) => gupstressAsync(['explore', ...args, '--shard', `${k + 1}/${n}`, '--out', join(out, 'shards')])),
+  ]);
+  assert.equal(whole.status, code, whole.stdout + whole.stderr);
+  for (const [k, r] of shards.entries()) assert.ok(r.status === 0 || r.status === 1, `shard ${k + 1}: exit ${r.status} ${r.stderr}`);
   const m = gupstress(['merge', join(out, 'shards'), '--out', join(out, 'merged')]);
   assert.equal(m.status, code, m.stdout + m.stderr);
-  return { merged: jsonIn<ExploreFile>(join(out, 'merged'), 'explore.'), status: m.status, stdout: m.stdout };
+  return { whole: jsonIn<ExploreFile>(join(out, 'whole'), 'explore.'), merged: jsonIn<ExploreFile>(join(out, 'merged'), 'explore.'), stdout: m.stdout };
 }
 
-function exploreWhole(args: string[], code: number): ExploreFile {
-  const out = tmpOut();
-  const r = gupstress(['explore', ...args, '--out', out]);
-  assert.equal(r.status, code, r.stdout + r.stderr);
-  return jsonIn<ExploreFile>(out, 'explore.');
-}
-
-test('explore --shard x3 merged = the unsharded exploration: a fixed form\'s executions, distinct schedules, clean verdict', () => {
+test('explore --shard x3 merged = the unsharded exploration: a fixed form\'s executions, distinct schedules, clean verdict', async () => {
   const args = ['--scenario', 'ksm-merge', '--runs', '3000', '--seed', '11'];
-  const whole = exploreWhole(args, 0);
-  const { merged, stdout } = exploreShards(args, 3, 0);
+  const { whole, merged, stdout } = await exploreWholeAndShards(args, 3, 0);
   assert.equal(merged.explore.runs, 3000);
   assert.equal(merged.explore.runs, whole.explore.runs);
   assert.equal(merged.explore.distinctSchedules, whole.explore.distinctSchedules);
@@ -84,11 +79,10 @@ test('explore --shard x3 merged = the unsharded exploration: a fixed form\'s exe
   assert.match(stdout, /3000 executions \(\d+ distinct schedules\).*\nclean; PCT guarantee/);
 });
 
-test('explore --shard x3 merged, a bug switched on: the failure the unsharded exploration meets first, its executions', () => {
+test('explore --shard x3 merged, a bug switched on: the failure the unsharded exploration meets first, its executions', async () => {
   // (gup-no-recheck: found at execution 1,425 from seed 7; each shard stops at its own first)
   const args = ['--scenario', 'ksm-merge', '--bug', 'gup-no-recheck', '--runs', '3000', '--seed', '7', '--minimize', '0'];
-  const whole = exploreWhole(args, 1);
-  const { merged, stdout } = exploreShards(args, 3, 1);
+  const { whole, merged, stdout } = await exploreWholeAndShards(args, 3, 1);
   assert.ok(whole.failure && merged.failure);
   assert.equal(merged.failure.seed, whole.failure.seed);
   assert.equal(merged.failure.runIndex, whole.failure.runIndex);
@@ -104,10 +98,9 @@ test('explore --shard x3 merged, a bug switched on: the failure the unsharded ex
   assert.equal(gupstress(['replay', join(dir, 'f.json')]).status, 1);
 });
 
-test('explore --exhaustive --shard: the instances split; merged, every schedule of every instance, as the whole', () => {
+test('explore --exhaustive --shard: the instances split; merged, every schedule of every instance, as the whole', async () => {
   const args = ['--scenario', 'sync-locks', '--exhaustive', '--max-preemptions', '1', '--instances', '3', '--seed', '1'];
-  const whole = exploreWhole(args, 0);
-  const { merged } = exploreShards(args, 2, 0);
+  const { whole, merged } = await exploreWholeAndShards(args, 2, 0);
   assert.equal(whole.exhaustive?.complete, true);
   assert.equal(merged.exhaustive?.complete, true);
   assert.equal(merged.exhaustive?.schedules, whole.exhaustive?.schedules);
