@@ -257,7 +257,7 @@ await cli
       .option('junit', { type: 'string', describe: 'a campaign\'s shards: also write a JUnit XML report to FILE' })
       .option('html', { type: 'string', describe: 'the HTML report\'s file (default: next to the merged result)' })
       .option('json', { type: 'boolean' }),
-    (a) => guarded(() => runMerge({ paths: (a.paths as string[]).map(String), out: a.out, format: a.format, json: Boolean(a.json), junit: a.junit, html: a.html }, log)))
+    (a) => guarded(async () => runMerge({ paths: (a.paths as string[]).map(String), out: a.out, format: a.format, json: Boolean(a.json), junit: a.junit, html: a.html })))
   .command('bench', 'micro-benchmarks: Atomics, the walk (raw vs harness), IPI and grace-period latency', (y) =>
     y.option('json', { type: 'boolean' }).option('time', { type: 'string', describe: 'time per micro-benchmark (default 1s)' })
       .option('baseline', { type: 'string', describe: 'DIR: a checkout of another build (dist/ built) whose bench runs first, for before and after in one run' }),

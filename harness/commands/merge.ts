@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { BadInput } from '../run/config.js';
 import { CAMPAIGN_SCHEMA, type CampaignResults, EXPLORE_SCHEMA, type ExploreFile, SWEEP_SCHEMA, type SweepResults } from '../run/files.js';
 import { MATRIX_SCHEMA, type MatrixFile, finishCampaign, finishMatrix, mergeCampaign, mergeMatrix } from './campaign.js';
-import type { Logger } from '../run/log.js';
 import { stampOf, writeJsonAtomic } from '../run/results.js';
 import { type ShardFile, type ShardTag, completeSet, resultsFileName } from '../run/shard.js';
 import { type Format, parseFormat } from '../output/format.js';
@@ -36,7 +35,7 @@ export interface MergeTarget {
 
 /** How each command's shards merge: into the whole's result, written, shown; the exit code
  *  the unsharded command would have given. */
-const MERGERS: Record<string, (shards: ShardFile<never>[], t: MergeTarget, log: Logger) => number | Promise<number>> = {
+const MERGERS: Record<string, (shards: ShardFile<never>[], t: MergeTarget) => number> = {
   [EXPLORE_SCHEMA]: (shards: ShardFile<ExploreFile>[], t) => {
     const f = mergeExplore(shards);
     const path = writeJsonAtomic(t.out, exploreFileName(f), f);
@@ -123,7 +122,7 @@ export function readShards(paths: readonly string[]): ShardFile[] {
   return out;
 }
 
-export async function runMerge(o: MergeOptions, log: Logger): Promise<number> {
+export function runMerge(o: MergeOptions): number {
   const shards = completeSet(readShards(o.paths));
   const t: MergeTarget = {
     out: o.out === undefined ? 'results' : String(o.out), format: parseFormat(o.format, o.json),
@@ -131,5 +130,5 @@ export async function runMerge(o: MergeOptions, log: Logger): Promise<number> {
   };
   if (t.junit !== null && shards[0].schema !== CAMPAIGN_SCHEMA) throw new BadInput('--junit is for a campaign\'s shards');
   if (t.html !== null && ![CAMPAIGN_SCHEMA, SWEEP_SCHEMA].includes(shards[0].schema)) throw new BadInput('--html is for the shards of a campaign or a sweep');
-  return MERGERS[shards[0].schema](shards as ShardFile<never>[], t, log);
+  return MERGERS[shards[0].schema](shards as ShardFile<never>[], t);
 }
