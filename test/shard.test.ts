@@ -183,3 +183,25 @@ test('campaign --shard x3 merged: the unsharded campaign\'s rows (scenario, stra
   assert.equal(cases.length, 7);
   assert.ok(cases.every((c) => c['@_name'] && c['@_classname'] && !('failure' in c) && !('error' in c)));
 });
+
+test('campaign --memory --shard x2 merged: the barrier matrix\'s cells, needed or not, as the whole gives them', async () => {
+  const out = tmpOut();
+  const args = ['campaign', '--memory', 'sc,lkmm', '--scenario', 'sync-locks'];
+  const [whole, ...shards] = await Promise.all([
+    gupstressAsync([...args, '--out', join(out, 'whole')]),
+    ...[1, 2].map((i) => gupstressAsync([...args, '--shard', `${i}/2`, '--out', join(out, 'shards')])),
+  ]);
+  assert.equal(whole.status, 0, whole.stdout + whole.stderr);
+  for (const s of shards) assert.equal(s.status, 0, s.stdout + s.stderr);
+  const m = gupstress(['merge', join(out, 'shards'), '--out', join(out, 'merged')]);
+  assert.equal(m.status, 0, m.stdout + m.stderr);
+  type Matrix = { cells: { scenario: string; strategy: string; bug: string | null; memory: string; needed: boolean; cell: { executions: number } }[]; ok: boolean };
+  const key = (f: Matrix) => f.cells.map((c) => [c.scenario, c.strategy, c.bug, c.memory, c.needed, c.cell.executions]);
+  const w = jsonIn<Matrix>(join(out, 'whole'), 'memory-matrix.');
+  const merged = jsonIn<Matrix>(join(out, 'merged'), 'memory-matrix.');
+  assert.equal(w.cells.length, 6, 'the fixed form and two barrier bugs, under each of two models');
+  assert.deepEqual(key(merged), key(w));
+  assert.equal(merged.ok, true);
+  assert.match(m.stdout, /^merged 2 shards of: gupstress campaign --memory sc,lkmm --scenario sync-locks\n/);
+  assert.match(m.stdout, /6\/6 cells as declared/);
+});
