@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
+import { cliEnv } from './helpers.js';
 import { contextFiles, copySpec, execForm, ignoreRules, ignored, parseDockerfile, replayBuild, runImage, stagesOf } from '../scripts/check-dockerfile.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -51,11 +52,7 @@ const SHIMS = (() => {
   for (const f of ['gupstress', 'npx']) chmodSync(join(d, f), 0o755);
   return d;
 })();
-const shimEnv = (env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => {
-  const e: NodeJS.ProcessEnv = { ...process.env, PATH: `${SHIMS}:${process.env.PATH}`, ...env };
-  for (const k of ['GUPSTRESS_SHARD', 'GUPSTRESS_SHARDS', 'JOB_COMPLETION_INDEX']) if (!(k in env)) delete e[k];
-  return e;
-};
+const shimEnv = (env: Record<string, string> = {}): NodeJS.ProcessEnv => cliEnv({ PATH: `${SHIMS}:${process.env.PATH}`, ...env });
 
 /** Whether node's major version `major` satisfies an engines range of the forms package.json
  *  uses (`^X.Y.Z || >=X.Y.Z`), taking the newest release of that major. */

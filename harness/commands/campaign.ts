@@ -434,11 +434,10 @@ export function finishMatrix(f: MatrixFile, file: string, format: Format): numbe
 
 /** The matrix's shards as the whole matrix: its cells in order. */
 export function mergeMatrix(shards: readonly ShardFile<MatrixFile>[]): MatrixFile {
-  const cells = inOrder(shards, (s) => s.data.cells);
-  const ran = cells.filter((c): c is MatrixCell => c !== undefined);
+  const { items: ran, missing } = inOrder(shards, (s) => s.data.cells);
   const fs = shards.map((s) => s.data);
   return {
-    schema: MATRIX_SCHEMA, startedAt: fs.map((f) => f.startedAt).sort()[0], host: fs[0].host, models: fs[0].models, cells: ran, ok: ran.length === cells.length && fs.every((f) => f.ok) && matrixOk(ran),
+    schema: MATRIX_SCHEMA, startedAt: fs.map((f) => f.startedAt).sort()[0], host: fs[0].host, models: fs[0].models, cells: ran, ok: missing === 0 && fs.every((f) => f.ok) && matrixOk(ran),
     seconds: fs.reduce((a, f) => a + f.seconds, 0), merged: mergedFrom(shards),
   };
 }
@@ -534,10 +533,10 @@ export function mergeCampaign(shards: readonly ShardFile<CampaignResults>[]): Ca
   const fs = shards.map((s) => s.data);
   // each shard's jobs in the order it had them: the rows it ran, then the ones it skipped
   const jobs = inOrder(shards, (s) => [...s.data.rows.map((row) => ({ row })), ...s.data.skipped.map((key) => ({ key }))]);
-  const rows = jobs.flatMap((j) => (j && 'row' in j ? [j.row] : []));
-  const skipped = jobs.flatMap((j) => (j && 'key' in j ? [j.key] : []));
+  const rows = jobs.items.flatMap((j) => ('row' in j ? [j.row] : []));
+  const skipped = jobs.items.flatMap((j) => ('key' in j ? [j.key] : []));
   return {
     schema: CAMPAIGN_SCHEMA, startedAt: fs.map((f) => f.startedAt).sort()[0], host: fs[0].host, rows, interrupted: fs.some((f) => f.interrupted), report: null,
-    ok: rows.length === jobs.length && rows.every((r) => r.expected), budgetMs: fs[0].budgetMs, skipped, failFast: fs[0].failFast, merged: mergedFrom(shards),
+    ok: jobs.missing === 0 && skipped.length === 0 && rows.every((r) => r.expected), budgetMs: fs[0].budgetMs, skipped, failFast: fs[0].failFast, merged: mergedFrom(shards),
   };
 }

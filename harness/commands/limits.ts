@@ -129,7 +129,7 @@ export function showLimits(f: LimitsFile, format: 'text' | 'json', path: string 
 /** The shards of one limits run as the whole would have made it: every case in the whole's
  *  order (those a shard never reached, cut short, left out, and the whole marked interrupted). */
 export function mergeLimits(shards: readonly ShardFile<LimitsFile>[]): LimitsFile {
-  const results = inOrder(shards, (s) => s.data.results).filter((r) => r !== undefined);
-  const interrupted = shards.some((s) => s.data.interrupted) || results.length < shards[0].tag.total;
+  const { items: results, missing } = inOrder(shards, (s) => s.data.results);
+  const interrupted = shards.some((s) => s.data.interrupted) || missing > 0;
   return { schema: LIMITS_SCHEMA, startedAt: shards.map((s) => s.data.startedAt).sort()[0], durationMs: shards[0].data.durationMs, results, interrupted, merged: mergedFrom(shards) };
 }

@@ -268,7 +268,7 @@ export function showLitmus(f: LitmusFile, format: 'text' | 'md' | 'json', path: 
  *  the whole's order (those a shard never reached, cut short, left out, and the whole marked
  *  interrupted). */
 export function mergeLitmus(shards: readonly ShardFile<LitmusFile>[]): LitmusFile {
-  const results = inOrder(shards, (s) => s.data.results).filter((r) => r !== undefined);
-  const interrupted = shards.some((s) => s.data.interrupted) || results.length < shards[0].tag.total;
+  const { items: results, missing } = inOrder(shards, (s) => s.data.results);
+  const interrupted = shards.some((s) => s.data.interrupted) || missing > 0;
   return { schema: LITMUS_SCHEMA, startedAt: shards.map((s) => s.data.startedAt).sort()[0], models: shards[0].data.models, results, interrupted, merged: mergedFrom(shards) };
 }

@@ -169,6 +169,6 @@ export function showSelftest(f: SelftestFile, format: Format, path: string | nul
  *  order, the stress shard 1 ran. */
 export function mergeSelftest(shards: readonly ShardFile<SelftestFile>[]): SelftestFile {
   const [a] = shards.map((s) => s.data);
-  const cases = inOrder(shards, (s) => s.data.cases).filter((r) => r !== undefined);
+  const cases = inOrder(shards, (s) => s.data.cases).items;
   return { schema: SELFTEST_SCHEMA, startedAt: shards.map((s) => s.data.startedAt).sort()[0], bugs: a.bugs, cases, stress: shards.find((s) => s.tag.index === 1)!.data.stress, merged: mergedFrom(shards) };
 }

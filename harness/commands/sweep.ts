@@ -152,7 +152,7 @@ export function showSweep(sweep: SweepResults, format: Format, json: string, htm
 export function mergeSweep(shards: readonly ShardFile<SweepResults>[], out: string, html: string | null): { sweep: SweepResults; json: string; html: string } {
   const [a] = shards.map((s) => s.data);
   const { shard: _, ...rest } = a;
-  const cells = inOrder(shards, (s) => s.data.cells).filter((c) => c !== undefined);
+  const cells = inOrder(shards, (s) => s.data.cells).items;
   const sweep: SweepResults = { ...rest, startedAt: shards.map((s) => s.data.startedAt).sort()[0], cells, merged: mergedFrom(shards) };
   const json = writeJsonAtomic(out, sweepFileName(sweep), sweep);
   const target = html ?? json.replace(/\.json$/, '.html');

@@ -189,17 +189,17 @@ export function completeSet<T>(files: readonly ShardFile<T>[]): ShardFile<T>[] {
   return [...byIndex.keys()].sort((x, y) => x - y).map((i) => byIndex.get(i)!);
 }
 
-/** Items of the whole put back in order: each shard's items (ShardTag.items, in the order it
- *  ran them) with what it made of each; `missing` for an item no shard has (it was cut short:
+/** Items of the whole put back in order: what each shard made of its items (ShardTag.items,
+ *  in the order it ran them), and how many items of the whole no shard made (cut short:
  *  Ctrl-C, --fail-fast, a time box). */
-export function inOrder<T, R>(shards: readonly ShardFile<T>[], made: (s: ShardFile<T>) => readonly R[]): (R | undefined)[] {
-  const total = shards[0].tag.total;
-  const out: (R | undefined)[] = new Array<R | undefined>(total).fill(undefined);
+export function inOrder<T, R>(shards: readonly ShardFile<T>[], made: (s: ShardFile<T>) => readonly R[]): { items: R[]; missing: number } {
+  const out: (R | undefined)[] = new Array<R | undefined>(shards[0].tag.total).fill(undefined);
   for (const s of shards) {
     const rs = made(s);
     for (const [k, j] of s.tag.items.entries()) if (k < rs.length) out[j] = rs[k];
   }
-  return out;
+  const items = out.filter((r): r is R => r !== undefined);
+  return { items, missing: out.length - items.length };
 }
 
 /** What a merged result says of its shards. */
