@@ -111,8 +111,9 @@ export function wholeOf(args: Record<string, unknown>): { command: string; whole
 let buildHash: string | null = null;
 
 /** A hash of the build's compiled files (dist/: the harness, the model, the workers, the
- *  resumable form): two processes with the same one run the same code. */
-export function buildFingerprint(): string {
+ *  resumable form): two processes with the same one run the same code. (An explore file's
+ *  `build`, explore.ts buildFingerprint, is narrower: what a replay of one scenario needs.) */
+export function distFingerprint(): string {
   if (buildHash !== null) return buildHash;
   const here = fileURLToPath(import.meta.url);
   // from dist/harness/run/shard.js: dist/; from the sources (tests): the build next to them
@@ -136,7 +137,7 @@ export function buildFingerprint(): string {
 
 /** The tag a shard's results carry. */
 export function shardTag(s: Shard, whole: { command: string; whole: string }, items: number[], total: number): ShardTag {
-  return { index: s.index, count: s.count, command: whole.command, whole: whole.whole, build: buildFingerprint(), items, total };
+  return { index: s.index, count: s.count, command: whole.command, whole: whole.whole, build: distFingerprint(), items, total };
 }
 
 /** A sharded command: its shard and the whole it is a shard of. */
